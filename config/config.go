@@ -1,0 +1,21 @@
+// Package config holds sbx-mcp's configuration: flags with SBX_* env twins.
+package config
+
+import "time"
+
+// Config is the validated configuration of one server process.
+type Config struct {
+	Workdir     string        // --workdir / SBX_WORKDIR
+	Isolation   string        // --isolation auto|strict|off
+	Network     string        // --network host|none
+	MemoryBytes int64         // --memory (0 = no limit)
+	Pids        int           // --pids (0 = no limit)
+	CPUs        float64       // --cpus (0 = no limit)
+	Timeout     time.Duration // --timeout: default command timeout (60s)
+	MaxOutput   int           // --max-output: bytes kept per stream (256 KiB)
+	Toolsets    []string      // --toolsets: core, exec, process, files, code, all
+	ReadOnly    bool          // --read-only
+	Env         []string      // --env KEY=VAL (repeatable), added to every sandbox process
+	LogLevel    string        // --log-level
+	LogFile     string        // --log-file
+}

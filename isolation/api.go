@@ -1,0 +1,129 @@
+package isolation
+
+// This file is the contract other packages code against. The implementation
+// (sandbox_linux.go, init_linux.go, ...) fills in the bodies; signatures here
+// only grow, they do not change.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Level is the isolation level reached.
+type Level string
+
+const (
+	LevelFull   Level = "full"   // root: pid+mount+ipc+uts(+cgroup,+net) namespaces
+	LevelUserNS Level = "userns" // unprivileged user namespace with the same set inside
+	LevelNone   Level = "none"   // no namespaces: rlimits, process groups, subreaper
+)
+
+// TagEnv is the environment variable that marks every process of one job
+// (a session command, a background process): KillTag finds a job's processes
+// by it even after they setsid/double-fork away from their parent.
+const TagEnv = "SBX_JOB"
+
+// Config configures a sandbox.
+type Config struct {
+	Isolation   string // auto | strict | off
+	Network     string // host | none
+	Workdir     string // same path inside and outside
+	Env         []string
+	Pids        int
+	MemoryBytes int64
+	CPUs        float64
+	Log         zerolog.Logger
+}
+
+// Info is what sandbox_info reports about isolation.
+type Info struct {
+	Level   Level           `json:"level"`
+	Layers  map[string]bool `json:"layers"` // pid_ns mount_ns ipc_ns uts_ns net_ns user_ns cgroup_ns fresh_proc caps_dropped seccomp no_new_privs cgroup_limits
+	Reasons []string        `json:"reasons"`
+	Limits  Limits          `json:"limits"`
+	Workdir string          `json:"workdir"`
+	Kernel  string          `json:"kernel"`
+	Root    bool            `json:"root"`
+}
+
+// Limits are the resource limits applied to the sandbox (0 = none).
+type Limits struct {
+	Pids        int     `json:"pids"`
+	MemoryBytes int64   `json:"memory_bytes"`
+	CPUs        float64 `json:"cpus"`
+}
+
+// Spec describes a process to start inside the sandbox.
+type Spec struct {
+	Path string   // resolved inside the sandbox via PATH of Env when not absolute
+	Args []string // argv, including argv[0]
+	Env  []string // complete environment (start from Sandbox.BaseEnv)
+	Dir  string   // working directory inside the sandbox ("" = workdir)
+	// Files become the child's fds 0..len-1 (at least 3); a nil entry is
+	// /dev/null. The caller keeps ownership of its copies.
+	Files []*os.File
+	// Tag, when set, is exported as TagEnv=Tag in the child's environment.
+	Tag string
+}
+
+// ExitStatus is how a process ended.
+type ExitStatus struct {
+	Code   int `json:"exit_code"` // -1 when killed by a signal
+	Signal int `json:"signal"`    // 0 when it exited normally
+}
+
+// Process is a process started by Spawn.
+type Process struct {
+	Pid  int // as seen inside the sandbox
+	done chan struct{}
+	exit ExitStatus
+}
+
+// Done is closed once the process has been reaped.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Exit is valid after Done is closed.
+func (p *Process) Exit() ExitStatus { <-p.done; return p.exit }
+
+// Selector picks processes inside the sandbox for Kill. A process matches
+// when it carries TagEnv=Tag (Tag != ""), or is a descendant of Root
+// (Root > 0), or is Root itself and IncludeRoot is set. Init never matches.
+type Selector struct {
+	Tag         string
+	Root        int
+	IncludeRoot bool
+}
+
+// OpError is a typed failure of an operation performed inside the sandbox.
+type OpError struct {
+	Op   string
+	Path string
+	Kind string // not_found, permission_denied, is_directory, not_directory, exists, too_large, not_regular, invalid, io
+	Msg  string
+}
+
+func (e *OpError) Error() string {
+	if e.Path != "" {
+		return e.Op + " " + e.Path + ": " + e.Msg
+	}
+	return e.Op + ": " + e.Msg
+}
+
+// Errors.
+var (
+	ErrClosed      = errors.New("sandbox is closed")
+	ErrUnsupported = errors.New("not supported on this platform")
+)
+
+// Op is a named operation that runs inside the sandbox's init (its mount
+// namespace and credentials). Register ops in init() with RegisterOp.
+type Op func(ctx context.Context, req json.RawMessage, files []*os.File) (any, error)
+
+var _ = syscall.SIGKILL
+var _ = time.Second

@@ -1,0 +1,75 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// Annotations are the MCP tool annotations (hints for the client).
+type Annotations struct {
+	Title           string `json:"title,omitempty"`
+	ReadOnlyHint    bool   `json:"readOnlyHint"`
+	DestructiveHint bool   `json:"destructiveHint"`
+	IdempotentHint  bool   `json:"idempotentHint"`
+	OpenWorldHint   bool   `json:"openWorldHint"`
+}
+
+// Content is one MCP content block (text or image).
+type Content struct {
+	Type     string `json:"type"`               // "text" or "image"
+	Text     string `json:"text,omitempty"`     // for "text"
+	Data     string `json:"data,omitempty"`     // base64, for "image"
+	MimeType string `json:"mimeType,omitempty"` // for "image"
+}
+
+// Result is what a tool handler returns. Content is always sent; Structured
+// goes out as structuredContent when the negotiated version supports it.
+type Result struct {
+	Content    []Content
+	Structured any
+	IsError    bool
+}
+
+// Texter lets a typed result choose its readable text block; without it the
+// text block is the indented JSON of the result.
+type Texter interface{ Text() string }
+
+// Imager lets a typed result add image blocks after the text block.
+type Imager interface{ Images() []Content }
+
+// Tool is one registered MCP tool. Build typed tools with NewTool.
+type Tool struct {
+	Name         string
+	Title        string
+	Description  string
+	Annotations  Annotations
+	InputSchema  json.RawMessage // root {"type":"object",...}, no $ref
+	OutputSchema json.RawMessage // nil when the tool returns no structured data
+	// Handle runs the call. args is the raw "arguments" object ({} when absent).
+	Handle func(ctx context.Context, call *Call, args json.RawMessage) *Result
+}
+
+// Call gives a running handler access to per-call protocol facilities.
+// It is safe for concurrent use.
+type Call struct {
+	// progress is nil when the request carried no _meta.progressToken.
+	progress func(progress float64, message string, meta map[string]any)
+}
+
+// NewCall returns a Call whose Progress forwards to fn (nil: no progress token).
+func NewCall(fn func(progress float64, message string, meta map[string]any)) *Call {
+	return &Call{progress: fn}
+}
+
+// WantsProgress reports whether the client asked for progress notifications.
+func (c *Call) WantsProgress() bool { return c != nil && c.progress != nil }
+
+// Progress sends notifications/progress when the client asked for it. progress
+// must strictly increase across calls (values that do not are bumped); meta
+// becomes the notification's params._meta. Every notification is written
+// before the call's response.
+func (c *Call) Progress(progress float64, message string, meta map[string]any) {
+	if c.WantsProgress() {
+		c.progress(progress, message, meta)
+	}
+}

@@ -1,0 +1,50 @@
+// Package tools is the glue between the MCP server and the sandbox: one file
+// per tool, each with an args struct, a result struct, a handler and one
+// register line.
+package tools
+
+import (
+	"github.com/rs/zerolog"
+
+	"github.com/sbx-mcp/sbx-mcp/config"
+	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/server"
+)
+
+// Deps is what tool handlers need; built once by main.
+type Deps struct {
+	Config  config.Config
+	Sandbox *isolation.Sandbox
+	Log     zerolog.Logger
+	// Sessions, Processes and Interp managers are added by their issues.
+}
+
+// Toolset names a tool belongs to (for --toolsets).
+const (
+	SetCore    = "core"
+	SetExec    = "exec"
+	SetProcess = "process"
+	SetFiles   = "files"
+	SetCode    = "code"
+)
+
+// entry is one registered tool constructor.
+type entry struct {
+	name   string
+	sets   []string // toolsets besides "all"
+	writes bool     // hidden by --read-only (writes files or executes code)
+	build  func(d *Deps) server.Tool
+}
+
+var entries []entry
+
+// register adds a tool constructor; call it from an init() in the tool's file.
+// It panics on a duplicate name.
+func register(name string, sets []string, writes bool, build func(d *Deps) server.Tool) {
+	for _, e := range entries {
+		if e.name == name {
+			panic("tools: duplicate tool " + name)
+		}
+	}
+	entries = append(entries, entry{name: name, sets: sets, writes: writes, build: build})
+}
