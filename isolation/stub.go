@@ -65,3 +65,8 @@ func (s *Sandbox) Do(ctx context.Context, op string, req, resp any, files ...*os
 // RegisterOp registers an op run inside the sandbox's init. It panics on a
 // duplicate name. Call it from init().
 func RegisterOp(name string, fn Op) {}
+
+// InitMain runs the sandbox init when args say this process is the re-exec'd
+// init (a hidden subcommand) and then never returns; otherwise it returns
+// false at once. main calls it first thing.
+func InitMain(args []string) bool { return false }

@@ -7,16 +7,21 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sbx-mcp/sbx-mcp/config"
+	"github.com/sbx-mcp/sbx-mcp/interp"
 	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/process"
 	"github.com/sbx-mcp/sbx-mcp/server"
+	"github.com/sbx-mcp/sbx-mcp/session"
 )
 
 // Deps is what tool handlers need; built once by main.
 type Deps struct {
-	Config  config.Config
-	Sandbox *isolation.Sandbox
-	Log     zerolog.Logger
-	// Sessions, Processes and Interp managers are added by their issues.
+	Config    config.Config
+	Sandbox   *isolation.Sandbox
+	Log       zerolog.Logger
+	Sessions  *session.Manager
+	Processes *process.Manager
+	Interp    *interp.Manager
 }
 
 // Toolset names a tool belongs to (for --toolsets).
