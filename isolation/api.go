@@ -92,12 +92,15 @@ func (p *Process) Done() <-chan struct{} { return p.done }
 func (p *Process) Exit() ExitStatus { <-p.done; return p.exit }
 
 // Selector picks processes inside the sandbox for Kill. A process matches
-// when it carries TagEnv=Tag (Tag != ""), or is a descendant of Root
-// (Root > 0), or is Root itself and IncludeRoot is set. Init never matches.
+// when it carries TagEnv=Tag or TagEnv=Tag/... (tags are hierarchical:
+// "S1" matches "S1" and "S1/7"; Tag != ""), or is a descendant of Root
+// (Root > 0; when Since is set, only descendants whose start time is at or
+// after Since), or is Root itself and IncludeRoot is set. Init never matches.
 type Selector struct {
 	Tag         string
 	Root        int
 	IncludeRoot bool
+	Since       time.Time
 }
 
 // OpError is a typed failure of an operation performed inside the sandbox.
@@ -126,4 +129,3 @@ var (
 type Op func(ctx context.Context, req json.RawMessage, files []*os.File) (any, error)
 
 var _ = syscall.SIGKILL
-var _ = time.Second
