@@ -1,0 +1,573 @@
+package session
+
+// A shell is one bash process inside the sandbox and the plumbing around it.
+//
+// Framing (server → bash, on bash's stdin, a pipe): one header line per
+// command, parsed by bash itself as a top-level command, followed by raw
+// records that functions defined at start-up read with `read -N` (byte
+// counted under LC_ALL=C, so any NUL-free text works: heredocs, unbalanced
+// quotes, marker look-alikes, 10 MiB scripts; bash reads the line byte by
+// byte from a pipe, so it never over-reads into the records):
+//
+//	__sbx_r CLEN TAG[; __sbx_rp PLEN][; __sbx_ri ILEN]; BODY <IN >OUT 2>ERR; __sbx_post SEQ $?\n
+//	<CLEN bytes of command><PLEN bytes of prelude><ILEN bytes of stdin>
+//
+// BODY is `builtin eval -- "$__sbx_c"` (state persists) or, with a per-call
+// cwd/env, a subshell that evals the prelude and then the command (so the
+// overrides apply to that command only). OUT and ERR are FIFOs in the
+// sandbox's run directory that bash opens for each command and closes after
+// it; the server holds their read ends. Status (bash → server) goes to a third
+// FIFO: "SEQ CODE\0PWD\0" written by __sbx_post after the command.
+//
+// Completion: once the status record is readable, everything the command
+// wrote is already in the output FIFOs; the server drains them. If a drain
+// ends in EAGAIN instead of EOF, something the command left running still
+// holds the FIFO: the FIFO is retired (drained in the background) and the
+// next command gets a fresh one, so late output never leaks into a later
+// result. Each command reads through a freshly opened read end, which the
+// kernel reports as hung up only after a writer connected since that open.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sbx-mcp/sbx-mcp/isolation"
+)
+
+const (
+	flushBytes = 16 << 10              // a streamed chunk is sent at this size...
+	flushEvery = 10 * time.Millisecond // ...or when this long has passed since the last
+	killWait   = time.Second           // after killing a command's tree, how long the shell gets to report
+	maxRetired = 8                     // retired FIFOs drained in the background, per shell
+)
+
+// shell is one running bash. Its methods are called with the session's lock held.
+type shell struct {
+	sb    *isolation.Sandbox
+	proc  *isolation.Process
+	tag   string // session tag; commands get tag/SEQ
+	dir   string // run directory of this shell inside the sandbox
+	gen   int    // FIFO generation
+	seq   int
+	cwd   string
+	stdin *os.File // write end of bash's stdin
+
+	status     *os.File // read end of the status FIFO
+	statusKeep *os.File // our own writer, so the status FIFO never hangs up
+	statusBuf  []byte
+
+	out, err *fifo
+
+	wake     int // eventfd: context cancelled or bash exited
+	wakeOnce sync.Once
+	retired  []*os.File
+}
+
+// fifo is an output FIFO: its path inside the sandbox and our base read end.
+type fifo struct {
+	path  string
+	base  *os.File
+	dirty bool
+}
+
+// startShell spawns bash with env in dir and waits until it is ready.
+func startShell(ctx context.Context, sb *isolation.Sandbox, tag string, env []string, dir string) (_ *shell, err error) {
+	sh := &shell{sb: sb, tag: tag, dir: sb.RunDir() + "/" + strings.ReplaceAll(tag, "/", "_")}
+	defer func() {
+		if err != nil {
+			sh.close()
+		}
+	}()
+	if sh.wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	if err := sb.Do(ctx, opMkdir, mkdirReq{Path: sh.dir}, nil); err != nil {
+		return nil, fmt.Errorf("create run directory: %w", err)
+	}
+	statusPath := sh.dir + "/status"
+	if sh.status, err = sb.MakeFifo(ctx, statusPath); err != nil {
+		return nil, fmt.Errorf("status fifo: %w", err)
+	}
+	if sh.statusKeep, err = reopen(sh.status, unix.O_WRONLY); err != nil {
+		return nil, fmt.Errorf("status fifo writer: %w", err)
+	}
+	if sh.out, err = sh.newFifo(ctx, "out"); err != nil {
+		return nil, err
+	}
+	if sh.err, err = sh.newFifo(ctx, "err"); err != nil {
+		return nil, err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	sh.stdin = w
+	sh.proc, err = sb.Spawn(ctx, isolation.Spec{
+		Path:  "/bin/bash",
+		Args:  []string{"bash", "--norc", "--noprofile"},
+		Env:   env,
+		Dir:   dir,
+		Files: []*os.File{r, nil, nil},
+		Tag:   tag,
+	})
+	r.Close()
+	if err != nil {
+		return nil, fmt.Errorf("start bash: %w", err)
+	}
+	go func() { <-sh.proc.Done(); sh.poke() }()
+
+	setup := fmt.Sprintf(`__sbx_r() { LC_ALL=C IFS= builtin read -r -N "$1" __sbx_c; builtin export %s="$2"; }
+__sbx_rp() { LC_ALL=C IFS= builtin read -r -N "$1" __sbx_p; }
+__sbx_ri() { LC_ALL=C IFS= builtin read -r -N "$1" __sbx_i; }
+__sbx_post() { builtin printf '%%s %%s\0%%s\0' "$1" "$2" "$PWD" >%s; }
+builtin readonly -f __sbx_r __sbx_rp __sbx_ri __sbx_post
+__sbx_post 0 0
+`, isolation.TagEnv, quote(statusPath))
+	if _, err := sh.stdin.Write([]byte(setup)); err != nil {
+		return nil, fmt.Errorf("start bash: %w", err)
+	}
+	res := sh.wait(ctx, 0, time.Now().Add(10*time.Second), nil, nil, nil)
+	if res.shellExited || res.timedOut {
+		return nil, fmt.Errorf("bash did not start in %s", dir)
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return sh, nil
+}
+
+func (sh *shell) newFifo(ctx context.Context, name string) (*fifo, error) {
+	sh.gen++
+	p := fmt.Sprintf("%s/%s.%d", sh.dir, name, sh.gen)
+	f, err := sh.sb.MakeFifo(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("%s fifo: %w", name, err)
+	}
+	return &fifo{path: p, base: f}, nil
+}
+
+// retire keeps draining an abandoned FIFO in the background (so whatever
+// still writes to it does not get SIGPIPE) until EOF, keeping at most
+// maxRetired; the oldest is closed beyond that.
+func (sh *shell) retire(f *fifo) {
+	fd, err := reopen(f.base, unix.O_RDONLY)
+	f.base.Close()
+	if err != nil {
+		return
+	}
+	sh.retired = append(sh.retired, fd)
+	if len(sh.retired) > maxRetired {
+		sh.retired[0].Close()
+		sh.retired = sh.retired[1:]
+	}
+	go func() {
+		buf := make([]byte, 32<<10)
+		for {
+			if _, err := fd.Read(buf); err != nil {
+				fd.Close()
+				return
+			}
+		}
+	}()
+}
+
+func (sh *shell) poke() {
+	var one = [8]byte{1}
+	unix.Write(sh.wake, one[:])
+}
+
+// alive reports whether bash is still running.
+func (sh *shell) alive() bool {
+	select {
+	case <-sh.proc.Done():
+		return false
+	default:
+		return true
+	}
+}
+
+// command is one thing to run in the shell.
+type command struct {
+	text    string
+	prelude string  // per-call cwd/env, run in a subshell with text
+	stdin   *string // nil: /dev/null
+	limit   int     // bytes kept per stream
+	timeout time.Duration
+	onChunk func(stream string, data []byte)
+}
+
+// outcome is what running a command produced.
+type outcome struct {
+	stdout, stderr *capture
+	code           int
+	timedOut       bool
+	cancelled      bool
+	shellExited    bool // bash ended (exit, set -e, killed as a runaway)
+	shellKilled    bool // we killed bash because it did not stop
+	duration       time.Duration
+}
+
+// run executes c and returns when it has finished, timed out or ctx ended.
+func (sh *shell) run(ctx context.Context, c command) (outcome, error) {
+	for _, f := range []**fifo{&sh.out, &sh.err} {
+		if (*f).dirty {
+			nf, err := sh.newFifo(ctx, map[bool]string{true: "out", false: "err"}[*f == sh.out])
+			if err != nil {
+				return outcome{}, err
+			}
+			sh.retire(*f)
+			*f = nf
+		}
+	}
+	sh.seq++
+	tag := sh.tag + "/" + strconv.Itoa(sh.seq)
+	var hdr strings.Builder
+	fmt.Fprintf(&hdr, "__sbx_r %d %s", len(c.text), tag)
+	if c.prelude != "" {
+		fmt.Fprintf(&hdr, "; __sbx_rp %d", len(c.prelude))
+	}
+	if c.stdin != nil && len(*c.stdin) > 0 {
+		fmt.Fprintf(&hdr, "; __sbx_ri %d", len(*c.stdin))
+	}
+	if c.prelude != "" {
+		hdr.WriteString(`; (builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")`)
+	} else {
+		hdr.WriteString(`; builtin eval -- "$__sbx_c"`)
+	}
+	if c.stdin != nil && len(*c.stdin) > 0 {
+		hdr.WriteString(` < <(builtin printf %s "$__sbx_i")`)
+	} else {
+		hdr.WriteString(` </dev/null`)
+	}
+	fmt.Fprintf(&hdr, " >%s 2>%s; __sbx_post %d $?\n", quote(sh.out.path), quote(sh.err.path), sh.seq)
+
+	msg := make([]byte, 0, hdr.Len()+len(c.text)+len(c.prelude))
+	msg = append(append(append(msg, hdr.String()...), c.text...), c.prelude...)
+	if c.stdin != nil {
+		msg = append(msg, *c.stdin...)
+	}
+	outFd, err := reopen(sh.out.base, unix.O_RDONLY)
+	if err != nil {
+		return outcome{}, err
+	}
+	defer outFd.Close()
+	errFd, err := reopen(sh.err.base, unix.O_RDONLY)
+	if err != nil {
+		return outcome{}, err
+	}
+	defer errFd.Close()
+
+	start := time.Now()
+	writeErr := make(chan error, 1)
+	go func() { _, err := sh.stdin.Write(msg); writeErr <- err }()
+	deadline := start.Add(c.timeout)
+	res := sh.wait(ctx, sh.seq, deadline, []*os.File{outFd, errFd}, &c, &tag)
+	res.duration = time.Since(start)
+	if res.shellExited {
+		sh.stdin.Close() // unblocks a pending write
+	}
+	<-writeErr
+	return res, nil
+}
+
+// wait polls the command's output FIFOs, the status FIFO and the wake
+// eventfd until the status record for seq arrives, bash exits, or the
+// deadline/ctx forces a kill. outs is nil while waiting for start-up.
+func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []*os.File, c *command, tag *string) outcome {
+	limit := 1 << 20
+	if c != nil {
+		limit = c.limit
+	}
+	res := outcome{stdout: newCapture(limit), stderr: newCapture(limit)}
+	stop := context.AfterFunc(ctx, sh.poke)
+	defer stop()
+
+	names := [2]string{"stdout", "stderr"}
+	caps := [2]*capture{res.stdout, res.stderr}
+	var fds [2]int
+	eof := [2]bool{true, true}
+	for i, f := range outs {
+		fds[i] = rawFd(f)
+		eof[i] = false
+	}
+	statusFd := rawFd(sh.status)
+	var pending [2][]byte // streamed bytes not sent yet
+	lastFlush := time.Time{}
+	var streamed int64
+	flush := func(force bool) {
+		if c == nil || c.onChunk == nil {
+			return
+		}
+		if !force && time.Since(lastFlush) < flushEvery && len(pending[0])+len(pending[1]) < flushBytes {
+			return
+		}
+		for i := range pending {
+			if len(pending[i]) == 0 {
+				continue
+			}
+			ready, rest := pending[i], []byte(nil)
+			if !force {
+				ready, rest = splitUTF8(pending[i])
+			}
+			if len(ready) > 0 {
+				streamed += int64(len(ready))
+				c.onChunk(names[i], ready)
+			}
+			pending[i] = append([]byte(nil), rest...)
+		}
+		lastFlush = time.Now()
+	}
+	buf := make([]byte, 64<<10)
+	// drain reads fd i until EAGAIN; it returns true at EOF.
+	drain := func(i int) bool {
+		for n := 0; n < 64; n++ {
+			k, err := unix.Read(fds[i], buf)
+			if k > 0 {
+				caps[i].Write(buf[:k])
+				if c != nil && c.onChunk != nil {
+					pending[i] = append(pending[i], buf[:k]...)
+				}
+				continue
+			}
+			if err == unix.EINTR {
+				continue
+			}
+			return err == nil // 0 bytes: EOF; EAGAIN: writers remain
+		}
+		return false
+	}
+	finish := func() {
+		for i := range fds {
+			if !eof[i] {
+				eof[i] = drain(i)
+				if !eof[i] {
+					// something the command left behind still holds it
+					[]*fifo{sh.out, sh.err}[i].dirty = true
+				}
+			}
+		}
+		flush(true)
+	}
+
+	var killedAt time.Time
+	pfds := make([]unix.PollFd, 0, 4)
+	for {
+		// status first: it may already be complete from a previous read
+		if code, ok := sh.takeStatus(seq); ok {
+			res.code = code
+			finish()
+			return res
+		}
+		now := time.Now()
+		if !sh.alive() {
+			finish()
+			st := sh.proc.Exit()
+			res.code = st.Code
+			if st.Signal != 0 {
+				res.code = 128 + st.Signal
+			}
+			res.shellExited = true
+			if res.timedOut {
+				res.code = 124
+			}
+			return res
+		}
+		if killedAt.IsZero() && (ctx.Err() != nil || !now.Before(deadline)) {
+			if ctx.Err() != nil {
+				res.cancelled = true
+			} else {
+				res.timedOut = true
+			}
+			killedAt = now
+			if tag != nil {
+				kctx, cancel := context.WithTimeout(context.Background(), killWait)
+				sh.sb.Kill(kctx, isolation.Selector{Tag: *tag, Root: sh.proc.Pid, Since: deadline.Add(-c.timeout)}, syscall.SIGKILL)
+				cancel()
+			}
+		}
+		if !killedAt.IsZero() && now.Sub(killedAt) > killWait {
+			// the shell itself is the runaway: end it
+			res.shellKilled = true
+			kctx, cancel := context.WithTimeout(context.Background(), killWait)
+			sh.sb.Kill(kctx, isolation.Selector{Tag: sh.tag, Root: sh.proc.Pid, IncludeRoot: true}, syscall.SIGKILL)
+			cancel()
+			select {
+			case <-sh.proc.Done():
+			case <-time.After(killWait):
+			}
+			finish()
+			res.shellExited = true
+			res.code = 124
+			return res
+		}
+
+		timeout := time.Until(deadline)
+		if !killedAt.IsZero() {
+			timeout = killWait - now.Sub(killedAt)
+		}
+		if len(pending[0])+len(pending[1]) > 0 {
+			if d := flushEvery - now.Sub(lastFlush); d < timeout {
+				timeout = d
+			}
+		}
+		ms := int(timeout / time.Millisecond)
+		if timeout > 0 && ms == 0 {
+			ms = 1
+		}
+		if ms < 0 {
+			ms = 0
+		}
+		pfds = pfds[:0]
+		for i := range fds {
+			if !eof[i] {
+				pfds = append(pfds, unix.PollFd{Fd: int32(fds[i]), Events: unix.POLLIN})
+			} else {
+				pfds = append(pfds, unix.PollFd{Fd: -1})
+			}
+		}
+		pfds = append(pfds, unix.PollFd{Fd: int32(statusFd), Events: unix.POLLIN}, unix.PollFd{Fd: int32(sh.wake), Events: unix.POLLIN})
+		if _, err := unix.Poll(pfds, ms); err != nil && err != unix.EINTR {
+			res.shellExited = true
+			return res
+		}
+		for i := 0; i < 2; i++ {
+			if pfds[i].Revents&(unix.POLLIN|unix.POLLHUP|unix.POLLERR) != 0 {
+				if drain(i) {
+					eof[i] = true
+				}
+			}
+		}
+		if pfds[2].Revents&unix.POLLIN != 0 {
+			sh.readStatus()
+		}
+		if pfds[3].Revents&unix.POLLIN != 0 {
+			var b [8]byte
+			unix.Read(sh.wake, b[:])
+		}
+		flush(false)
+	}
+}
+
+// readStatus appends whatever the status FIFO holds to statusBuf.
+func (sh *shell) readStatus() {
+	fd := rawFd(sh.status)
+	var b [512]byte
+	for {
+		n, err := unix.Read(fd, b[:])
+		if n > 0 {
+			sh.statusBuf = append(sh.statusBuf, b[:n]...)
+			continue
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		return
+	}
+}
+
+// takeStatus consumes complete status records; it reports the exit code of
+// seq once its record has arrived (older records are skipped).
+func (sh *shell) takeStatus(seq int) (int, bool) {
+	for {
+		i := bytes.IndexByte(sh.statusBuf, 0)
+		if i < 0 {
+			return 0, false
+		}
+		j := bytes.IndexByte(sh.statusBuf[i+1:], 0)
+		if j < 0 {
+			return 0, false
+		}
+		head, pwd := string(sh.statusBuf[:i]), string(sh.statusBuf[i+1:i+1+j])
+		sh.statusBuf = sh.statusBuf[i+1+j+1:]
+		s, code, _ := strings.Cut(head, " ")
+		n, err1 := strconv.Atoi(s)
+		rc, err2 := strconv.Atoi(code)
+		if err1 != nil || err2 != nil {
+			continue // not ours (something wrote into the FIFO)
+		}
+		sh.cwd = pwd
+		if n == seq {
+			return rc, true
+		}
+	}
+}
+
+// kill ends bash and everything tagged with the session and waits for bash
+// (bounded). It does not release the plumbing: a command still running on
+// this shell sees bash exit and returns; close is for the lock holder.
+func (sh *shell) kill() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	sh.sb.Kill(ctx, isolation.Selector{Tag: sh.tag, Root: sh.proc.Pid, IncludeRoot: true}, syscall.SIGKILL)
+	select {
+	case <-sh.proc.Done():
+	case <-ctx.Done():
+	}
+}
+
+// close releases the server-side ends. bash, if still running, sees EOF on
+// stdin and exits.
+func (sh *shell) close() {
+	for _, f := range []*os.File{sh.stdin, sh.status, sh.statusKeep} {
+		if f != nil {
+			f.Close()
+		}
+	}
+	for _, f := range []*fifo{sh.out, sh.err} {
+		if f != nil {
+			f.base.Close()
+		}
+	}
+	for _, f := range sh.retired {
+		f.Close()
+	}
+	sh.retired = nil
+	if sh.wake > 0 {
+		unix.Close(sh.wake)
+		sh.wake = -1
+	}
+	if sh.dir != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		sh.sb.Do(ctx, opRemoveAll, removeReq{Path: sh.dir}, nil)
+		cancel()
+	}
+}
+
+// reopen opens f's FIFO again through /proc/self/fd (a new open file
+// description of the same FIFO; no path inside the sandbox is resolved).
+func reopen(f *os.File, mode int) (*os.File, error) {
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(rawFd(f)), mode|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("reopen fifo: %w", err)
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+// rawFd returns f's descriptor without switching it to blocking mode (which
+// f.Fd() would do).
+func rawFd(f *os.File) int {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	fd := -1
+	sc.Control(func(u uintptr) { fd = int(u) })
+	return fd
+}
+
+// quote returns s as a single-quoted shell word.
+func quote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+var errDeleted = errors.New("session was deleted")

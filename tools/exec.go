@@ -1,0 +1,102 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sbx-mcp/sbx-mcp/server"
+	"github.com/sbx-mcp/sbx-mcp/session"
+)
+
+// maxOutputCap bounds max_output_bytes so a result (text block plus
+// structuredContent, base64 at worst) stays far below the 10 MiB clients accept.
+const maxOutputCap = 1 << 20
+
+// maxTimeout bounds timeout_ms.
+const maxTimeout = 24 * time.Hour
+
+type execArgs struct {
+	Command        string             `json:"command" jsonschema_description:"Bash script to run (multi-line and heredocs fine; NUL-free)."`
+	Session        string             `json:"session,omitempty" jsonschema_description:"Session id (default: \"default\"). Other ids must be made with create_session."`
+	Cwd            string             `json:"cwd,omitempty" jsonschema_description:"Working directory for this command only (relative to the session cwd)."`
+	Env            map[string]*string `json:"env,omitempty" jsonschema_description:"Variables for this command only; null unsets one."`
+	TimeoutMs      int                `json:"timeout_ms,omitempty" jsonschema_description:"Kill the command after this many ms (default: the session's, 60000). Exit code 124 then."`
+	Stdin          *string            `json:"stdin,omitempty" jsonschema_description:"Text fed to the command's stdin (default: empty)."`
+	MaxOutputBytes int                `json:"max_output_bytes,omitempty" jsonschema_description:"Bytes kept per stream (head and tail; max 1048576)."`
+}
+
+type execResult struct {
+	session.Result
+}
+
+func (r execResult) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "exit_code: %d  duration: %dms  session: %s  cwd: %s", r.ExitCode, r.DurationMs, r.Session, r.Cwd)
+	if r.TimedOut {
+		b.WriteString("  TIMED OUT")
+	}
+	if r.SessionEnded {
+		b.WriteString("  SESSION ENDED")
+	}
+	b.WriteByte('\n')
+	if r.Note != "" {
+		b.WriteString("note: " + r.Note + "\n")
+	}
+	stream := func(name, content, enc string, truncated bool, total int64) {
+		if content == "" {
+			return
+		}
+		fmt.Fprintf(&b, "--- %s", name)
+		if enc != "utf-8" {
+			fmt.Fprintf(&b, " (%s: not valid UTF-8)", enc)
+		}
+		if truncated {
+			fmt.Fprintf(&b, " (truncated, %d bytes in all)", total)
+		}
+		b.WriteString(" ---\n")
+		b.WriteString(content)
+		if !strings.HasSuffix(content, "\n") {
+			b.WriteByte('\n')
+		}
+	}
+	stream("stdout", r.Stdout, r.StdoutEncoding, r.StdoutTruncated, r.StdoutBytes)
+	stream("stderr", r.Stderr, r.StderrEncoding, r.StderrTruncated, r.StderrBytes)
+	return b.String()
+}
+
+// request validates exec/exec_stream arguments into a session request.
+func (a execArgs) request() (session.Request, error) {
+	if strings.TrimSpace(a.Command) == "" {
+		return session.Request{}, fmt.Errorf("command is empty")
+	}
+	if a.TimeoutMs < 0 || time.Duration(a.TimeoutMs)*time.Millisecond > maxTimeout {
+		return session.Request{}, fmt.Errorf("timeout_ms must be between 1 and %d", maxTimeout.Milliseconds())
+	}
+	if a.MaxOutputBytes < 0 || a.MaxOutputBytes > maxOutputCap {
+		return session.Request{}, fmt.Errorf("max_output_bytes must be between 1 and %d", maxOutputCap)
+	}
+	return session.Request{
+		Session: a.Session, Command: a.Command, Cwd: a.Cwd, Env: a.Env, Stdin: a.Stdin,
+		Timeout: time.Duration(a.TimeoutMs) * time.Millisecond, MaxOutput: a.MaxOutputBytes,
+	}, nil
+}
+
+func init() {
+	register("exec", []string{SetCore, SetExec}, true, func(d *Deps) server.Tool {
+		return server.NewTool("exec",
+			"Run a bash command in a persistent session (cd, export, functions persist) and return its output. "+
+				"Limits: timeout 60s by default (timeout_ms), output capped per stream (head and tail kept), one command at a time per session. "+
+				"A non-zero exit code is not an error. Use start_process for servers and long jobs.",
+			server.Annotations{Title: "Run command", DestructiveHint: true, OpenWorldHint: true},
+			func(ctx context.Context, call *server.Call, a execArgs) (execResult, error) {
+				req, err := a.request()
+				if err != nil {
+					return execResult{}, err
+				}
+				r, err := d.Sessions.Exec(ctx, req)
+				return execResult{r}, err
+			})
+	})
+}

@@ -1,0 +1,40 @@
+package tools
+
+import (
+	"context"
+	"encoding/base64"
+	"unicode/utf8"
+
+	"github.com/sbx-mcp/sbx-mcp/server"
+)
+
+func init() {
+	register("exec_stream", []string{SetCore, SetExec}, true, func(d *Deps) server.Tool {
+		return server.NewTool("exec_stream",
+			"Like exec, but streams output while the command runs as progress notifications "+
+				"(message = chunk, _meta.stream = stdout|stderr, progress = bytes so far) when the request has a progressToken. "+
+				"Same limits as exec; the final result is exec's.",
+			server.Annotations{Title: "Run command (streaming)", DestructiveHint: true, OpenWorldHint: true},
+			func(ctx context.Context, call *server.Call, a execArgs) (execResult, error) {
+				req, err := a.request()
+				if err != nil {
+					return execResult{}, err
+				}
+				if call.WantsProgress() {
+					var total int64
+					req.OnChunk = func(stream string, data []byte) {
+						total += int64(len(data))
+						meta := map[string]any{"stream": stream}
+						msg := string(data)
+						if !utf8.Valid(data) {
+							msg = base64.StdEncoding.EncodeToString(data)
+							meta["encoding"] = "base64"
+						}
+						call.Progress(float64(total), msg, meta)
+					}
+				}
+				r, err := d.Sessions.Exec(ctx, req)
+				return execResult{r}, err
+			})
+	})
+}
