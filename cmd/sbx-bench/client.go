@@ -1,0 +1,389 @@
+package main
+
+// A minimal MCP client over a real stdio pipe: raw newline-delimited JSON-RPC,
+// no SDK, so the measured time is the server's plus one pipe round trip.
+// Every incoming line is decoded (notifications included), as a real client
+// would.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// progress is one notifications/progress as the client saw it.
+type progress struct {
+	Progress float64 `json:"progress"`
+	Total    float64 `json:"total"`
+	Message  string  `json:"message"`
+	Meta     struct {
+		Stream string `json:"stream"`
+	} `json:"_meta"`
+	At time.Time `json:"-"` // when the line was read from the pipe
+}
+
+// response is the answer to one request.
+type response struct {
+	Result json.RawMessage
+	Err    *rpcError
+	At     time.Time // when the line was read from the pipe
+}
+
+type rpcError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *rpcError) Error() string { return fmt.Sprintf("json-rpc error %d: %s", e.Code, e.Message) }
+
+// client drives one server process.
+type client struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr *tailBuffer
+
+	wmu sync.Mutex // serialises writes to stdin
+
+	mu       sync.Mutex
+	nextID   int64
+	pending  map[int64]chan response     // request id → its reply (buffered 1)
+	progress map[string]func(p progress) // progress token → handler, run on the read loop
+	readErr  error                       // why the read loop ended
+
+	done chan struct{} // closed by the read loop when stdout ends
+}
+
+// tailBuffer keeps the last 64 KiB written to it (the server's stderr).
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - 64<<10; over > 0 {
+		t.buf = append([]byte(nil), t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+// start launches bin with args; the caller must call close.
+func start(bin string, args []string) (*client, error) {
+	cmd := exec.Command(bin, args...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	c := &client{
+		cmd:      cmd,
+		stdin:    stdin,
+		stderr:   &tailBuffer{},
+		pending:  map[int64]chan response{},
+		progress: map[string]func(progress){},
+		done:     make(chan struct{}),
+	}
+	cmd.Stderr = c.stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	go c.readLoop(stdout)
+	return c, nil
+}
+
+// initialize performs the MCP handshake.
+func (c *client) initialize(ctx context.Context) (json.RawMessage, error) {
+	res, err := c.call(ctx, "initialize", map[string]any{
+		"protocolVersion": "2025-11-25",
+		"capabilities":    map[string]any{},
+		"clientInfo":      map[string]any{"name": "sbx-bench", "version": "1"},
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.notify("notifications/initialized", map[string]any{}); err != nil {
+		return nil, err
+	}
+	return res.Result, nil
+}
+
+// readLoop owns stdout; it closes c.done when stdout ends.
+func (c *client) readLoop(r io.Reader) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	var err error
+	for {
+		var line []byte
+		line, err = br.ReadBytes('\n')
+		at := time.Now()
+		if len(bytes.TrimSpace(line)) > 0 {
+			c.dispatch(line, at)
+		}
+		if err != nil {
+			break
+		}
+	}
+	c.mu.Lock()
+	c.readErr = err
+	for id, ch := range c.pending {
+		close(ch)
+		delete(c.pending, id)
+	}
+	c.mu.Unlock()
+	close(c.done)
+}
+
+func (c *client) dispatch(line []byte, at time.Time) {
+	var m struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+		Params json.RawMessage `json:"params"`
+		Result json.RawMessage `json:"result"`
+		Error  *rpcError       `json:"error"`
+	}
+	if err := json.Unmarshal(line, &m); err != nil {
+		fmt.Fprintf(os.Stderr, "sbx-bench: undecodable line from server: %.200q\n", line)
+		return
+	}
+	switch {
+	case m.Method == "notifications/progress":
+		var p struct {
+			progress
+			Token json.RawMessage `json:"progressToken"`
+		}
+		if err := json.Unmarshal(m.Params, &p); err != nil {
+			fmt.Fprintf(os.Stderr, "sbx-bench: bad progress params: %v\n", err)
+			return
+		}
+		p.At = at
+		var tok string
+		if err := json.Unmarshal(p.Token, &tok); err != nil {
+			tok = string(p.Token)
+		}
+		c.mu.Lock()
+		h := c.progress[tok]
+		c.mu.Unlock()
+		if h != nil {
+			h(p.progress)
+		}
+	case m.Method != "" && len(m.ID) > 0:
+		// A request from the server (e.g. ping, roots/list): answer so it never waits.
+		if m.Method == "ping" {
+			_ = c.send(map[string]any{"jsonrpc": "2.0", "id": m.ID, "result": map[string]any{}})
+		} else {
+			_ = c.send(map[string]any{"jsonrpc": "2.0", "id": m.ID, "error": map[string]any{"code": -32601, "message": "method not found"}})
+		}
+	case m.Method != "":
+		// Other notifications (logging, list_changed): decoded, ignored.
+	default:
+		id, err := strconv.ParseInt(string(m.ID), 10, 64)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sbx-bench: response with unexpected id %s\n", m.ID)
+			return
+		}
+		c.mu.Lock()
+		ch := c.pending[id]
+		delete(c.pending, id)
+		c.mu.Unlock()
+		if ch != nil {
+			ch <- response{Result: m.Result, Err: m.Error, At: at}
+		}
+	}
+}
+
+func (c *client) send(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, err = c.stdin.Write(b)
+	return err
+}
+
+func (c *client) notify(method string, params any) error {
+	return c.send(map[string]any{"jsonrpc": "2.0", "method": method, "params": params})
+}
+
+// call sends a request and waits for its response. With onProgress non-nil the
+// request carries a progress token and onProgress runs (on the read loop) for
+// every notification. The returned response's At is when its line arrived.
+func (c *client) call(ctx context.Context, method string, params map[string]any, onProgress func(progress)) (response, error) {
+	c.mu.Lock()
+	c.nextID++
+	id := c.nextID
+	ch := make(chan response, 1)
+	c.pending[id] = ch
+	tok := ""
+	if onProgress != nil {
+		tok = "p" + strconv.FormatInt(id, 10)
+		c.progress[tok] = onProgress
+	}
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.pending, id)
+		if tok != "" {
+			delete(c.progress, tok)
+		}
+		c.mu.Unlock()
+	}()
+	if tok != "" {
+		p := make(map[string]any, len(params)+1)
+		for k, v := range params {
+			p[k] = v
+		}
+		p["_meta"] = map[string]any{"progressToken": tok}
+		params = p
+	}
+	if params == nil {
+		params = map[string]any{}
+	}
+	if err := c.send(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params}); err != nil {
+		return response{}, fmt.Errorf("%s: write: %w", method, err)
+	}
+	select {
+	case r, ok := <-ch:
+		if !ok {
+			return response{}, fmt.Errorf("%s: server closed stdout (%v); stderr tail:\n%s", method, c.readErr, c.stderr.String())
+		}
+		if r.Err != nil {
+			return r, fmt.Errorf("%s: %w", method, r.Err)
+		}
+		return r, nil
+	case <-ctx.Done():
+		_ = c.notify("notifications/cancelled", map[string]any{"requestId": id, "reason": "sbx-bench timeout"})
+		return response{}, fmt.Errorf("%s: %w", method, ctx.Err())
+	}
+}
+
+// toolResult is the part of a tools/call result the benchmark reads.
+type toolResult struct {
+	Content []struct {
+		Type     string `json:"type"`
+		Text     string `json:"text"`
+		MimeType string `json:"mimeType"`
+	} `json:"content"`
+	Structured json.RawMessage `json:"structuredContent"`
+	IsError    bool            `json:"isError"`
+}
+
+// tool calls a tool and fails on a protocol error or an isError result. It
+// returns the decoded result and the response's arrival time.
+func (c *client) tool(ctx context.Context, name string, args map[string]any, onProgress func(progress)) (toolResult, time.Time, error) {
+	if args == nil {
+		args = map[string]any{}
+	}
+	r, err := c.call(ctx, "tools/call", map[string]any{"name": name, "arguments": args}, onProgress)
+	if err != nil {
+		return toolResult{}, time.Time{}, err
+	}
+	var tr toolResult
+	if err := json.Unmarshal(r.Result, &tr); err != nil {
+		return tr, r.At, fmt.Errorf("%s: decode result: %w", name, err)
+	}
+	if tr.IsError {
+		var texts []string
+		for _, c := range tr.Content {
+			texts = append(texts, c.Text)
+		}
+		return tr, r.At, fmt.Errorf("%s: isError: %s", name, strings.Join(texts, " "))
+	}
+	return tr, r.At, nil
+}
+
+// toolNames returns the names in tools/list (following pagination).
+func (c *client) toolNames(ctx context.Context) (map[string]bool, error) {
+	names := map[string]bool{}
+	cursor := ""
+	for {
+		params := map[string]any{}
+		if cursor != "" {
+			params["cursor"] = cursor
+		}
+		r, err := c.call(ctx, "tools/list", params, nil)
+		if err != nil {
+			return nil, err
+		}
+		var res struct {
+			Tools []struct {
+				Name string `json:"name"`
+			} `json:"tools"`
+			NextCursor string `json:"nextCursor"`
+		}
+		if err := json.Unmarshal(r.Result, &res); err != nil {
+			return nil, fmt.Errorf("tools/list: %w", err)
+		}
+		for _, t := range res.Tools {
+			names[t.Name] = true
+		}
+		if res.NextCursor == "" {
+			return names, nil
+		}
+		cursor = res.NextCursor
+	}
+}
+
+// pid is the server's process id.
+func (c *client) pid() int { return c.cmd.Process.Pid }
+
+// close ends the session the way a client does (stdin EOF), then waits up to
+// 5 s before killing the server. It returns how long the server took to exit.
+func (c *client) close() time.Duration {
+	t0 := time.Now()
+	_ = c.stdin.Close()
+	exited := make(chan struct{})
+	go func() {
+		_ = c.cmd.Wait()
+		close(exited)
+	}()
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		fmt.Fprintf(os.Stderr, "sbx-bench: server %d did not exit within 5 s of stdin EOF; killing it\n", c.pid())
+		_ = c.cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+	}
+	return time.Since(t0)
+}
+
+// procStatusKiB reads a "Vm...:  N kB" field from /proc/PID/status.
+func procStatusKiB(pid int, field string) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			f := strings.Fields(rest)
+			if len(f) == 0 {
+				break
+			}
+			return strconv.ParseInt(f[0], 10, 64)
+		}
+	}
+	return 0, errors.New("no " + field + " in /proc/" + strconv.Itoa(pid) + "/status")
+}
