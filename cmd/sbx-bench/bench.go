@@ -31,7 +31,7 @@ type bench struct {
 
 // row is one line of the table.
 type row struct {
-	metric, p50, p99, throughput, rss, budget, met, note string
+	metric, samples, p50, p99, throughput, rss, budget, met, note string
 }
 
 // errMissing marks a row whose tool is not registered.
@@ -53,7 +53,7 @@ func latencyRow(metric string, ds []time.Duration, limit time.Duration) row {
 		r.budget = "p50 ≤ " + fmtDur(limit)
 		r.met = yesNo(p50 <= limit)
 	}
-	r.note = fmt.Sprintf("%d samples", len(ds))
+	r.samples = strconv.Itoa(len(ds))
 	return r
 }
 
@@ -437,7 +437,9 @@ func (b *bench) progressLatency(ctx context.Context, s *server) ([]row, error) {
 		return nil, errors.New("no progress notifications carried output")
 	}
 	r := latencyRow("progress latency (command writes a line → client has the notification)", ds, 2*time.Millisecond)
-	r.note = fmt.Sprintf("%d of %d lines seen in notifications", len(ds), lines)
+	if len(ds) != lines {
+		r.note = fmt.Sprintf("%d of %d lines seen in notifications", len(ds), lines)
+	}
 	return []row{r}, nil
 }
 
@@ -487,6 +489,7 @@ func (b *bench) stream(ctx context.Context, s *server) ([]row, error) {
 	mbps := float64(b.streamSize) / 1e6 / elapsed.Seconds()
 	r := row{
 		metric:     metric,
+		samples:    "1",
 		p50:        fmtDur(elapsed) + " total",
 		throughput: fmt.Sprintf("%.0f MB/s", mbps),
 		rss:        fmtMiB(hwm) + " peak",
@@ -559,9 +562,7 @@ func (b *bench) files(ctx context.Context, s *server) ([]row, error) {
 	}
 	w := latencyRow("`write_file` 1 MiB", wds, 0)
 	r := latencyRow("`read_file` 1 MiB", rds, 3*time.Millisecond)
-	if note != "" {
-		r.note += "; " + note
-	}
+	r.note = note
 	return []row{w, r}, nil
 }
 
@@ -797,11 +798,12 @@ func (b *bench) scale(ctx context.Context, s *server) ([]row, error) {
 		_, _, _ = s.tool(cctx, "kill_all_processes", nil, nil)
 	}
 	return []row{{
-		metric: metric,
-		p50:    fmtDur(setup) + " setup",
-		rss:    fmtMiB(hwm) + " peak",
-		budget: "RSS ≤ 100 MiB",
-		met:    yesNo(hwm <= 100<<10),
-		note:   fmt.Sprintf("server VmRSS %s, VmHWM %s after setup%s", fmtMiB(rss), fmtMiB(hwm), running),
+		metric:  metric,
+		samples: "1",
+		p50:     fmtDur(setup) + " setup",
+		rss:     fmtMiB(hwm) + " peak",
+		budget:  "RSS ≤ 100 MiB",
+		met:     yesNo(hwm <= 100<<10),
+		note:    fmt.Sprintf("server VmRSS %s, VmHWM %s after setup%s", fmtMiB(rss), fmtMiB(hwm), running),
 	}}, nil
 }

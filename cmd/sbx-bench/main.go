@@ -178,10 +178,10 @@ func (b *bench) print(w io.Writer) {
 	fmt.Fprintf(w, "machine: %s  \n", machine())
 	fmt.Fprintf(w, "server: %s  \n", b.serverInfo)
 	fmt.Fprintf(w, "command: `%s`\n\n", b.command)
-	fmt.Fprintln(w, "| metric | p50 | p99 | throughput | server RSS | budget | met? |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| metric | n | p50 | p99 | throughput | server RSS | budget | met? |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, r := range b.rows {
-		cells := []string{r.metric, r.p50, r.p99, r.throughput, r.rss, r.budget, r.met}
+		cells := []string{r.metric, r.samples, r.p50, r.p99, r.throughput, r.rss, r.budget, r.met}
 		for i, c := range cells {
 			if c == "" {
 				cells[i] = "—"
