@@ -1,0 +1,144 @@
+package process
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Log page limits.
+const (
+	DefaultMaxBytes = 256 << 10 // per stream per get_process_logs call
+	MaxMaxBytes     = 1 << 20   // keeps a result with both streams far below 10 MiB
+)
+
+// LogsRequest are get_process_logs's arguments.
+type LogsRequest struct {
+	ID       string
+	Stream   string // stdout, stderr, both ("" = both)
+	Offset   *int64 // bytes; applies to each selected stream
+	Tail     *int   // lines; instead of Offset
+	MaxBytes int    // per stream (0 = DefaultMaxBytes)
+}
+
+// Page is one stream's slice of a log.
+type Page struct {
+	Text      string // the bytes, as UTF-8 or base64 per Encoding
+	Encoding  string // utf-8 or base64
+	Start     int64  // offset of the first byte returned
+	Next      int64  // offset to pass next time
+	Skipped   int64  // bytes before Start that were not kept (the gap)
+	Total     int64  // bytes the stream produced so far
+	Truncated bool   // more is available after Next right now
+}
+
+// Logs is the result of a logs request.
+type Logs struct {
+	Info
+	Stdout, Stderr *Page // nil when not selected
+}
+
+// Logs returns a page of one or both streams.
+func (m *Manager) Logs(req LogsRequest) (Logs, error) {
+	p, err := m.get(req.ID)
+	if err != nil {
+		return Logs{}, err
+	}
+	var wantOut, wantErr bool
+	switch req.Stream {
+	case "", "both":
+		wantOut, wantErr = true, true
+	case "stdout":
+		wantOut = true
+	case "stderr":
+		wantErr = true
+	default:
+		return Logs{}, fmt.Errorf("stream %q: use stdout, stderr or both", req.Stream)
+	}
+	if req.Offset != nil && req.Tail != nil {
+		return Logs{}, errors.New("give offset or tail, not both")
+	}
+	if req.Offset != nil && *req.Offset < 0 {
+		return Logs{}, errors.New("offset must be >= 0")
+	}
+	if req.Tail != nil && *req.Tail < 0 {
+		return Logs{}, errors.New("tail must be >= 0")
+	}
+	max := req.MaxBytes
+	switch {
+	case max < 0:
+		return Logs{}, errors.New("max_bytes must be > 0")
+	case max == 0:
+		max = DefaultMaxBytes
+	case max > MaxMaxBytes:
+		max = MaxMaxBytes
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := Logs{Info: p.infoLocked()}
+	page := func(lb *logBuf) *Page {
+		var off int64
+		switch {
+		case req.Offset != nil:
+			off = *req.Offset
+		case req.Tail != nil:
+			off = lb.Tail(*req.Tail, max)
+		}
+		return readPage(lb, off, max, req.Offset == nil)
+	}
+	if wantOut {
+		out.Stdout = page(p.out)
+	}
+	if wantErr {
+		out.Stderr = page(p.err)
+	}
+	return out, nil
+}
+
+// readPage reads up to max bytes at off and renders them. A page never ends
+// inside a UTF-8 sequence when it could end before it (the rest comes next
+// time); when the read jumped (a gap, or loose, for tail) it also skips
+// continuation bytes at its start.
+func readPage(lb *logBuf, off int64, max int, loose bool) *Page {
+	data, start, skipped := lb.Read(off, max)
+	if (skipped > 0 || loose) && !utf8.Valid(data) {
+		i := 0
+		for i < len(data) && i < 3 && !utf8.RuneStart(data[i]) {
+			i++
+		}
+		data, start, skipped = data[i:], start+int64(i), skipped+int64(i)
+	}
+	if !utf8.Valid(data) {
+		if ready, _ := splitUTF8(data); len(ready) > 0 && utf8.Valid(ready) {
+			data = ready
+		}
+	}
+	text, enc := encode(data)
+	next := start + int64(len(data))
+	return &Page{Text: text, Encoding: enc, Start: start, Next: next, Skipped: skipped, Total: lb.Total(), Truncated: next < lb.Total()}
+}
+
+// encode returns b as text when it is valid UTF-8, else as base64.
+func encode(b []byte) (string, string) {
+	if utf8.Valid(b) {
+		return string(b), "utf-8"
+	}
+	return base64.StdEncoding.EncodeToString(b), "base64"
+}
+
+// splitUTF8 splits b before an incomplete UTF-8 sequence at its end (at
+// most 3 bytes); rest is empty when b ends on a boundary.
+func splitUTF8(b []byte) (ready, rest []byte) {
+	for i := 1; i <= 3 && i <= len(b); i++ {
+		c := b[len(b)-i]
+		if !utf8.RuneStart(c) {
+			continue
+		}
+		if !utf8.FullRune(b[len(b)-i:]) {
+			return b[:len(b)-i], b[len(b)-i:]
+		}
+		break
+	}
+	return b, nil
+}
