@@ -599,7 +599,10 @@ func readFileOp(ctx context.Context, req ReadFileRequest, w io.Writer) (ReadFile
 			res.Truncated = true
 		}
 	}
-	res.Size = max(st.Size, off)
+	res.Size = st.Size
+	if res.N > 0 && off > res.Size {
+		res.Size = off // /proc-like files report size 0
+	}
 	return res, nil
 }
 

@@ -67,7 +67,7 @@ func TestReadFileOp(t *testing.T) {
 		{name: "text", req: ReadFileRequest{Path: dir + "/a.txt"}, want: "héllo wörld\n", size: 14},
 		{name: "through symlink", req: ReadFileRequest{Path: dir + "/link"}, want: "héllo wörld\n", size: 14},
 		{name: "offset length", req: ReadFileRequest{Path: dir + "/a.txt", Offset: 8, Length: 3}, want: "ör", truncated: true, size: 14},
-		{name: "offset past end", req: ReadFileRequest{Path: dir + "/a.txt", Offset: 100}, want: "", size: 100},
+		{name: "offset past end", req: ReadFileRequest{Path: dir + "/a.txt", Offset: 100}, want: "", size: 14},
 		{name: "empty", req: ReadFileRequest{Path: dir + "/empty"}, want: "", size: 0},
 		{name: "capped", req: ReadFileRequest{Path: dir + "/big"}, want: string(big[:ReadFileMaxBytes]), truncated: true, size: int64(len(big))},
 		{name: "last page", req: ReadFileRequest{Path: dir + "/big", Offset: ReadFileMaxBytes}, want: string(big[ReadFileMaxBytes:]), size: int64(len(big))},

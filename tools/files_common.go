@@ -1,0 +1,106 @@
+package tools
+
+// Helpers shared by the file tools (list_files, read_file, write_file, mkdir,
+// delete_file, move_file, file_info). The tools never touch a user path in
+// the server's process: they only join it lexically to the session's cwd and
+// hand it to an op that runs inside the sandbox.
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sbx-mcp/sbx-mcp/isolation"
+)
+
+// resolveFilePath makes p absolute: an absolute p is cleaned, a relative one
+// is joined to the session's cwd ("default" when session is empty). It also
+// returns that cwd ("" for an absolute p).
+func resolveFilePath(ctx context.Context, d *Deps, session, p string) (abs, cwd string, err error) {
+	if p == "" {
+		return "", "", fmt.Errorf("path is empty; give an absolute path or one relative to the session's cwd")
+	}
+	if strings.IndexByte(p, 0) >= 0 {
+		return "", "", fmt.Errorf("path %q contains a NUL byte", p)
+	}
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p), "", nil
+	}
+	if session == "" {
+		session = "default"
+	}
+	cwd, err = d.Sessions.Cwd(ctx, session)
+	if err != nil {
+		return "", "", err
+	}
+	return filepath.Join(cwd, p), cwd, nil
+}
+
+// fileEntry is one file as list_files and file_info report it.
+type fileEntry struct {
+	Name          string `json:"name" jsonschema_description:"Base name."`
+	Path          string `json:"path" jsonschema_description:"Absolute path."`
+	RelativePath  string `json:"relative_path" jsonschema_description:"Path relative to the listed directory."`
+	Type          string `json:"type" jsonschema:"enum=file,enum=directory,enum=symlink,enum=other"`
+	Size          int64  `json:"size" jsonschema_description:"Size in bytes (of the link itself for a symlink)."`
+	Mode          string `json:"mode" jsonschema_description:"Permissions like rwxr-xr-x."`
+	ModifiedAt    string `json:"modified_at" jsonschema_description:"Modification time, RFC 3339."`
+	SymlinkTarget string `json:"symlink_target,omitempty" jsonschema_description:"Target of a symlink, as stored (not followed)."`
+}
+
+func toFileEntry(root string, e *isolation.FileEntry) fileEntry {
+	p := root
+	if e.Rel != "" {
+		p = filepath.Join(root, e.Rel)
+	}
+	return fileEntry{
+		Name:          filepath.Base(p),
+		Path:          p,
+		RelativePath:  e.Rel,
+		Type:          e.Type,
+		Size:          e.Size,
+		Mode:          modeString(e.Mode),
+		ModifiedAt:    e.ModTime.UTC().Format(time.RFC3339),
+		SymlinkTarget: e.Target,
+	}
+}
+
+// modeString renders permission bits like ls: rwxr-xr-x, with s/S for
+// setuid/setgid and t/T for sticky.
+func modeString(m uint32) string {
+	const rwx = "rwxrwxrwx"
+	b := []byte("---------")
+	for i := range 9 {
+		if m&(1<<(8-i)) != 0 {
+			b[i] = rwx[i]
+		}
+	}
+	special := func(bit uint32, i int, set, unset byte) {
+		if m&bit != 0 {
+			if b[i] == 'x' {
+				b[i] = set
+			} else {
+				b[i] = unset
+			}
+		}
+	}
+	special(0o4000, 2, 's', 'S')
+	special(0o2000, 5, 's', 'S')
+	special(0o1000, 8, 't', 'T')
+	return string(b)
+}
+
+// typeChar is the one-letter type used in the text listings.
+func typeChar(t string) byte {
+	switch t {
+	case isolation.FileTypeDirectory:
+		return 'd'
+	case isolation.FileTypeSymlink:
+		return 'l'
+	case isolation.FileTypeFile:
+		return '-'
+	}
+	return '?'
+}

@@ -1,0 +1,93 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/server"
+)
+
+const listFilesDefaultMax = 1000
+
+// listFilesMaxBytes bounds a listing's result (structuredContent plus the
+// text block) far below the 10 MiB clients accept, whatever the path lengths.
+const listFilesMaxBytes = 3 << 20
+
+type listFilesArgs struct {
+	Path          string `json:"path,omitempty" jsonschema_description:"Directory to list: absolute, or relative to the session's cwd (default: the session's cwd)."`
+	Session       string `json:"session,omitempty" jsonschema_description:"Session whose cwd resolves a relative path (default: \"default\")."`
+	Recursive     bool   `json:"recursive,omitempty" jsonschema_description:"Descend into subdirectories (breadth first; symlinks are reported, never followed)."`
+	IncludeHidden bool   `json:"include_hidden,omitempty" jsonschema_description:"Include entries whose name starts with a dot (and descend into them)."`
+	MaxEntries    int    `json:"max_entries,omitempty" jsonschema_description:"Stop after this many entries (default 1000, max 10000); truncated says so."`
+}
+
+type listFilesResult struct {
+	Path       string      `json:"path" jsonschema_description:"Absolute path of the listed directory."`
+	Entries    []fileEntry `json:"entries"`
+	Truncated  bool        `json:"truncated" jsonschema_description:"The listing stopped at max_entries (or the size cap)."`
+	Unreadable []string    `json:"unreadable,omitempty" jsonschema_description:"Subdirectories that could not be read (relative paths)."`
+}
+
+func (r listFilesResult) Text() string {
+	var b strings.Builder
+	b.Grow(len(r.Entries) * 64)
+	fmt.Fprintf(&b, "%s: %d entries", r.Path, len(r.Entries))
+	if r.Truncated {
+		b.WriteString(" (truncated: raise max_entries, up to 10000, or list a subdirectory)")
+	}
+	b.WriteByte('\n')
+	for i := range r.Entries {
+		e := &r.Entries[i]
+		b.WriteByte(typeChar(e.Type))
+		fmt.Fprintf(&b, "%s %10d %s %s", e.Mode, e.Size, e.ModifiedAt, e.RelativePath)
+		switch {
+		case e.Type == "directory":
+			b.WriteByte('/')
+		case e.SymlinkTarget != "":
+			b.WriteString(" -> " + e.SymlinkTarget)
+		}
+		b.WriteByte('\n')
+	}
+	for _, u := range r.Unreadable {
+		fmt.Fprintf(&b, "unreadable: %s/\n", u)
+	}
+	return b.String()
+}
+
+func init() {
+	register("list_files", []string{SetCore, SetFiles}, false, func(d *Deps) server.Tool {
+		return server.NewTool("list_files",
+			"List a directory in the sandbox. Limits: 1000 entries by default (max_entries up to 10000), truncated says when the cap was hit. "+
+				"Optional recursion (breadth first, symlinks not followed) and hidden files. Each entry has name, path, relative_path, type, size, mode, modified_at, symlink_target.",
+			server.Annotations{Title: "List files", ReadOnlyHint: true, IdempotentHint: true},
+			func(ctx context.Context, call *server.Call, a listFilesArgs) (listFilesResult, error) {
+				if a.MaxEntries < 0 || a.MaxEntries > isolation.ListFilesMaxEntries {
+					return listFilesResult{}, fmt.Errorf("max_entries must be between 1 and %d", isolation.ListFilesMaxEntries)
+				}
+				if a.MaxEntries == 0 {
+					a.MaxEntries = listFilesDefaultMax
+				}
+				if a.Path == "" {
+					a.Path = "."
+				}
+				root, _, err := resolveFilePath(ctx, d, a.Session, a.Path)
+				if err != nil {
+					return listFilesResult{}, err
+				}
+				res, err := d.Sandbox.ListFiles(ctx, isolation.ListFilesRequest{
+					Path: root, Recursive: a.Recursive, IncludeHidden: a.IncludeHidden,
+					MaxEntries: a.MaxEntries, MaxBytes: listFilesMaxBytes,
+				})
+				if err != nil {
+					return listFilesResult{}, err
+				}
+				out := listFilesResult{Path: root, Entries: make([]fileEntry, len(res.Entries)), Truncated: res.Truncated, Unreadable: res.Unreadable}
+				for i := range res.Entries {
+					out.Entries[i] = toFileEntry(root, &res.Entries[i])
+				}
+				return out, nil
+			})
+	})
+}

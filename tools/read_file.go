@@ -1,0 +1,237 @@
+package tools
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"mime"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/server"
+)
+
+// readFileTextBudget bounds the JSON-escaped size of utf-8 content (control
+// characters and <>& escape to six bytes each), so a text result stays far
+// below 10 MiB even though it appears twice (text block and structuredContent).
+const readFileTextBudget = 3 << 20
+
+type readFileArgs struct {
+	Path     string `json:"path" jsonschema_description:"File to read: absolute, or relative to the session's cwd."`
+	Session  string `json:"session,omitempty" jsonschema_description:"Session whose cwd resolves a relative path (default: \"default\")."`
+	Encoding string `json:"encoding,omitempty" jsonschema:"enum=auto,enum=utf-8,enum=base64" jsonschema_description:"auto (default): UTF-8 text as is and anything else as base64; utf-8 fails on binary; base64 always."`
+	Offset   int64  `json:"offset,omitempty" jsonschema_description:"Byte offset to start at (default 0)."`
+	Length   int64  `json:"length,omitempty" jsonschema_description:"Bytes to read (default and max 2097152)."`
+}
+
+type readFileResult struct {
+	Path       string `json:"path" jsonschema_description:"Absolute path."`
+	Content    string `json:"content" jsonschema_description:"The bytes read, as text or base64 (see encoding)."`
+	Encoding   string `json:"encoding" jsonschema:"enum=utf-8,enum=base64"`
+	MimeType   string `json:"mime_type" jsonschema_description:"Sniffed from the content with the extension as a hint."`
+	Size       int64  `json:"size" jsonschema_description:"Size of the whole file in bytes."`
+	IsBinary   bool   `json:"is_binary" jsonschema_description:"The bytes are not UTF-8 text."`
+	Truncated  bool   `json:"truncated" jsonschema_description:"More bytes follow: call again with offset=next_offset."`
+	Offset     int64  `json:"offset" jsonschema_description:"Offset of the first byte returned."`
+	NextOffset int64  `json:"next_offset,omitempty" jsonschema_description:"Where the next page starts (when truncated)."`
+
+	image bool // send the bytes as an image block too
+}
+
+func (r readFileResult) Text() string {
+	var b strings.Builder
+	switch {
+	case r.image:
+		fmt.Fprintf(&b, "Image %s (%s, %d bytes), returned as an image block; base64 is in structuredContent.", r.Path, r.MimeType, r.Size)
+	case r.Encoding == "base64":
+		fmt.Fprintf(&b, "Binary file %s (%s, %d bytes); content as base64:\n%s", r.Path, r.MimeType, r.Size, r.Content)
+	case r.Content == "" && !r.Truncated:
+		fmt.Fprintf(&b, "[%s: no content at offset %d; size %d bytes]", r.Path, r.Offset, r.Size)
+	default:
+		b.WriteString(r.Content)
+	}
+	if r.Truncated {
+		fmt.Fprintf(&b, "\n\n[truncated: returned bytes %d-%d of %d; call read_file with offset=%d to read on]",
+			r.Offset, r.NextOffset, r.Size, r.NextOffset)
+	}
+	return b.String()
+}
+
+func (r readFileResult) Images() []server.Content {
+	if !r.image {
+		return nil
+	}
+	return []server.Content{{Type: "image", Data: r.Content, MimeType: r.MimeType}}
+}
+
+// imageTypes are sent as MCP image blocks as well.
+var imageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
+
+func init() {
+	register("read_file", []string{SetCore, SetFiles}, false, func(d *Deps) server.Tool {
+		return server.NewTool("read_file",
+			"Read a file in the sandbox. Limits: 2 MiB per call; page larger files with offset/length (truncated and next_offset say where to go on). "+
+				"Text comes back as UTF-8, other bytes as base64 (encoding auto|utf-8|base64); PNG/JPEG/GIF/WebP also as an image. "+
+				"Only regular files: directories (use list_files), FIFOs and devices are refused.",
+			server.Annotations{Title: "Read file", ReadOnlyHint: true, IdempotentHint: true},
+			func(ctx context.Context, call *server.Call, a readFileArgs) (readFileResult, error) {
+				switch a.Encoding {
+				case "", "auto", "utf-8", "base64":
+				default:
+					return readFileResult{}, fmt.Errorf("encoding must be auto, utf-8 or base64, not %q", a.Encoding)
+				}
+				if a.Offset < 0 || a.Length < 0 {
+					return readFileResult{}, fmt.Errorf("offset and length must not be negative")
+				}
+				p, _, err := resolveFilePath(ctx, d, a.Session, a.Path)
+				if err != nil {
+					return readFileResult{}, err
+				}
+				res, err := d.Sandbox.ReadFile(ctx, isolation.ReadFileRequest{Path: p, Offset: a.Offset, Length: a.Length})
+				if err != nil {
+					return readFileResult{}, err
+				}
+				return encodeRead(p, a.Encoding, a.Offset, res)
+			})
+	})
+}
+
+// encodeRead turns the bytes read into a result: it picks the encoding,
+// sniffs the mime type and keeps text within readFileTextBudget.
+func encodeRead(path, encoding string, offset int64, res isolation.ReadFileResult) (readFileResult, error) {
+	data := res.Data
+	head := res.Head
+	if offset == 0 {
+		head = data[:min(len(data), 512)]
+	}
+	out := readFileResult{
+		Path: path, Size: res.Size, Truncated: res.Truncated, Offset: offset,
+		MimeType: sniffMime(path, head),
+	}
+	// A page boundary may split a UTF-8 sequence: the text stops before it
+	// and the next page starts with it.
+	text := data
+	if res.Truncated {
+		text = trimPartialRune(data)
+	}
+	isText := utf8.Valid(text) && !containsNUL(text)
+	out.IsBinary = !isText
+	if out.IsBinary && out.MimeType == "text/plain" {
+		out.MimeType = "application/octet-stream" // the sniffer calls any bytes without control characters text
+	}
+	if encoding == "utf-8" && !utf8.Valid(text) {
+		return out, fmt.Errorf("read_file %s: not valid UTF-8 text (%s); read it with encoding \"base64\"", path, out.MimeType)
+	}
+	if encoding == "utf-8" || (encoding != "base64" && isText) {
+		if n := fitJSONBudget(text, readFileTextBudget); n < len(text) {
+			text = text[:n]
+			out.Truncated = true
+		}
+		out.Encoding = "utf-8"
+		out.Content = string(text)
+		data = text
+	} else {
+		out.Encoding = "base64"
+		out.Content = base64.StdEncoding.EncodeToString(data)
+	}
+	if out.Truncated {
+		out.NextOffset = offset + int64(len(data))
+	}
+	out.image = imageTypes[out.MimeType] && offset == 0 && !out.Truncated && out.Encoding == "base64"
+	return out, nil
+}
+
+func containsNUL(b []byte) bool {
+	return bytes.IndexByte(b, 0) >= 0
+}
+
+// trimPartialRune drops an incomplete UTF-8 sequence at the end of b.
+func trimPartialRune(b []byte) []byte {
+	for i := 1; i <= utf8.UTFMax-1 && i <= len(b); i++ {
+		if utf8.RuneStart(b[len(b)-i]) {
+			if !utf8.FullRune(b[len(b)-i:]) {
+				return b[:len(b)-i]
+			}
+			break
+		}
+	}
+	return b
+}
+
+// fitJSONBudget returns how many bytes of the valid UTF-8 text b fit in
+// budget bytes once JSON-escaped (cut at a rune boundary).
+func fitJSONBudget(b []byte, budget int) int {
+	if len(b)*6 <= budget {
+		return len(b)
+	}
+	cost := 0
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c == '\n' || c == '\r' || c == '\t' || c == '"' || c == '\\':
+			cost += 2
+		case c < 0x20 || c == '<' || c == '>' || c == '&':
+			cost += 6
+		case c == 0xE2 && i+2 < len(b) && b[i+1] == 0x80 && (b[i+2] == 0xA8 || b[i+2] == 0xA9):
+			cost += 4 // U+2028/U+2029 escape to six bytes: 4 here, 1 for each continuation byte
+		default:
+			cost++
+		}
+		if cost > budget {
+			for i > 0 && !utf8.RuneStart(b[i]) {
+				i--
+			}
+			return i
+		}
+	}
+	return len(b)
+}
+
+// textTypes are extension types (besides text/*) that hold text.
+var textTypes = map[string]bool{
+	"application/json": true, "application/javascript": true, "application/xml": true,
+	"application/x-sh": true, "application/toml": true, "application/yaml": true, "application/x-yaml": true,
+	"image/svg+xml": true, "application/sql": true, "application/graphql": true,
+}
+
+// extTypes are extensions of common source files that Go's mime table and
+// a bare container may not know.
+var extTypes = map[string]string{
+	".go": "text/x-go", ".py": "text/x-python", ".rs": "text/x-rust", ".c": "text/x-c", ".h": "text/x-c",
+	".cc": "text/x-c++", ".cpp": "text/x-c++", ".hpp": "text/x-c++", ".java": "text/x-java", ".ts": "text/x-typescript",
+	".tsx": "text/x-typescript", ".jsx": "text/javascript", ".sh": "text/x-shellscript", ".bash": "text/x-shellscript",
+	".md": "text/markdown", ".yaml": "application/yaml", ".yml": "application/yaml", ".toml": "application/toml",
+	".rb": "text/x-ruby", ".php": "text/x-php", ".sql": "application/sql", ".csv": "text/csv", ".txt": "text/plain",
+	".json": "application/json", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
+	".html": "text/html", ".htm": "text/html", ".xml": "application/xml", ".svg": "image/svg+xml",
+}
+
+func isTextType(t string) bool {
+	return strings.HasPrefix(t, "text/") || textTypes[t] || strings.HasSuffix(t, "+xml") || strings.HasSuffix(t, "+json")
+}
+
+// sniffMime detects the type from the first bytes (net/http's algorithm);
+// when that is generic text or binary, the extension refines it if it agrees
+// on text versus binary.
+func sniffMime(path string, head []byte) string {
+	sniffed, _, _ := strings.Cut(http.DetectContentType(head), ";")
+	ext := strings.ToLower(filepath.Ext(path))
+	byExt := extTypes[ext]
+	if byExt == "" && ext != "" {
+		byExt, _, _ = strings.Cut(mime.TypeByExtension(ext), ";")
+	}
+	if byExt == "" {
+		return sniffed
+	}
+	switch {
+	case strings.HasPrefix(sniffed, "text/") && isTextType(byExt):
+		return byExt
+	case sniffed == "application/octet-stream" && !isTextType(byExt):
+		return byExt
+	}
+	return sniffed
+}
