@@ -83,7 +83,7 @@ type Manager struct {
 	procs    map[string]*proc // started processes, by id
 	reserved map[string]bool  // ids being started
 	order    []*proc          // by start
-	finished []*proc // by end, oldest first
+	finished []*proc          // by end, oldest first
 	finBytes int64
 	seq      int
 	closed   bool
