@@ -24,7 +24,7 @@ func (r deleteFileResult) Text() string { return "Deleted " + r.Type + " " + r.P
 func init() {
 	register("delete_file", []string{SetFiles}, true, func(d *Deps) server.Tool {
 		return server.NewTool("delete_file",
-			"Delete a file, symlink or (with recursive) a directory tree in the sandbox. A directory without recursive is refused and nothing is deleted. A missing path is an error.",
+			"Delete a file, symlink or (with recursive) directory tree. A directory without recursive is refused and nothing is deleted.",
 			server.Annotations{Title: "Delete file", DestructiveHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a deleteFileArgs) (deleteFileResult, error) {
 				p, _, err := resolveFilePath(ctx, d, a.Session, a.Path)

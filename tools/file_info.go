@@ -40,7 +40,7 @@ func (r fileInfoResult) Text() string {
 func init() {
 	register("file_info", []string{SetFiles}, false, func(d *Deps) server.Tool {
 		return server.NewTool("file_info",
-			"Describe one path in the sandbox: exists (false for a missing path, not an error), type, size, mode, modified_at, symlink_target.",
+			"Describe a path: exists (false when missing, not an error), type, size, mode, modified_at, symlink_target.",
 			server.Annotations{Title: "File info", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a fileInfoArgs) (fileInfoResult, error) {
 				p, _, err := resolveFilePath(ctx, d, a.Session, a.Path)

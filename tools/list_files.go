@@ -59,8 +59,8 @@ func (r listFilesResult) Text() string {
 func init() {
 	register("list_files", []string{SetCore, SetFiles}, false, func(d *Deps) server.Tool {
 		return server.NewTool("list_files",
-			"List a directory in the sandbox. Limits: 1000 entries by default (max_entries up to 10000), truncated says when the cap was hit. "+
-				"Optional recursion (breadth first, symlinks not followed) and hidden files. Each entry has name, path, relative_path, type, size, mode, modified_at, symlink_target.",
+			"List a directory. Limits: 1000 entries (max_entries up to 10000; truncated says when cut). "+
+				"Optional recursive (breadth first, symlinks not followed) and include_hidden.",
 			server.Annotations{Title: "List files", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a listFilesArgs) (listFilesResult, error) {
 				if a.MaxEntries < 0 || a.MaxEntries > isolation.ListFilesMaxEntries {

@@ -28,7 +28,7 @@ func (r mkdirResult) Text() string {
 func init() {
 	register("mkdir", []string{SetFiles}, true, func(d *Deps) server.Tool {
 		return server.NewTool("mkdir",
-			"Create a directory in the sandbox (mode 0755). Without recursive the parent must exist and the directory must not.",
+			"Create a directory (0755). recursive creates parents and accepts an existing directory.",
 			server.Annotations{Title: "Make directory", IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a mkdirArgs) (mkdirResult, error) {
 				p, _, err := resolveFilePath(ctx, d, a.Session, a.Path)

@@ -33,7 +33,7 @@ func (r moveFileResult) Text() string {
 func init() {
 	register("move_file", []string{SetFiles}, true, func(d *Deps) server.Tool {
 		return server.NewTool("move_file",
-			"Move or rename a file or directory in the sandbox. Refuses an existing destination unless overwrite; works across directories and filesystems (copy, then delete).",
+			"Move or rename a path. Refuses an existing destination unless overwrite; works across directories and filesystems.",
 			server.Annotations{Title: "Move file", DestructiveHint: true},
 			func(ctx context.Context, call *server.Call, a moveFileArgs) (moveFileResult, error) {
 				src, _, err := resolveFilePath(ctx, d, a.Session, a.Source)

@@ -74,9 +74,8 @@ var imageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/g
 func init() {
 	register("read_file", []string{SetCore, SetFiles}, false, func(d *Deps) server.Tool {
 		return server.NewTool("read_file",
-			"Read a file in the sandbox. Limits: 2 MiB per call; page larger files with offset/length (truncated and next_offset say where to go on). "+
-				"Text comes back as UTF-8, other bytes as base64 (encoding auto|utf-8|base64); PNG/JPEG/GIF/WebP also as an image. "+
-				"Only regular files: directories (use list_files), FIFOs and devices are refused.",
+			"Read a file. Limits: 2 MiB per call; page with offset/length (next_offset). "+
+				"Text as UTF-8, other bytes as base64; PNG/JPEG/GIF/WebP also as an image. Regular files only.",
 			server.Annotations{Title: "Read file", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a readFileArgs) (readFileResult, error) {
 				switch a.Encoding {

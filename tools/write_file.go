@@ -73,9 +73,8 @@ func decodeBase64(s string) ([]byte, error) {
 func init() {
 	register("write_file", []string{SetCore, SetFiles}, true, func(d *Deps) server.Tool {
 		return server.NewTool("write_file",
-			"Write a file in the sandbox, creating parent directories. Replaces atomically (temp file + rename) unless append; "+
-				"keeps the existing mode unless mode (octal string, e.g. \"0755\") is given. Content is UTF-8 text or base64 (encoding). "+
-				"Writing through a symlink replaces its target and keeps the link.",
+			"Write a file, creating parent directories. Atomic replace unless append; keeps the mode unless mode (\"0755\") is given. "+
+				"Content is UTF-8 or base64. Through a symlink it writes the target.",
 			server.Annotations{Title: "Write file", DestructiveHint: true},
 			func(ctx context.Context, call *server.Call, a writeFileArgs) (writeFileResult, error) {
 				var data []byte
