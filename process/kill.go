@@ -39,7 +39,8 @@ func ParseSignal(s string) (syscall.Signal, error) {
 
 // Kill signals the process's whole tree with sig, waits up to grace for it
 // to end, then SIGKILLs what is left, and returns the final record once the
-// process is gone. Killing a finished process returns its record.
+// process is gone. Killing a finished process SIGKILLs descendants it left
+// behind and returns its record.
 func (m *Manager) Kill(ctx context.Context, id string, sig syscall.Signal, grace time.Duration) (Info, error) {
 	p, err := m.get(id)
 	if err != nil {
@@ -53,9 +54,41 @@ func (m *Manager) Kill(ctx context.Context, id string, sig syscall.Signal, grace
 
 // KillAll kills every running process of session ("" = all) like Kill and
 // returns how many there were.
+// Descendants left behind by processes that already ended (a daemon that
+// setsid'ed away) are SIGKILLed too.
 func (m *Manager) KillAll(ctx context.Context, session string, sig syscall.Signal, grace time.Duration) (int, error) {
 	ps := m.running(session)
-	return len(ps), m.killMany(ctx, ps, sig, grace)
+	err := m.killMany(ctx, ps, sig, grace)
+	tag := tagRoot
+	if session != "" {
+		tag = sessionTag(session)
+	}
+	if serr := m.sweep(ctx, tag); err == nil {
+		err = serr
+	}
+	return len(ps), err
+}
+
+// sweep SIGKILLs everything carrying tag (or a tag below it) until nothing does.
+func (m *Manager) sweep(ctx context.Context, tag string) error {
+	if m.sb == nil {
+		return nil
+	}
+	for i := 0; i < 100; i++ {
+		n, err := m.sb.Kill(ctx, isolation.Selector{Tag: tag}, syscall.SIGKILL)
+		if err != nil {
+			return fmt.Errorf("kill processes tagged %s: %w", tag, err)
+		}
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("processes tagged %s survive SIGKILL", tag)
 }
 
 // KillSession kills every running process started by session (for
@@ -82,10 +115,12 @@ func (m *Manager) killMany(ctx context.Context, ps []*proc, sig syscall.Signal, 
 
 // kill implements Kill for one process.
 func (m *Manager) kill(ctx context.Context, p *proc, sig syscall.Signal, grace time.Duration) error {
-	select {
-	case <-p.done:
+	if isClosed(p.done) {
+		// The root is gone; descendants that left its session may not be.
+		if err := m.sweep(ctx, p.tag); err != nil {
+			return fmt.Errorf("kill process %q: %w", p.id, err)
+		}
 		return nil
-	default:
 	}
 	p.mu.Lock()
 	p.killed = true
@@ -114,19 +149,13 @@ func (m *Manager) kill(ctx context.Context, p *proc, sig syscall.Signal, grace t
 	}
 	// SIGKILL whatever is left, the root or descendants that outlived it,
 	// until nothing carries the tag.
-	for i := 0; ; i++ {
-		n, err := m.sb.Kill(ctx, sel(), syscall.SIGKILL)
-		if err != nil {
+	if !isClosed(p.sp.Done()) {
+		if _, err := m.sb.Kill(ctx, sel(), syscall.SIGKILL); err != nil {
 			return fmt.Errorf("kill process %q: %w", p.id, err)
 		}
-		if n == 0 || i == 100 {
-			break
-		}
-		select {
-		case <-time.After(10 * time.Millisecond):
-		case <-ctx.Done():
-			return fmt.Errorf("kill process %q: %w", p.id, ctx.Err())
-		}
+	}
+	if err := m.sweep(ctx, p.tag); err != nil {
+		return fmt.Errorf("kill process %q: %w", p.id, err)
 	}
 	select {
 	case <-p.done:

@@ -3,7 +3,7 @@
 //
 // Each process is `/bin/bash -c COMMAND` spawned through the sandbox with
 // the session's cwd and exported environment as of the start, its own
-// stdin pipe and one pipe per output stream, and a unique tag (TagEnv=P<n>)
+// stdin pipe and one pipe per output stream, and a unique tag (TagEnv=P/<session>/<n>)
 // so a kill finds every descendant, including setsid/nohup ones. Nothing is
 // ever signalled except through Sandbox.Kill.
 //
@@ -244,7 +244,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (Info, error) {
 		return Info{}, ErrClosed
 	}
 	m.seq++
-	tag := "P" + strconv.Itoa(m.seq)
+	tag := sessionTag(req.Session) + "/" + strconv.Itoa(m.seq)
 	id := req.ID
 	taken := func(id string) bool { _, ok := m.procs[id]; return ok || m.reserved[id] }
 	if id == "" {
@@ -416,6 +416,14 @@ func indexOf(ps []*proc, p *proc) int {
 	return -1
 }
 
+// tagRoot is the tag every background process's tag descends from:
+// P/<session>/<n> (tags are hierarchical, so one Kill with P/<session>
+// reaches every process a session ever started, including setsid/nohup
+// descendants of processes whose root already exited).
+const tagRoot = "P"
+
+func sessionTag(session string) string { return tagRoot + "/" + session }
+
 // overlayEnv applies per-call variables (nil value = unset) to env and
 // drops TagEnv (the process gets its own tag).
 func overlayEnv(env []string, over map[string]*string) ([]string, error) {
@@ -522,6 +530,7 @@ func (m *Manager) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	m.killMany(ctx, m.running(""), syscall.SIGKILL, 0)
+	m.sweep(ctx, tagRoot)
 	done := make(chan struct{})
 	go func() { m.wg.Wait(); close(done) }()
 	select {
