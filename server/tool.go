@@ -54,6 +54,8 @@ type Tool struct {
 type Call struct {
 	// progress is nil when the request carried no _meta.progressToken.
 	progress func(progress float64, message string, meta map[string]any)
+	// log sends notifications/message (nil: logging not wired).
+	log func(level, logger string, data any)
 }
 
 // NewCall returns a Call whose Progress forwards to fn (nil: no progress token).
@@ -71,5 +73,14 @@ func (c *Call) WantsProgress() bool { return c != nil && c.progress != nil }
 func (c *Call) Progress(progress float64, message string, meta map[string]any) {
 	if c.WantsProgress() {
 		c.progress(progress, message, meta)
+	}
+}
+
+// Log sends an MCP log message (notifications/message) at level (debug,
+// info, notice, warning, error, critical, alert, emergency) when the client
+// asked for that level with logging/setLevel. Never pass secrets.
+func (c *Call) Log(level string, data any) {
+	if c != nil && c.log != nil {
+		c.log(level, "sbx-mcp", data)
 	}
 }

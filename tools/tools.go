@@ -4,6 +4,8 @@
 package tools
 
 import (
+	"sort"
+
 	"github.com/rs/zerolog"
 
 	"github.com/sbx-mcp/sbx-mcp/config"
@@ -22,6 +24,9 @@ type Deps struct {
 	Sessions  *session.Manager
 	Processes *process.Manager
 	Interp    *interp.Manager
+
+	// SandboxErr is why Sandbox is nil (the server still serves).
+	SandboxErr error
 }
 
 // Toolset names a tool belongs to (for --toolsets).
@@ -52,4 +57,30 @@ func register(name string, sets []string, writes bool, build func(d *Deps) serve
 		}
 	}
 	entries = append(entries, entry{name: name, sets: sets, writes: writes, build: build})
+}
+
+// All builds the tools d.Config selects: those in any of --toolsets ("all"
+// or none given: every tool), minus the ones that write or execute when
+// --read-only is set. Sorted by name.
+func All(d *Deps) []server.Tool {
+	want := map[string]bool{}
+	for _, s := range d.Config.Toolsets {
+		want[s] = true
+	}
+	all := len(want) == 0 || want["all"]
+	var out []server.Tool
+	for _, e := range entries {
+		if d.Config.ReadOnly && e.writes {
+			continue
+		}
+		ok := all
+		for _, s := range e.sets {
+			ok = ok || want[s]
+		}
+		if ok {
+			out = append(out, e.build(d))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }

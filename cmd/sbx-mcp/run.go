@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/sbx-mcp/sbx-mcp/config"
+	"github.com/sbx-mcp/sbx-mcp/interp"
+	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/process"
+	"github.com/sbx-mcp/sbx-mcp/server"
+	"github.com/sbx-mcp/sbx-mcp/session"
+	"github.com/sbx-mcp/sbx-mcp/tools"
+)
+
+// run is the whole program: parse flags, start the sandbox, serve MCP on
+// stdin/stdout until EOF or a signal, clean up. It returns the exit code:
+// 0 on a normal shutdown, 1 when the server cannot start, 2 for bad flags.
+// stdout carries only protocol frames (or --help / --version text).
+func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) int {
+	cfg, err := config.Parse(args, os.Getenv)
+	switch {
+	case errors.Is(err, config.ErrHelp):
+		fmt.Fprint(stdout, config.Usage())
+		return 0
+	case errors.Is(err, config.ErrVersion):
+		v, c := config.VersionInfo()
+		if c != "" {
+			v += " (" + c + ")"
+		}
+		fmt.Fprintln(stdout, "sbx-mcp", v)
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "sbx-mcp: %v\nRun 'sbx-mcp --help' for the flags.\n", err)
+		return 2
+	}
+
+	log, closeLog, err := newLogger(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sbx-mcp: %v\n", err)
+		return 2
+	}
+	defer closeLog()
+
+	// A closed stdout must surface as EPIPE on write (then we shut down and
+	// clean up), not kill the process with SIGPIPE.
+	signal.Ignore(syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer stop()
+
+	version, commit := config.VersionInfo()
+	sb, sbErr := isolation.Start(ctx, isolation.Config{
+		Isolation:   cfg.Isolation,
+		Network:     cfg.Network,
+		Workdir:     cfg.Workdir,
+		Env:         cfg.Env,
+		Pids:        cfg.Pids,
+		MemoryBytes: cfg.MemoryBytes,
+		CPUs:        cfg.CPUs,
+		Log:         log,
+	})
+	if sbErr != nil {
+		if cfg.Isolation == "strict" {
+			log.Error().Err(sbErr).Msg("--isolation=strict: cannot start the sandbox at full isolation; refusing to serve")
+			fmt.Fprintf(stderr, "sbx-mcp: --isolation=strict: %v\n", sbErr)
+			return 1
+		}
+		log.Warn().Err(sbErr).Msg("sandbox failed to start; serving without it (tools that need it report errors)")
+		sb = nil
+	} else {
+		info := sb.Info()
+		ev := log.Info()
+		if info.Level != isolation.LevelFull {
+			ev = log.Warn()
+		}
+		ev.Str("level", string(info.Level)).Strs("reasons", info.Reasons).Msg("sandbox isolation")
+	}
+
+	sessions := session.NewManager(sb, session.Options{Timeout: cfg.Timeout, MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "session").Logger()})
+	processes := process.NewManager(sb, sessions, process.Options{MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "process").Logger()})
+	codes := interp.NewManager(sb, interp.Options{Timeout: cfg.Timeout, MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "interp").Logger()})
+	deps := &tools.Deps{
+		Config:     cfg,
+		Sandbox:    sb,
+		SandboxErr: sbErr,
+		Log:        log,
+		Sessions:   sessions,
+		Processes:  processes,
+		Interp:     codes,
+	}
+	list := tools.All(deps)
+	level := isolation.LevelNone
+	if sb != nil {
+		level = sb.Info().Level
+	}
+	srv := server.New(server.Options{
+		Name:         "sbx-mcp",
+		Version:      version,
+		Instructions: instructions(list, level, cfg),
+		Tools:        list,
+		Log:          log.With().Str("pkg", "server").Logger(),
+		Cleanups: []func(){
+			codes.Close,
+			processes.Close,
+			sessions.Close,
+			func() {
+				if sb != nil {
+					if err := sb.Close(); err != nil {
+						log.Warn().Err(err).Msg("close sandbox")
+					}
+				}
+			},
+		},
+	})
+	log.Debug().Str("version", version).Str("commit", commit).Int("tools", len(list)).Str("workdir", cfg.Workdir).Msg("serving on stdio")
+	start := time.Now()
+	if err := srv.Serve(ctx, stdin, stdout); err != nil {
+		log.Error().Err(err).Msg("serve")
+		return 1
+	}
+	log.Debug().Dur("uptime", time.Since(start)).Msg("shut down")
+	return 0
+}
+
+// newLogger logs to --log-file (JSON lines) or stderr (human-readable), at
+// --log-level.
+func newLogger(cfg config.Config, stderr io.Writer) (zerolog.Logger, func(), error) {
+	lvl := zerolog.WarnLevel
+	switch cfg.LogLevel {
+	case "trace":
+		lvl = zerolog.TraceLevel
+	case "debug":
+		lvl = zerolog.DebugLevel
+	case "info":
+		lvl = zerolog.InfoLevel
+	case "error":
+		lvl = zerolog.ErrorLevel
+	case "off":
+		lvl = zerolog.Disabled
+	}
+	if cfg.LogFile != "" {
+		f, err := os.OpenFile(cfg.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_CLOEXEC, 0o600)
+		if err != nil {
+			return zerolog.Logger{}, nil, fmt.Errorf("--log-file: %v", err)
+		}
+		return zerolog.New(f).Level(lvl).With().Timestamp().Logger(), func() { f.Close() }, nil
+	}
+	w := zerolog.ConsoleWriter{Out: stderr, NoColor: true, TimeFormat: "15:04:05.000"}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), func() {}, nil
+}
+
+// instructions is initialize's short guide for the model (< 2 KB): only
+// sentences about tools that are exposed.
+func instructions(list []server.Tool, level isolation.Level, cfg config.Config) string {
+	have := map[string]bool{}
+	for _, t := range list {
+		have[t.Name] = true
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "sbx-mcp: a Linux sandbox (isolation level: %s) with workdir %s. ", level, cfg.Workdir)
+	parts := []struct {
+		tools []string
+		text  string
+	}{
+		{[]string{"exec"}, "Run shell commands with exec: each session is a persistent bash (cd, export, functions survive); session \"default\" always exists, create_session makes more. A non-zero exit code is data, not an error."},
+		{[]string{"exec_stream"}, "exec_stream is exec with output streamed as progress."},
+		{[]string{"start_process"}, "Use start_process for servers and long jobs, then wait_for_process, get_process_logs, kill_process."},
+		{[]string{"read_file", "write_file", "list_files"}, "Files: list_files, read_file, write_file (paths absolute or relative to the session cwd)."},
+		{[]string{"run_code"}, "run_code runs Python (default) or JavaScript with state kept per context; plots come back as images."},
+		{[]string{"sandbox_info"}, "sandbox_info reports isolation and limits."},
+	}
+	for _, p := range parts {
+		for _, t := range p.tools {
+			if have[t] {
+				b.WriteString(p.text + " ")
+				break
+			}
+		}
+	}
+	fmt.Fprintf(&b, "Commands time out after %s unless timeout_ms says otherwise. An isError result says what to fix.", cfg.Timeout)
+	return b.String()
+}

@@ -1,0 +1,20 @@
+// Package server implements the Model Context Protocol over stdio on top of
+// github.com/sourcegraph/jsonrpc2: line framing that survives malformed
+// input, the initialize lifecycle and version negotiation, the tool
+// registry (tools/list, tools/call), progress, cancellation, logging and
+// shutdown. It knows nothing about Linux or sandboxes; tools come in as
+// []Tool, built with NewTool from typed handlers.
+//
+// Data flow:
+//
+//	reader ──Stream.ReadObject (validate, answer bad lines)──► jsonrpc2.Conn read loop
+//	        ──Server.Handle (sync: initialize, ping, cancel, list; async: tools/call)
+//	writers (handlers, progress) ──Stream.writeLine (one mutex)──► writer
+//
+// jsonrpc2's IDs are uint64, so the Stream hands jsonrpc2 a small synthetic
+// message per line (method plus a sequence number as id) and keeps the
+// original frame (raw id, params) for the handler, which runs synchronously
+// on the read loop right after ReadObject returned. Replies are written by
+// the Server itself so ids are echoed byte for byte and results are never
+// null.
+package server

@@ -1,0 +1,394 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
+	"sync"
+)
+
+// MaxLine is the default limit of one input line (one JSON-RPC message).
+const MaxLine = 16 << 20
+
+// JSON-RPC error codes.
+const (
+	CodeParseError     = -32700
+	CodeInvalidRequest = -32600
+	CodeMethodNotFound = -32601
+	CodeInvalidParams  = -32602
+	CodeInternalError  = -32603
+)
+
+// wireError is a JSON-RPC error object.
+type wireError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// frame is one valid incoming message.
+type frame struct {
+	seq    uint64          // synthetic id given to jsonrpc2
+	id     json.RawMessage // nil for a notification; else a JSON string or integer, verbatim
+	method string
+	params json.RawMessage // nil when absent or null
+}
+
+// badFrame is the answer to an invalid line: id is echoed when it could be
+// read (nil: the error object goes out without an id).
+type badFrame struct {
+	id  json.RawMessage
+	err wireError
+}
+
+// parseFrame validates one line (without its newline). It returns either a
+// frame, a badFrame to answer, or neither (a line to ignore: blank, or a
+// response from the client, which this server never asks for).
+func parseFrame(line []byte) (*frame, *badFrame) {
+	line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 {
+		return nil, nil
+	}
+	if !json.Valid(line) {
+		return nil, &badFrame{err: wireError{CodeParseError, "Parse error: the line is not valid JSON"}}
+	}
+	if line[0] != '{' {
+		if line[0] == '[' {
+			return nil, &badFrame{err: wireError{CodeInvalidRequest, "Invalid Request: batches are not supported; send one message per line"}}
+		}
+		return nil, &badFrame{err: wireError{CodeInvalidRequest, "Invalid Request: a message must be a JSON object"}}
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(line, &m); err != nil {
+		return nil, &badFrame{err: wireError{CodeParseError, "Parse error: " + err.Error()}}
+	}
+	var id json.RawMessage
+	rawID, hasID := m["id"]
+	if hasID {
+		if !validID(rawID) {
+			return nil, &badFrame{err: wireError{CodeInvalidRequest, "Invalid Request: id must be a string or an integer"}}
+		}
+		id = rawID
+	}
+	invalid := func(msg string) (*frame, *badFrame) {
+		return nil, &badFrame{id: id, err: wireError{CodeInvalidRequest, "Invalid Request: " + msg}}
+	}
+	if v, ok := m["jsonrpc"]; !ok || string(v) != `"2.0"` {
+		return invalid(`"jsonrpc" must be "2.0"`)
+	}
+	rawMethod, hasMethod := m["method"]
+	if !hasMethod {
+		_, hasResult := m["result"]
+		_, hasError := m["error"]
+		if hasID && (hasResult || hasError) {
+			return nil, nil // a response; we send no requests, so nothing waits for it
+		}
+		return invalid(`missing "method"`)
+	}
+	var method string
+	if err := json.Unmarshal(rawMethod, &method); err != nil {
+		return invalid(`"method" must be a string`)
+	}
+	f := &frame{id: id, method: method}
+	if p, ok := m["params"]; ok && string(p) != "null" {
+		if p[0] != '{' && p[0] != '[' {
+			return invalid(`"params" must be an object`)
+		}
+		f.params = p
+	}
+	return f, nil
+}
+
+// validID reports whether raw is a JSON string or an integer (no fraction,
+// no exponent; any length).
+func validID(raw json.RawMessage) bool {
+	if len(raw) == 0 {
+		return false
+	}
+	switch c := raw[0]; {
+	case c == '"':
+		return true
+	case c == '-' || (c >= '0' && c <= '9'):
+		return !bytes.ContainsAny(raw, ".eE")
+	}
+	return false
+}
+
+// idKey normalizes an id for map lookups: strings by value, numbers by
+// their digits.
+func idKey(raw json.RawMessage) (string, bool) {
+	if !validID(raw) {
+		return "", false
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return "", false
+		}
+		return "s" + s, true
+	}
+	return "n" + string(raw), true
+}
+
+// lineReader reads newline-terminated lines of at most max bytes; longer
+// lines are consumed and reported without being held in memory.
+type lineReader struct {
+	br  *bufio.Reader
+	max int
+	buf []byte
+}
+
+// errLineTooLong is returned (with the head of the line) for a line over
+// the limit; the rest of that line has been discarded.
+var errLineTooLong = errors.New("line too long")
+
+// next returns the next line without its terminator. At EOF a final
+// unterminated line is returned first, then io.EOF.
+func (r *lineReader) next() ([]byte, error) {
+	r.buf = r.buf[:0]
+	tooLong := false
+	for {
+		chunk, err := r.br.ReadSlice('\n')
+		if !tooLong {
+			if len(r.buf)+len(chunk) > r.max+1 { // +1: the newline itself
+				tooLong = true
+				// keep a head so the id can often still be recovered
+				if keep := 64<<10 - len(r.buf); keep > 0 {
+					r.buf = append(r.buf, chunk[:min(keep, len(chunk))]...)
+				}
+			} else {
+				r.buf = append(r.buf, chunk...)
+			}
+		}
+		switch {
+		case err == nil:
+			if tooLong {
+				return r.buf, errLineTooLong
+			}
+			return bytes.TrimSuffix(r.buf, []byte("\n")), nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			if tooLong {
+				return r.buf, errLineTooLong
+			}
+			if len(r.buf) > 0 {
+				return r.buf, nil
+			}
+			return nil, io.EOF
+		default:
+			return nil, err
+		}
+	}
+}
+
+// headID tries to find a top-level "id" in the head of a truncated object.
+func headID(head []byte) json.RawMessage {
+	dec := json.NewDecoder(bytes.NewReader(head))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, ok := t.(string)
+		if !ok {
+			return nil
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil
+		}
+		if key == "id" && validID(v) {
+			return v
+		}
+	}
+}
+
+// Stream is a line-framed jsonrpc2.ObjectStream that answers malformed
+// input itself and keeps reading. Writes of whole lines are serialized.
+type Stream struct {
+	lr     lineReader
+	closer io.Closer // the reader's, when it has one
+
+	wmu    sync.Mutex
+	w      io.Writer
+	werr   error       // first write error; later writes fail fast
+	onWErr func(error) // called once on the first write error
+
+	// cur is the frame last returned by ReadObject. Only the jsonrpc2 read
+	// loop touches it: ReadObject sets it and the (synchronous) handler
+	// takes it before the loop reads again.
+	cur *frame
+	seq uint64
+}
+
+// NewStream returns a Stream reading lines of at most maxLine bytes from r
+// (MaxLine when maxLine <= 0) and writing to w.
+func NewStream(r io.Reader, w io.Writer, maxLine int) *Stream {
+	if maxLine <= 0 {
+		maxLine = MaxLine
+	}
+	s := &Stream{lr: lineReader{br: bufio.NewReaderSize(r, 64<<10), max: maxLine}, w: w}
+	if c, ok := r.(io.Closer); ok {
+		s.closer = c
+	}
+	return s
+}
+
+// next returns the next valid frame, answering invalid lines on the way.
+func (s *Stream) next() (*frame, error) {
+	for {
+		line, err := s.lr.next()
+		if errors.Is(err, errLineTooLong) {
+			id := headID(bytes.TrimPrefix(line, []byte("\xef\xbb\xbf")))
+			msg := "Invalid Request: the message exceeds the line limit of " + strconv.Itoa(s.lr.max) + " bytes"
+			if werr := s.writeError(id, wireError{CodeInvalidRequest, msg}); werr != nil {
+				return nil, werr
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		f, bad := parseFrame(line)
+		if bad != nil {
+			if werr := s.writeError(bad.id, bad.err); werr != nil {
+				return nil, werr
+			}
+			continue
+		}
+		if f != nil {
+			return f, nil
+		}
+	}
+}
+
+// ReadObject implements jsonrpc2.ObjectStream: it reads the next valid
+// frame, remembers it, and decodes a synthetic request (method, and a
+// sequence number as id unless it is a notification) into v.
+func (s *Stream) ReadObject(v any) error {
+	f, err := s.next()
+	if err != nil {
+		return err
+	}
+	s.seq++
+	f.seq = s.seq
+	s.cur = f
+	method, _ := json.Marshal(f.method)
+	msg := `{"jsonrpc":"2.0","method":` + string(method)
+	if f.id != nil {
+		msg += `,"id":` + strconv.FormatUint(f.seq, 10)
+	}
+	return json.Unmarshal([]byte(msg+"}"), v)
+}
+
+// take returns the frame ReadObject last produced when its sequence number
+// is seq (nil otherwise).
+func (s *Stream) take(seq uint64, notif bool) *frame {
+	f := s.cur
+	if f == nil || (!notif && f.seq != seq) {
+		return nil
+	}
+	s.cur = nil
+	return f
+}
+
+// WriteObject implements jsonrpc2.ObjectStream (used only if something
+// calls jsonrpc2.Conn's send methods; the server writes through
+// writeLine).
+func (s *Stream) WriteObject(v any) error {
+	b, err := marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.writeLine(b)
+}
+
+// Close implements jsonrpc2.ObjectStream.
+func (s *Stream) Close() error {
+	if s.closer != nil {
+		return s.closer.Close()
+	}
+	return nil
+}
+
+// marshal encodes v as compact JSON with a trailing newline, without
+// HTML escaping.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// writeLine writes one newline-terminated message.
+func (s *Stream) writeLine(b []byte) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.werr != nil {
+		return s.werr
+	}
+	if _, err := s.w.Write(b); err != nil {
+		s.werr = err
+		if s.onWErr != nil {
+			go s.onWErr(err)
+		}
+		return err
+	}
+	return nil
+}
+
+// response is a JSON-RPC response; ID is omitted when unknown.
+type response struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id,omitempty"`
+	Result  any             `json:"result,omitempty"`
+	Error   *wireError      `json:"error,omitempty"`
+}
+
+// writeError answers with an error object (no id when id is nil).
+func (s *Stream) writeError(id json.RawMessage, e wireError) error {
+	b, err := marshal(response{JSONRPC: "2.0", ID: id, Error: &e})
+	if err != nil {
+		return err
+	}
+	return s.writeLine(b)
+}
+
+// writeResult answers with a result; nil becomes {} (MCP wants an object).
+func (s *Stream) writeResult(id json.RawMessage, result any) error {
+	if result == nil {
+		result = struct{}{}
+	}
+	b, err := marshal(response{JSONRPC: "2.0", ID: id, Result: result})
+	if err != nil {
+		b, _ = marshal(response{JSONRPC: "2.0", ID: id, Error: &wireError{CodeInternalError, "Internal error: encode result: " + err.Error()}})
+	}
+	return s.writeLine(b)
+}
+
+// notification is a JSON-RPC notification.
+type notification struct {
+	JSONRPC string `json:"jsonrpc"`
+	Method  string `json:"method"`
+	Params  any    `json:"params,omitempty"`
+}
+
+// writeNotification sends a notification.
+func (s *Stream) writeNotification(method string, params any) error {
+	b, err := marshal(notification{JSONRPC: "2.0", Method: method, Params: params})
+	if err != nil {
+		return err
+	}
+	return s.writeLine(b)
+}

@@ -1,0 +1,454 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/invopop/jsonschema"
+)
+
+// NewTool builds a Tool from a typed handler: the input schema is generated
+// from A, the output schema from R; arguments are decoded strictly (unknown
+// field, wrong type or missing required field → isError naming the field);
+// a non-nil error from h becomes an isError result whose text is err.Error();
+// a value of R becomes structuredContent plus a text block (R's Text() if it
+// implements Texter, else indented JSON) and image blocks (Imager).
+//
+// Schemas follow the struct tags: `json` names fields (a field without
+// omitempty is required), `jsonschema_description` (or
+// `jsonschema:"description=..."`) describes them, `jsonschema:"enum=a,enum=b"`
+// restricts them. A programming error in A or R (a recursive type, a $ref)
+// panics at start-up.
+func NewTool[A, R any](name, description string, ann Annotations, h func(ctx context.Context, call *Call, args A) (R, error)) Tool {
+	inT, outT := reflect.TypeFor[A](), reflect.TypeFor[R]()
+	in := mustSchema(name, inT, false)
+	var inMap map[string]any
+	if err := json.Unmarshal(in, &inMap); err != nil {
+		panic(err)
+	}
+	t := Tool{Name: name, Title: ann.Title, Description: description, Annotations: ann, InputSchema: in}
+	structured := isObjectType(outT)
+	if structured {
+		t.OutputSchema = mustSchema(name, outT, true)
+	}
+	t.Handle = func(ctx context.Context, call *Call, raw json.RawMessage) *Result {
+		var args A
+		if err := decodeArgs(raw, inMap, &args); err != nil {
+			return ErrorResult(err.Error())
+		}
+		r, err := h(ctx, call, args)
+		if err != nil {
+			return ErrorResult(err.Error())
+		}
+		return toResult(r, structured)
+	}
+	return t
+}
+
+// isObjectType reports whether values of t encode as JSON objects.
+func isObjectType(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Kind() == reflect.Struct || (t.Kind() == reflect.Map && t.Key().Kind() == reflect.String)
+}
+
+// toResult renders a handler's value.
+func toResult(r any, structured bool) *Result {
+	res := &Result{}
+	if v := reflect.ValueOf(r); !v.IsValid() || (v.Kind() == reflect.Pointer && v.IsNil()) {
+		return &Result{Content: []Content{{Type: "text", Text: "ok"}}}
+	}
+	if structured {
+		res.Structured = r
+	}
+	text := ""
+	if tx, ok := r.(Texter); ok {
+		text = tx.Text()
+	} else {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return ErrorResult("internal error: encode result: " + err.Error())
+		}
+		text = strings.TrimSuffix(buf.String(), "\n")
+	}
+	res.Content = append(res.Content, Content{Type: "text", Text: text})
+	if im, ok := r.(Imager); ok {
+		res.Content = append(res.Content, im.Images()...)
+	}
+	return res
+}
+
+// SchemaFor returns the MCP-ready JSON schema of t: root object, no $ref,
+// $defs or boolean subschemas, additionalProperties false. output marks
+// the schema of a result (slices, maps and pointers that are not omitempty
+// may then be null).
+func SchemaFor(t reflect.Type, output bool) (json.RawMessage, error) {
+	r := &jsonschema.Reflector{DoNotReference: true, Anonymous: true, ExpandedStruct: true}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	raw, err := json.Marshal(r.ReflectFromType(t))
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "$schema")
+	delete(m, "$id")
+	if m["type"] != "object" {
+		return nil, fmt.Errorf("schema root of %v is %v, want an object (use a struct)", t, m["type"])
+	}
+	if _, ok := m["properties"]; !ok && t.Kind() == reflect.Struct {
+		m["properties"] = map[string]any{}
+	}
+	nullable(t, m, output)
+	if err := clean(m, ""); err != nil {
+		return nil, fmt.Errorf("schema of %v: %w", t, err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, err
+	}
+	return json.RawMessage(bytes.TrimSpace(buf.Bytes())), nil
+}
+
+func mustSchema(tool string, t reflect.Type, output bool) json.RawMessage {
+	s, err := SchemaFor(t, output)
+	if err != nil {
+		panic(fmt.Sprintf("tool %s: %v", tool, err))
+	}
+	return s
+}
+
+// subschemaKeys hold one schema; subschemaLists hold lists of schemas;
+// subschemaMaps hold maps of schemas.
+var (
+	subschemaKeys  = []string{"items", "additionalProperties", "not", "contains", "propertyNames"}
+	subschemaLists = []string{"anyOf", "oneOf", "allOf", "prefixItems"}
+	subschemaMaps  = []string{"properties", "patternProperties"}
+)
+
+// clean rejects $ref/$defs and replaces boolean subschemas by objects
+// (true → {}, false → {"not":{}}): clients reject boolean schemas.
+func clean(m map[string]any, path string) error {
+	for _, k := range []string{"$ref", "$defs", "definitions"} {
+		if _, ok := m[k]; ok {
+			return fmt.Errorf("%s at %q (recursive type?)", k, path)
+		}
+	}
+	fix := func(v any, p string) (any, error) {
+		switch x := v.(type) {
+		case bool:
+			if x {
+				return map[string]any{}, nil
+			}
+			return map[string]any{"not": map[string]any{}}, nil
+		case map[string]any:
+			return x, clean(x, p)
+		}
+		return v, nil
+	}
+	var err error
+	for _, k := range subschemaKeys {
+		if v, ok := m[k]; ok {
+			if k == "additionalProperties" && v == false {
+				continue // a keyword value here, not a subschema to rewrite
+			}
+			if m[k], err = fix(v, path+"/"+k); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range subschemaLists {
+		if l, ok := m[k].([]any); ok {
+			for i := range l {
+				if l[i], err = fix(l[i], fmt.Sprintf("%s/%s/%d", path, k, i)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, k := range subschemaMaps {
+		if mm, ok := m[k].(map[string]any); ok {
+			for name := range mm {
+				if mm[name], err = fix(mm[name], path+"/"+k+"/"+name); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// makeNullable lets a schema also accept null.
+func makeNullable(s map[string]any) {
+	switch t := s["type"].(type) {
+	case string:
+		if t != "null" {
+			s["type"] = []any{t, "null"}
+		}
+	case []any:
+		for _, x := range t {
+			if x == "null" {
+				return
+			}
+		}
+		s["type"] = append(t, "null")
+	}
+}
+
+func nilable(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+		return true
+	}
+	return false
+}
+
+var marshalerType = reflect.TypeFor[json.Marshaler]()
+
+// nullable walks t and its schema s together: map values that are pointers
+// accept null (e.g. env: {"A": null} unsets A); in output schemas, fields
+// that may encode as null (nil slices, maps, pointers without omitempty)
+// accept null too.
+func nullable(t reflect.Type, s map[string]any, output bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if s == nil || t.Implements(marshalerType) || reflect.PointerTo(t).Implements(marshalerType) {
+		return
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		props, _ := s["properties"].(map[string]any)
+		if props == nil {
+			return
+		}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			tag := f.Tag.Get("json")
+			if tag == "-" {
+				continue
+			}
+			name, opts, _ := strings.Cut(tag, ",")
+			if f.Anonymous && name == "" {
+				nullable(f.Type, s, output)
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			p, _ := props[name].(map[string]any)
+			if p == nil {
+				continue
+			}
+			if output && nilable(f.Type) && !strings.Contains(","+opts+",", ",omitempty,") {
+				makeNullable(p)
+			}
+			nullable(f.Type, p, output)
+		}
+	case reflect.Slice, reflect.Array:
+		if it, ok := s["items"].(map[string]any); ok {
+			if output && nilable(t.Elem()) {
+				makeNullable(it)
+			}
+			nullable(t.Elem(), it, output)
+		}
+	case reflect.Map:
+		if ap, ok := s["additionalProperties"].(map[string]any); ok {
+			if t.Elem().Kind() == reflect.Pointer || (output && nilable(t.Elem())) {
+				makeNullable(ap)
+			}
+			nullable(t.Elem(), ap, output)
+		}
+	}
+}
+
+// decodeArgs checks raw against the input schema (unknown, missing and
+// mistyped fields, named by path) and then decodes it into v.
+func decodeArgs(raw json.RawMessage, schema map[string]any, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return fmt.Errorf("invalid arguments: %v", err)
+	}
+	if err := check(schema, doc, ""); err != nil {
+		return fmt.Errorf("invalid arguments: %w", err)
+	}
+	dec = json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return fmt.Errorf("invalid arguments: %q: cannot use %s as %v", te.Field, te.Value, te.Type)
+		}
+		return fmt.Errorf("invalid arguments: %v", err)
+	}
+	return nil
+}
+
+// jsonKind names the JSON type of a decoded value (UseNumber).
+func jsonKind(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case string:
+		return "string"
+	case json.Number:
+		if strings.ContainsAny(string(x), ".eE") {
+			return "number"
+		}
+		return "integer"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return "unknown"
+}
+
+// typeAllows reports whether schema type t (string or list) accepts kind.
+func typeAllows(t any, kind string) (bool, string) {
+	var types []string
+	switch x := t.(type) {
+	case string:
+		types = []string{x}
+	case []any:
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				types = append(types, s)
+			}
+		}
+	default:
+		return true, ""
+	}
+	for _, ty := range types {
+		if ty == kind || (ty == "number" && kind == "integer") {
+			return true, ""
+		}
+		if ty == "integer" && kind == "number" {
+			continue
+		}
+	}
+	return false, strings.Join(types, " or ")
+}
+
+func fieldName(path string) string {
+	if path == "" {
+		return "arguments"
+	}
+	return fmt.Sprintf("%q", path)
+}
+
+// check validates a decoded JSON value against the subset of JSON Schema
+// that SchemaFor produces: type, properties, required,
+// additionalProperties, items, enum.
+func check(s map[string]any, v any, path string) error {
+	kind := jsonKind(v)
+	if t, ok := s["type"]; ok {
+		if ok, want := typeAllows(t, kind); !ok {
+			if kind == "null" {
+				return fmt.Errorf("%s must not be null (want %s)", fieldName(path), want)
+			}
+			return fmt.Errorf("%s must be %s, got %s", fieldName(path), article(want), kind)
+		}
+	}
+	if enum, ok := s["enum"].([]any); ok && kind != "null" {
+		found := false
+		for _, e := range enum {
+			if fmt.Sprint(e) == fmt.Sprint(v) {
+				found = true
+			}
+		}
+		if !found {
+			var opts []string
+			for _, e := range enum {
+				opts = append(opts, fmt.Sprint(e))
+			}
+			return fmt.Errorf("%s must be one of %s, got %v", fieldName(path), strings.Join(opts, ", "), v)
+		}
+	}
+	join := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		props, _ := s["properties"].(map[string]any)
+		if req, ok := s["required"].([]any); ok {
+			for _, r := range req {
+				name, _ := r.(string)
+				if _, ok := x[name]; !ok {
+					return fmt.Errorf("missing required argument %s", fieldName(join(name)))
+				}
+			}
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if ps, ok := props[k].(map[string]any); ok {
+				if err := check(ps, x[k], join(k)); err != nil {
+					return err
+				}
+				continue
+			}
+			switch ap := s["additionalProperties"].(type) {
+			case bool:
+				if !ap {
+					var known []string
+					for p := range props {
+						known = append(known, p)
+					}
+					sort.Strings(known)
+					return fmt.Errorf("unknown argument %s (known: %s)", fieldName(join(k)), strings.Join(known, ", "))
+				}
+			case map[string]any:
+				if err := check(ap, x[k], join(k)); err != nil {
+					return err
+				}
+			}
+		}
+	case []any:
+		if it, ok := s["items"].(map[string]any); ok {
+			for i, e := range x {
+				if err := check(it, e, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func article(t string) string {
+	switch {
+	case strings.HasPrefix(t, "a"), strings.HasPrefix(t, "i"), strings.HasPrefix(t, "o"):
+		return "an " + t
+	}
+	return "a " + t
+}
