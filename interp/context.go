@@ -337,4 +337,3 @@ func (q *fifo) release() {
 	}
 	q.busy = false
 }
-

@@ -257,3 +257,69 @@ func TestPythonExitRestarts(t *testing.T) {
 		t.Fatalf("exit(): %+v", r)
 	}
 }
+
+func TestJavaScript(t *testing.T) {
+	m := newTestManager(t)
+	cases := []struct{ code, main, stdout, err string }{
+		{code: "let counter = 0", main: ""},
+		{code: "counter++; counter", main: "1"},
+		{code: "counter += 1\ncounter", main: "2"},
+		{code: "const k = 5", main: ""},
+		{code: "k * 2", main: "10"},
+		{code: "const k = 6; k", main: "6"}, // re-declaration in a later cell
+		{code: "await Promise.resolve(42)", main: "42"},
+		{code: "const a = await Promise.resolve(1), {b, c: [d]} = {b: 2, c: [3]}\nlet e", main: ""},
+		{code: "[a, b, d, e]", main: "[ 1, 2, 3, undefined ]"},
+		{code: "class Foo { get x() { return 7 } }\nnew Foo().x", main: "7"},
+		{code: "function twice(x) { return 2 * x }\nasync function later() { return await twice(4) }", main: ""},
+		{code: "await later()", main: "8"},
+		{code: "console.log('out'); console.error('err'); 'str'", main: "'str'", stdout: "out\n"},
+		{code: "throw new TypeError('nope')", err: "TypeError"},
+		{code: "await Promise.reject(new RangeError('r'))", err: "RangeError"},
+		{code: "Promise.reject(new Error('late'))", err: "Error"},
+		{code: "if (", err: "SyntaxError"},
+		{code: "const re = /a\\/b/g; `x${1 + 1}y`", main: "'x2y'"},
+		{code: "const f = async () => await Promise.resolve('af')\nawait f()", main: "'af'"},
+		{code: "require('path').join('a', 'b')", main: "'a/b'"},
+	}
+	for _, c := range cases {
+		r := run(t, m, "javascript", "", c.code)
+		if c.err != "" {
+			if r.Error == nil || r.Error.Name != c.err {
+				t.Errorf("%q: error %+v, want %s", c.code, r.Error, c.err)
+			}
+			continue
+		}
+		if r.Error != nil {
+			t.Errorf("%q: error %+v", c.code, r.Error)
+			continue
+		}
+		if got := mainText(r); got != c.main {
+			t.Errorf("%q: main %q, want %q", c.code, got, c.main)
+		}
+		if c.stdout != "" && r.Stdout != c.stdout {
+			t.Errorf("%q: stdout %q", c.code, r.Stdout)
+		}
+	}
+	r := run(t, m, "javascript", "", "null.x")
+	if r.Error == nil || !strings.Contains(r.Error.Traceback, "<cell-") {
+		t.Errorf("traceback: %+v", r.Error)
+	}
+}
+
+func TestJavaScriptTimeoutKeepsState(t *testing.T) {
+	m := newTestManager(t)
+	run(t, m, "javascript", "", "const keep = 7")
+	for _, code := range []string{"while (true) {}", "await new Promise(() => {})"} {
+		r, err := m.Run(context.Background(), RunRequest{Code: code, Language: "javascript", Timeout: 300 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.TimedOut || r.StateLost || r.Error == nil || r.Error.Name != "Interrupted" {
+			t.Fatalf("%q: got %+v", code, r)
+		}
+		if got := mainText(run(t, m, "javascript", "", "keep")); got != "7" {
+			t.Fatalf("state lost: %q", got)
+		}
+	}
+}
