@@ -1,0 +1,57 @@
+package isolation
+
+import (
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// keptCaps is Docker's default capability set; every other capability is
+// dropped from the bounding set (CAP_SYS_ADMIN, CAP_SYS_PTRACE,
+// CAP_SYS_MODULE, CAP_SYS_BOOT, CAP_SYS_RAWIO, CAP_SYS_TIME, CAP_NET_ADMIN...).
+var keptCaps = []uintptr{
+	unix.CAP_CHOWN, unix.CAP_DAC_OVERRIDE, unix.CAP_FSETID, unix.CAP_FOWNER,
+	unix.CAP_MKNOD, unix.CAP_NET_RAW, unix.CAP_SETGID, unix.CAP_SETUID,
+	unix.CAP_SETFCAP, unix.CAP_SETPCAP, unix.CAP_NET_BIND_SERVICE,
+	unix.CAP_SYS_CHROOT, unix.CAP_KILL, unix.CAP_AUDIT_WRITE,
+}
+
+func keptCapsMask() uint64 {
+	var m uint64
+	for _, c := range keptCaps {
+		m |= 1 << c
+	}
+	return m
+}
+
+func lastCap() uintptr {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 && n < 64 {
+			return uintptr(n)
+		}
+	}
+	return unix.CAP_LAST_CAP
+}
+
+// dropCapabilities drops every capability outside keptCaps from the bounding
+// set and clears the ambient set. After the next execve, root's permitted
+// and effective sets are the bounding set.
+//
+// Preconditions: on the thread that will execve (capabilities are per thread).
+func dropCapabilities() error {
+	keep := keptCapsMask()
+	var firstErr error
+	for c := uintptr(0); c <= lastCap(); c++ {
+		if keep&(1<<c) != 0 {
+			continue
+		}
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0); err != nil && err != unix.EINVAL && firstErr == nil {
+			firstErr = err
+		}
+	}
+	_ = unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+	return firstErr
+}

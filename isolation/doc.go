@@ -1,0 +1,50 @@
+// Package isolation runs the sandbox: a re-executed copy of this binary as
+// PID 1 of fresh namespaces (the "init"), which spawns, signals and reaps
+// every sandbox process and runs registered ops (file operations) inside the
+// sandbox's mount namespace and credentials. It knows Linux and nothing about
+// MCP.
+//
+// # Levels
+//
+// Start tries, in order: full (root: new pid, mount, ipc, uts, cgroup and
+// optionally net namespaces), userns (the same inside an unprivileged user
+// namespace mapping the caller to root), none (a plain child that is a child
+// subreaper; process groups and rlimits only). Info says which layers hold
+// and why the others do not.
+//
+// # Start-up of init
+//
+//	server (multi-threaded, never unshare/setns)
+//	  │ exec.Cmd{Path: /proc/self/exe, Args: ["sbx-init", "__sbx_init"], Env: []}
+//	  │ Cloneflags NEWPID|NEWNS|NEWIPC|NEWUTS|NEWCGROUP[|NEWNET][|NEWUSER], Setsid, Pdeathsig
+//	  │ fd 3 = control socket (SOCK_SEQPACKET), fd 4 = lifeline (read end of a pipe)
+//	  ▼
+//	init stage 1 (PID 1, locked OS thread): reads "config" from fd 3,
+//	  make / rprivate, mount /proc, hostname, lo up, RunDir tmpfs, oom_score_adj,
+//	  NO_NEW_PRIVS, drop bounding caps, seccomp, DUMPABLE 0,
+//	  writes config+status to a pipe at fd 5, execve(/proc/self/exe, "__sbx_init", "2")
+//	  ▼
+//	init stage 2 (PID 1, reduced credentials in every thread): reads fd 5,
+//	  sends "hello", then serves requests, reaps everything, watches fd 4.
+//
+// # Control protocol (one JSON object per SOCK_SEQPACKET message, fds by SCM_RIGHTS)
+//
+//	server                                   init
+//	  ── {k:"config", b:initConfig} ───────────▶ (stage 1, once)
+//	  ◀────────── {k:"hello", b:initStatus} ──── (stage 2, once)
+//	  ── {id, k:"spawn", b:spawnReq} + fds ────▶ fork/exec, close its copies
+//	  ◀──────── {id, k:"reply", b:{pid}} ──────
+//	  ── {id, k:"signal"|"kill"|"killall"} ────▶
+//	  ◀──────── {id, k:"reply", b|e} ──────────
+//	  ── {id, k:"op", op:name, b:req} + fds ───▶ runs op in its own goroutine
+//	  ◀──────── {id, k:"reply", b:result | e:{op_error}} + fds
+//	  ── {id, k:"cancel"} ─────────────────────▶ cancels op id's context
+//	  ◀──────── {k:"exit", b:{pid, code, signal}}  (pushed; only for spawned pids)
+//
+// A spawn reply is always sent before the exit event of the same pid (init
+// holds one lock across fork, registration and reply, and the reaper takes it
+// too), and the server registers the pid while reading the reply, so no exit
+// is lost. EOF on fd 4 (the server died) or on the socket makes init kill
+// every sandbox process and exit; Pdeathsig SIGKILL on init does the same
+// through the kernel in the namespace levels.
+package isolation

@@ -1,0 +1,746 @@
+package isolation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// initArg is the hidden subcommand that makes this binary the sandbox init.
+// The command line carries nothing else (configuration comes over fd 3).
+const (
+	initArg    = "__sbx_init"
+	stage2Arg  = "2"
+	initArgv0  = "sbx-init"
+	fdControl  = 3 // control socket (SOCK_SEQPACKET)
+	fdLifeline = 4 // read end of the lifeline pipe
+	fdHandoff  = 5 // stage 1 → stage 2: config and status (a pipe)
+	oomInit    = 500
+	procTicks  = 100 // USER_HZ
+)
+
+// initConfig is what the server tells init (the "config" message).
+type initConfig struct {
+	Level       Level    `json:"level"`
+	NetNS       bool     `json:"net_ns"`
+	Workdir     string   `json:"workdir"`
+	JobsTasks   []string `json:"jobs_tasks,omitempty"` // v1 cgroup "tasks" files the spawner thread joins
+	RlimitPids  int      `json:"rlimit_pids,omitempty"`
+	RlimitMem   int64    `json:"rlimit_mem,omitempty"`
+	ServerDebug bool     `json:"debug,omitempty"`
+}
+
+// initStatus is what init achieved (the "hello" message).
+type initStatus struct {
+	Pid        int      `json:"pid"` // init's pid as seen by itself
+	Fatal      string   `json:"fatal,omitempty"`
+	FreshProc  bool     `json:"fresh_proc"`
+	Hostname   bool     `json:"hostname"`
+	Loopback   bool     `json:"loopback"`
+	NNP        bool     `json:"no_new_privs"`
+	CapsDrop   bool     `json:"caps_dropped"`
+	Seccomp    bool     `json:"seccomp"`
+	Jobs       bool     `json:"jobs"` // the spawner thread joined JobsTasks
+	RunDir     string   `json:"run_dir"`
+	RunDirTmp  bool     `json:"run_dir_tmpfs"` // RunDir is a private tmpfs (removed with the namespace)
+	Reasons    []string `json:"reasons,omitempty"`
+	CapEff     string   `json:"cap_eff,omitempty"`
+	SeccompErr string   `json:"-"`
+}
+
+func (st *initStatus) gap(format string, args ...any) {
+	st.Reasons = append(st.Reasons, fmt.Sprintf(format, args...))
+}
+
+type handoff struct {
+	Config initConfig `json:"config"`
+	Status initStatus `json:"status"`
+}
+
+// InitMain runs the sandbox init when args say this process is the re-exec'd
+// init (a hidden subcommand) and then never returns; otherwise it returns
+// false at once. main calls it first thing.
+func InitMain(args []string) bool {
+	if len(args) < 2 || args[1] != initArg {
+		return false
+	}
+	if len(args) >= 3 && args[2] == stage2Arg {
+		stage2()
+	} else {
+		stage1()
+	}
+	os.Exit(3) // not reached
+	return true
+}
+
+func initFatal(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "sbx-init: "+format+"\n", args...)
+	os.Exit(2)
+}
+
+// stage1 prepares the namespaces and reduces privileges, then re-executes
+// itself so that every thread of the long-running init carries the reduced
+// credentials and the seccomp filter.
+//
+// Preconditions: runs on the main goroutine, locked to its thread for the
+// rest of the process's life (prctl and seccomp are per-thread, and execve
+// must come from the thread that set them).
+func stage1() {
+	runtime.LockOSThread()
+	buf := make([]byte, maxMsg)
+	n, _, _, _, err := unix.Recvmsg(fdControl, buf, nil, 0)
+	if err != nil || n == 0 {
+		initFatal("read config: %v", err)
+	}
+	var m message
+	var cfg initConfig
+	if err := json.Unmarshal(buf[:n], &m); err != nil || m.Kind != kConfig {
+		initFatal("bad config message")
+	}
+	if err := json.Unmarshal(m.Body, &cfg); err != nil {
+		initFatal("bad config: %v", err)
+	}
+	st := initStatus{}
+	if cfg.Level != LevelNone {
+		setupNamespaces(&cfg, &st)
+	} else {
+		dir, err := os.MkdirTemp("", "sbx-mcp-run-")
+		if err != nil {
+			st.Fatal = fmt.Sprintf("create run dir: %v", err)
+		}
+		st.RunDir = dir
+	}
+	_ = os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(oomInit)), 0)
+	reducePrivileges(&st)
+
+	hb, _ := json.Marshal(handoff{Config: cfg, Status: st})
+	var p [2]int
+	if err := unix.Pipe2(p[:], 0); err != nil {
+		initFatal("pipe: %v", err)
+	}
+	if len(hb) > 60000 { // a pipe holds 64 KiB; we write before exec
+		initFatal("handoff too large")
+	}
+	if _, err := unix.Write(p[1], hb); err != nil {
+		initFatal("handoff: %v", err)
+	}
+	unix.Close(p[1])
+	if p[0] != fdHandoff {
+		if err := unix.Dup3(p[0], fdHandoff, 0); err != nil {
+			initFatal("dup handoff: %v", err)
+		}
+		unix.Close(p[0])
+	}
+	err = unix.Exec("/proc/self/exe", []string{initArgv0, initArg, stage2Arg}, []string{})
+	initFatal("exec stage 2: %v", err)
+}
+
+// setupNamespaces does the privileged work inside fresh namespaces: private
+// propagation first, then a fresh /proc, hostname, loopback and RunDir.
+func setupNamespaces(cfg *initConfig, st *initStatus) {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		st.Fatal = fmt.Sprintf("make / rprivate: %v", err)
+		return
+	}
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		// Without a fresh /proc the pid namespace is useless to us (pids in
+		// /proc would be the host's): this level fails and auto moves on.
+		st.Fatal = fmt.Sprintf("mount fresh /proc: %v", err)
+		return
+	}
+	st.FreshProc = true
+	if err := unix.Sethostname([]byte("sandbox")); err != nil {
+		st.gap("uts_ns: sethostname: %v", err)
+	} else {
+		st.Hostname = true
+	}
+	if cfg.NetNS {
+		if err := loopbackUp(); err != nil {
+			st.gap("net_ns: bring lo up: %v", err)
+		} else {
+			st.Loopback = true
+		}
+	}
+	// RunDir: a private tmpfs mounted over a directory of the host. The
+	// mount lives only in our mount namespace; the host sees an empty dir.
+	for _, dir := range []string{"/run/sbx-mcp", "/tmp/.sbx-mcp-run"} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			continue
+		}
+		if err := unix.Mount("sbx-run", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0700,size=64m"); err != nil {
+			continue
+		}
+		st.RunDir, st.RunDirTmp = dir, true
+		return
+	}
+	dir, err := os.MkdirTemp("", "sbx-mcp-run-")
+	if err != nil {
+		st.Fatal = fmt.Sprintf("create run dir: %v", err)
+		return
+	}
+	st.RunDir = dir
+}
+
+// loopbackUp sets IFF_UP on lo with SIOCSIFFLAGS.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP | unix.IFF_RUNNING)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+}
+
+// reducePrivileges sets NO_NEW_PRIVS, drops capabilities outside Docker's
+// default set from the bounding set, installs the seccomp filter and marks
+// the process non-dumpable. The results are verified in stage 2.
+//
+// Preconditions: called on the locked thread that will execve stage 2.
+func reducePrivileges(st *initStatus) {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		st.gap("no_new_privs: %v", err)
+	}
+	if err := dropCapabilities(); err != nil {
+		st.gap("caps_dropped: %v", err)
+	}
+	if err := installSeccomp(); err != nil {
+		st.SeccompErr = err.Error()
+		st.gap("seccomp: %v", err)
+	}
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+}
+
+// initd is the long-running init (stage 2).
+type initd struct {
+	cfg     initConfig
+	st      initStatus
+	c       *conn
+	self    int
+	devnull *os.File
+
+	// mu serializes fork+register+reply against reaping, so an exit event
+	// never precedes the spawn reply and a reused pid is never confused.
+	mu   sync.Mutex
+	kids map[int]bool // pids spawned on request, not yet reaped
+
+	opsMu   sync.Mutex
+	cancels map[uint64]context.CancelFunc
+
+	spawnq chan func() // run on the spawner thread (see spawner)
+	dying  sync.Once
+}
+
+func stage2() {
+	// Non-dumpable first: execve reset it, and sandbox processes have the
+	// same uid and capabilities as init.
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	// Catch every signal and drop it (SIGCHLD drives the reaper): a Go
+	// program would otherwise die of SIGTERM/SIGINT/SIGHUP or a SIGSEGV sent
+	// with kill(2). Unlike SIG_IGN, handlers are reset in exec'd children.
+	sigs := make(chan os.Signal, 64)
+	signal.Notify(sigs)
+
+	hf := os.NewFile(fdHandoff, "handoff")
+	hb, err := io.ReadAll(hf)
+	hf.Close()
+	var h handoff
+	if err != nil || json.Unmarshal(hb, &h) != nil {
+		initFatal("read handoff: %v", err)
+	}
+	unix.CloseOnExec(fdControl)
+	unix.CloseOnExec(fdLifeline)
+	c, err := newConn(os.NewFile(fdControl, "control"))
+	if err != nil {
+		initFatal("%v", err)
+	}
+	d := &initd{
+		cfg: h.Config, st: h.Status, c: c, self: os.Getpid(),
+		kids: map[int]bool{}, cancels: map[uint64]context.CancelFunc{},
+		spawnq: make(chan func()),
+	}
+	if d.cfg.Level == LevelNone {
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			d.st.Fatal = fmt.Sprintf("set child subreaper: %v", err)
+		}
+	}
+	d.devnull, err = os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		d.st.Fatal = fmt.Sprintf("open /dev/null: %v", err)
+	}
+	d.verify()
+	jobsErr := make(chan error, 1)
+	go d.spawner(jobsErr)
+	if err := <-jobsErr; err != nil {
+		d.st.gap("cgroup_limits: spawner thread cannot join the jobs cgroup: %v", err)
+	} else {
+		d.st.Jobs = len(d.cfg.JobsTasks) > 0
+	}
+	d.st.Pid = d.self
+	if err := d.send(&message{Kind: kHello}, d.st); err != nil || d.st.Fatal != "" {
+		os.Exit(1)
+	}
+	go d.lifeline()
+	go d.signals(sigs)
+	d.serve()
+}
+
+// verify reads back what stage 1 did, from the kernel's point of view.
+func (d *initd) verify() {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		d.st.gap("read /proc/self/status: %v", err)
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		v = strings.TrimSpace(v)
+		switch k {
+		case "NoNewPrivs":
+			d.st.NNP = v == "1"
+		case "Seccomp":
+			d.st.Seccomp = v == "2"
+		case "CapEff":
+			d.st.CapEff = v
+			eff, err := strconv.ParseUint(v, 16, 64)
+			d.st.CapsDrop = err == nil && eff&^keptCapsMask() == 0
+		}
+	}
+	if !d.st.CapsDrop && d.st.CapEff != "" {
+		d.st.gap("caps_dropped: effective capabilities %s exceed Docker's default set", d.st.CapEff)
+	}
+}
+
+func (d *initd) send(m *message, body any, raw ...int) error {
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		m.Body = b
+	}
+	return d.c.send(m, nil, raw...)
+}
+
+func (d *initd) reply(id uint64, body any, err error, raw ...int) {
+	m := &message{ID: id, Kind: kReply, Err: toWireError(err)}
+	if err != nil {
+		body = nil
+	}
+	if serr := d.send(m, body, raw...); serr != nil && err == nil {
+		// Too large or unencodable: say so instead of leaving the caller waiting.
+		_ = d.c.send(&message{ID: id, Kind: kReply, Err: toWireError(serr)}, nil)
+	}
+}
+
+// serve reads requests until the control socket closes.
+func (d *initd) serve() {
+	for {
+		m, files, err := d.c.recv()
+		if err != nil {
+			d.die()
+		}
+		switch m.Kind {
+		case kSpawn:
+			d.spawnq <- func() { d.spawn(m, files) }
+		case kSignal:
+			closeAll(files)
+			go d.signal(m)
+		case kKill, kKillAll:
+			closeAll(files)
+			go d.kill(m)
+		case kOp:
+			go d.op(m, files)
+		case kCancel:
+			closeAll(files)
+			d.opsMu.Lock()
+			if cancel := d.cancels[m.ID]; cancel != nil {
+				cancel()
+			}
+			d.opsMu.Unlock()
+		default:
+			closeAll(files)
+			d.reply(m.ID, nil, fmt.Errorf("unknown request %q", m.Kind))
+		}
+	}
+}
+
+// lifeline waits for EOF on the lifeline pipe: the server is gone.
+func (d *initd) lifeline() {
+	f := os.NewFile(fdLifeline, "lifeline")
+	var b [16]byte
+	for {
+		if _, err := f.Read(b[:]); err != nil {
+			d.die()
+		}
+	}
+}
+
+// die kills every sandbox process and exits. In a pid namespace the
+// kernel would do the killing when PID 1 exits; in the none level only we
+// can.
+func (d *initd) die() {
+	d.dying.Do(func() {
+		d.killAll()
+		if !d.st.RunDirTmp && d.st.RunDir != "" {
+			os.RemoveAll(d.st.RunDir)
+		}
+		os.Exit(0)
+	})
+	select {}
+}
+
+func (d *initd) signals(sigs chan os.Signal) {
+	tick := time.NewTicker(time.Second) // belt and braces for a coalesced SIGCHLD
+	defer tick.Stop()
+	for {
+		select {
+		case s := <-sigs:
+			if s == syscall.SIGCHLD {
+				d.reap()
+			}
+		case <-tick.C:
+			d.reap()
+		}
+	}
+}
+
+// reap is the only place that waits for children.
+func (d *initd) reap() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || pid <= 0 {
+			return
+		}
+		if !d.kids[pid] {
+			continue // an orphan re-parented to us
+		}
+		delete(d.kids, pid)
+		ev := exitEvent{Pid: pid, Code: ws.ExitStatus()}
+		if ws.Signaled() {
+			ev.Code, ev.Signal = -1, int(ws.Signal())
+		}
+		_ = d.send(&message{Kind: kExit}, ev)
+	}
+}
+
+// spawner owns the thread every child is forked from. In the cgroup v1
+// layout that thread alone sits in the limited "jobs" cgroups, so children
+// are born there while init's other threads stay outside the limits (a fork
+// bomb cannot starve init of threads).
+//
+// Preconditions: runs on its own goroutine, locked to its thread for good.
+func (d *initd) spawner(joined chan<- error) {
+	runtime.LockOSThread()
+	var err error
+	tid := strconv.Itoa(unix.Gettid())
+	for _, tasks := range d.cfg.JobsTasks {
+		if werr := os.WriteFile(tasks, []byte(tid), 0); werr != nil {
+			err = werr
+			break
+		}
+	}
+	joined <- err
+	for fn := range d.spawnq {
+		fn()
+	}
+}
+
+func (d *initd) spawn(m *message, files []*os.File) {
+	defer closeAll(files)
+	var req spawnReq
+	if err := json.Unmarshal(m.Body, &req); err != nil {
+		d.reply(m.ID, nil, fmt.Errorf("spawn: %w", err))
+		return
+	}
+	path, err := lookPath(req.Path, req.Env)
+	if err != nil {
+		d.reply(m.ID, nil, err)
+		return
+	}
+	fds := make([]uintptr, len(req.Files))
+	for i, idx := range req.Files {
+		if idx >= 0 && idx < len(files) {
+			fds[i] = files[idx].Fd()
+		} else {
+			fds[i] = d.devnull.Fd()
+		}
+	}
+	dir := req.Dir
+	if dir == "" {
+		dir = d.cfg.Workdir
+	}
+	attr := &syscall.ProcAttr{Dir: dir, Env: req.Env, Files: fds, Sys: &syscall.SysProcAttr{Setsid: true}}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	pid, err := syscall.ForkExec(path, req.Args, attr)
+	if err != nil {
+		d.reply(m.ID, nil, &os.PathError{Op: "spawn", Path: path, Err: err})
+		return
+	}
+	d.kids[pid] = true
+	d.applyRlimits(pid)
+	d.reply(m.ID, spawnResp{Pid: pid}, nil)
+}
+
+// applyRlimits is the fallback when cgroups are not writable. It applies to
+// the child right after exec (a child that forks within microseconds of its
+// start escapes the limit once). RLIMIT_NPROC counts the processes of the
+// child's real uid in its user namespace: exact in the userns level, the
+// whole uid in the none level, and ignored for real root.
+func (d *initd) applyRlimits(pid int) {
+	if n := d.cfg.RlimitPids; n > 0 {
+		lim := &unix.Rlimit{Cur: uint64(n), Max: uint64(n)}
+		_ = unix.Prlimit(pid, unix.RLIMIT_NPROC, lim, nil)
+	}
+	if b := d.cfg.RlimitMem; b > 0 {
+		lim := &unix.Rlimit{Cur: uint64(b), Max: uint64(b)}
+		_ = unix.Prlimit(pid, unix.RLIMIT_AS, lim, nil)
+	}
+}
+
+// lookPath resolves file against PATH of env (the sandbox's, not ours).
+func lookPath(file string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		return file, nil
+	}
+	path := SandboxPath
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, file)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", &os.PathError{Op: "spawn", Path: file, Err: errors.New("executable file not found in $PATH")}
+}
+
+func (d *initd) signal(m *message) {
+	var req signalReq
+	if err := json.Unmarshal(m.Body, &req); err != nil {
+		d.reply(m.ID, nil, err)
+		return
+	}
+	if req.Pid <= 0 || req.Pid == d.self || !d.isDescendant(req.Pid) {
+		d.reply(m.ID, nil, fmt.Errorf("signal %d: %w", req.Pid, syscall.ESRCH))
+		return
+	}
+	err := syscall.Kill(req.Pid, syscall.Signal(req.Sig))
+	if err != nil {
+		err = fmt.Errorf("signal %d: %w", req.Pid, err)
+	}
+	d.reply(m.ID, nil, err)
+}
+
+func (d *initd) isDescendant(pid int) bool {
+	procs := scanProcs()
+	return procs.descendsFrom(pid, d.self)
+}
+
+func (d *initd) kill(m *message) {
+	var req killReq
+	if err := json.Unmarshal(m.Body, &req); err != nil {
+		d.reply(m.ID, nil, err)
+		return
+	}
+	if req.All {
+		d.killAll()
+		d.reply(m.ID, killResp{}, nil)
+		return
+	}
+	n := d.killMatching(req)
+	d.reply(m.ID, killResp{N: n}, nil)
+}
+
+// killMatching signals every process req selects, scanning /proc until a
+// scan finds nothing new (a process may fork while we signal its parent).
+func (d *initd) killMatching(req killReq) int {
+	signalled := map[int]bool{}
+	var sinceTicks uint64
+	if req.SinceNano > 0 {
+		sinceTicks = nanoToTicks(req.SinceNano)
+	}
+	for round := 0; round < 100; round++ {
+		procs := scanProcs()
+		var targets []int
+		for pid, p := range procs {
+			if pid == d.self || signalled[pid] || p.zombie || !procs.descendsFrom(pid, d.self) {
+				continue
+			}
+			if d.matches(procs, pid, req, sinceTicks) {
+				targets = append(targets, pid)
+			}
+		}
+		if len(targets) == 0 {
+			break
+		}
+		for _, pid := range targets {
+			if syscall.Kill(pid, syscall.Signal(req.Sig)) == nil {
+				signalled[pid] = true
+			}
+		}
+	}
+	return len(signalled)
+}
+
+func (d *initd) matches(procs procTable, pid int, req killReq, sinceTicks uint64) bool {
+	if req.Root > 0 {
+		if pid == req.Root {
+			if req.IncludeRoot {
+				return true
+			}
+		} else if procs.descendsFrom(pid, req.Root) && (sinceTicks == 0 || procs[pid].start >= sinceTicks) {
+			return true
+		}
+	}
+	if req.Tag != "" {
+		return hasTag(pid, req.Tag)
+	}
+	return false
+}
+
+// killAll SIGKILLs every process in the sandbox but init, until none is
+// left (zombies aside; the reaper collects them).
+func (d *initd) killAll() {
+	for round := 0; round < 200; round++ {
+		if d.cfg.Level != LevelNone {
+			_ = syscall.Kill(-1, syscall.SIGKILL) // inside our pid namespace: everything but us
+		}
+		procs := scanProcs()
+		left := 0
+		for pid, p := range procs {
+			if pid == d.self || p.zombie || !procs.descendsFrom(pid, d.self) {
+				continue
+			}
+			left++
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		if left == 0 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// fileResult lets an internal op hand fds back to the server; init closes
+// them once sent.
+type fileResult struct {
+	v   any
+	fds []int
+}
+
+func (d *initd) op(m *message, files []*os.File) {
+	defer closeAll(files)
+	fn := lookupOp(m.Op)
+	if fn == nil {
+		d.reply(m.ID, nil, &OpError{Op: m.Op, Kind: "invalid", Msg: "unknown op"})
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.opsMu.Lock()
+	d.cancels[m.ID] = cancel
+	d.opsMu.Unlock()
+	defer func() {
+		d.opsMu.Lock()
+		delete(d.cancels, m.ID)
+		d.opsMu.Unlock()
+		cancel()
+	}()
+	res, err := runOp(ctx, fn, m.Body, files)
+	if fr, ok := res.(fileResult); ok {
+		defer func() {
+			for _, fd := range fr.fds {
+				unix.Close(fd)
+			}
+		}()
+		d.reply(m.ID, fr.v, err, fr.fds...)
+		return
+	}
+	d.reply(m.ID, res, err)
+}
+
+func runOp(ctx context.Context, fn Op, req json.RawMessage, files []*os.File) (res any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("op panicked: %v", r)
+		}
+	}()
+	return fn(ctx, req, files)
+}
+
+const opMkfifo = "isolation.mkfifo"
+
+type mkfifoReq struct {
+	Path string `json:"path"`
+}
+
+func init() {
+	RegisterOp(opMkfifo, func(ctx context.Context, raw json.RawMessage, _ []*os.File) (any, error) {
+		var req mkfifoReq
+		if err := json.Unmarshal(raw, &req); err != nil || req.Path == "" {
+			return nil, &OpError{Op: "mkfifo", Kind: "invalid", Msg: "missing path"}
+		}
+		if err := unix.Mkfifo(req.Path, 0o600); err != nil {
+			return nil, &OpError{Op: "mkfifo", Path: req.Path, Kind: errnoKind(err), Msg: err.Error()}
+		}
+		if err := os.Chmod(req.Path, 0o600); err != nil {
+			os.Remove(req.Path)
+			return nil, &OpError{Op: "mkfifo", Path: req.Path, Kind: errnoKind(err), Msg: err.Error()}
+		}
+		fd, err := unix.Open(req.Path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		if err != nil {
+			os.Remove(req.Path)
+			return nil, &OpError{Op: "mkfifo", Path: req.Path, Kind: errnoKind(err), Msg: err.Error()}
+		}
+		return fileResult{fds: []int{fd}}, nil
+	})
+}
+
+func errnoKind(err error) string {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "not_found"
+	case errors.Is(err, os.ErrExist):
+		return "exists"
+	case errors.Is(err, os.ErrPermission):
+		return "permission_denied"
+	case errors.Is(err, syscall.ENOTDIR):
+		return "not_directory"
+	case errors.Is(err, syscall.EISDIR):
+		return "is_directory"
+	}
+	return "io"
+}

@@ -1,0 +1,3 @@
+package isolation
+
+func miniServerMain(args []string) bool { return false }

@@ -1,0 +1,96 @@
+//go:build linux && (amd64 || arm64)
+
+package isolation
+
+import (
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// deniedSyscalls fail with EPERM inside the sandbox.
+var deniedSyscalls = []uint32{
+	unix.SYS_MOUNT, unix.SYS_UMOUNT2, unix.SYS_PIVOT_ROOT, unix.SYS_MOVE_MOUNT,
+	unix.SYS_OPEN_TREE, unix.SYS_FSOPEN, unix.SYS_FSCONFIG, unix.SYS_FSMOUNT,
+	unix.SYS_FSPICK, unix.SYS_MOUNT_SETATTR, unix.SYS_UNSHARE, unix.SYS_SETNS,
+	unix.SYS_BPF, unix.SYS_PERF_EVENT_OPEN, unix.SYS_KEYCTL, unix.SYS_ADD_KEY,
+	unix.SYS_REQUEST_KEY, unix.SYS_KEXEC_LOAD, unix.SYS_KEXEC_FILE_LOAD,
+	unix.SYS_INIT_MODULE, unix.SYS_FINIT_MODULE, unix.SYS_DELETE_MODULE,
+	unix.SYS_USERFAULTFD, unix.SYS_OPEN_BY_HANDLE_AT, unix.SYS_REBOOT,
+	unix.SYS_SWAPON, unix.SYS_SWAPOFF, unix.SYS_ACCT,
+}
+
+// cloneNSFlags are the namespace flags clone(2) may not use. CLONE_NEWTIME
+// (0x80) is left out: for clone(2) that bit is part of the exit signal.
+const cloneNSFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
+	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP
+
+// Offsets in struct seccomp_data.
+const (
+	offNr   = 0
+	offArch = 4
+	offArg0 = 16 // low 32 bits on little-endian
+)
+
+func bpfStmt(code uint16, k uint32) unix.SockFilter {
+	return unix.SockFilter{Code: code, K: k}
+}
+
+func bpfJump(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
+	return unix.SockFilter{Code: code, Jt: jt, Jf: jf, K: k}
+}
+
+func retErrno(errno unix.Errno) unix.SockFilter {
+	return bpfStmt(unix.BPF_RET|unix.BPF_K, unix.SECCOMP_RET_ERRNO|uint32(errno))
+}
+
+// seccompFilter builds the deny-list as classic BPF: check the audit arch
+// (anything else is killed), refuse x32, EPERM for deniedSyscalls and for
+// clone with a namespace flag, ENOSYS for clone3 (whose flags live in
+// memory BPF cannot read; glibc then falls back to clone), allow the rest.
+func seccompFilter() []unix.SockFilter {
+	arch := uint32(unix.AUDIT_ARCH_X86_64)
+	if runtime.GOARCH == "arm64" {
+		arch = unix.AUDIT_ARCH_AARCH64
+	}
+	ld := uint16(unix.BPF_LD | unix.BPF_W | unix.BPF_ABS)
+	jeq := uint16(unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K)
+	f := []unix.SockFilter{
+		bpfStmt(ld, offArch),
+		bpfJump(jeq, arch, 1, 0),
+		bpfStmt(unix.BPF_RET|unix.BPF_K, unix.SECCOMP_RET_KILL_PROCESS),
+		bpfStmt(ld, offNr),
+	}
+	if runtime.GOARCH == "amd64" {
+		const x32Bit = 0x40000000
+		f = append(f,
+			bpfJump(unix.BPF_JMP|unix.BPF_JGE|unix.BPF_K, x32Bit, 0, 1),
+			retErrno(unix.EPERM))
+	}
+	for _, nr := range deniedSyscalls {
+		f = append(f, bpfJump(jeq, nr, 0, 1), retErrno(unix.EPERM))
+	}
+	f = append(f,
+		bpfJump(jeq, unix.SYS_CLONE3, 0, 1), retErrno(unix.ENOSYS),
+		bpfJump(jeq, unix.SYS_CLONE, 0, 4),
+		bpfStmt(ld, offArg0),
+		bpfJump(unix.BPF_JMP|unix.BPF_JSET|unix.BPF_K, cloneNSFlags, 0, 1),
+		retErrno(unix.EPERM),
+		bpfStmt(unix.BPF_RET|unix.BPF_K, unix.SECCOMP_RET_ALLOW),
+		bpfStmt(unix.BPF_RET|unix.BPF_K, unix.SECCOMP_RET_ALLOW),
+	)
+	return f
+}
+
+// installSeccomp installs the filter on the calling thread; execve carries
+// it into the next image. Needs NO_NEW_PRIVS (or CAP_SYS_ADMIN).
+//
+// Preconditions: on the thread that will execve.
+func installSeccomp() error {
+	f := seccompFilter()
+	prog := unix.SockFprog{Len: uint16(len(f)), Filter: &f[0]}
+	err := unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&prog)), 0, 0)
+	runtime.KeepAlive(f)
+	return err
+}

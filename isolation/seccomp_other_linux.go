@@ -1,0 +1,10 @@
+//go:build linux && !amd64 && !arm64
+
+package isolation
+
+import (
+	"errors"
+	"runtime"
+)
+
+func installSeccomp() error { return errors.New("seccomp filter not written for " + runtime.GOARCH) }
