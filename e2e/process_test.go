@@ -92,7 +92,8 @@ func sandboxCount(t *testing.T, cs *mcp.ClientSession, script string) int {
 }
 
 // countCmdline counts sandbox processes whose command line matches a grep
-// regexp (write it so that it does not match itself, e.g. 'sleep 30[01]').
+// regexp (the arguments are joined by spaces, with one after the last; write
+// it so that it does not match itself, e.g. '^sleep 30[01] $').
 func countCmdline(t *testing.T, cs *mcp.ClientSession, re string) int {
 	t.Helper()
 	return sandboxCount(t, cs, `for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < "$f" 2>/dev/null; echo; done | grep -c -- '`+re+`' || true`)
@@ -114,7 +115,7 @@ func TestProcessOutputAfterExit(t *testing.T) {
 	// A process that writes a lot and exits at once keeps every byte.
 	p = startProc(t, cs, map[string]any{"command": "head -c 300000 /dev/zero | tr '\\0' x"})
 	if got := waitExit(t, cs, p.ID); got.Status != "completed" || got.StdoutBytes != 300000 {
-		t.Fatalf("get_process = %+v", got)
+		t.Fatalf("get_process = %+v; stderr %q", got, logs(t, cs, map[string]any{"id": p.ID}).Stderr)
 	}
 	l = logs(t, cs, map[string]any{"id": p.ID, "stream": "stdout", "max_bytes": 1 << 20})
 	if l.Stdout != strings.Repeat("x", 300000) {
@@ -190,7 +191,7 @@ func TestProcessKillTree(t *testing.T) {
 	cs := Connect(t)
 	p := startProc(t, cs, map[string]any{"command": "sleep 300 & sleep 301 & echo ready; wait"})
 	CallOK(t, cs, "wait_for_process", map[string]any{"id": p.ID, "pattern": "^ready$"})
-	if n := countCmdline(t, cs, "sleep 30[01]"); n != 2 {
+	if n := countCmdline(t, cs, "^sleep 30[01] $"); n != 2 {
 		t.Fatalf("%d sleeps running before the kill, want 2", n)
 	}
 	var got procInfo
@@ -198,7 +199,7 @@ func TestProcessKillTree(t *testing.T) {
 	if got.Status != "killed" || got.EndedAt == "" {
 		t.Fatalf("kill_process = %+v", got)
 	}
-	if n := countCmdline(t, cs, "sleep 30[01]"); n != 0 {
+	if n := countCmdline(t, cs, "^sleep 30[01] $"); n != 0 {
 		t.Fatalf("%d sleeps survive kill_process", n)
 	}
 }
@@ -364,17 +365,19 @@ func expectedSeq(n int) []byte {
 }
 
 func TestProcessLogPaging(t *testing.T) {
-	want := expectedSeq(800000) // 5.4 MB
-	page := func(t *testing.T, cs *mcp.ClientSession, id string) (got []byte, skipped int64) {
+	cs := Connect(t)
+	// page reads stdout from 0 with pages of size bytes, checks every page
+	// against want at the offsets it claims, and returns what it read.
+	page := func(t *testing.T, id string, want []byte, size int) (got []byte, skipped int64) {
 		t.Helper()
 		off := int64(0)
 		for i := 0; ; i++ {
-			if i > 100 {
+			if i > 1000 {
 				t.Fatal("paging does not end")
 			}
-			l := logs(t, cs, map[string]any{"id": id, "stream": "stdout", "offset": off, "max_bytes": 1 << 20})
-			if l.StdoutStart != off+l.StdoutSkipped {
-				t.Fatalf("page at %d: start %d, skipped %d", off, l.StdoutStart, l.StdoutSkipped)
+			l := logs(t, cs, map[string]any{"id": id, "stream": "stdout", "offset": off, "max_bytes": size})
+			if l.StdoutStart != off+l.StdoutSkipped || len(l.Stdout) > size {
+				t.Fatalf("page at %d: start %d, skipped %d, %d bytes", off, l.StdoutStart, l.StdoutSkipped, len(l.Stdout))
 			}
 			if !bytes.Equal([]byte(l.Stdout), want[l.StdoutStart:l.StdoutOffset]) {
 				t.Fatalf("page at %d: bytes differ from the output at %d-%d", off, l.StdoutStart, l.StdoutOffset)
@@ -392,21 +395,24 @@ func TestProcessLogPaging(t *testing.T) {
 	}
 
 	t.Run("all kept", func(t *testing.T) {
-		cs := Connect(t, "--max-output=8M")
-		p := startProc(t, cs, map[string]any{"command": "seq 1 800000"})
+		want := expectedSeq(100000) // 589 KB: fits the default 1 MiB per stream
+		p := startProc(t, cs, map[string]any{"command": "seq 1 100000"})
 		waitExit(t, cs, p.ID)
-		got, skipped := page(t, cs, p.ID)
+		got, skipped := page(t, p.ID, want, 64<<10)
 		if skipped != 0 || !bytes.Equal(got, want) {
 			t.Fatalf("reconstructed %d bytes (skipped %d), want %d exactly", len(got), skipped, len(want))
 		}
 	})
-	t.Run("head and tail kept", func(t *testing.T) {
-		cs := Connect(t, "--max-output=1M")
+	t.Run("5 MB: head and tail kept, gap reported", func(t *testing.T) {
+		want := expectedSeq(800000) // 5.4 MB
 		p := startProc(t, cs, map[string]any{"command": "seq 1 800000"})
 		waitExit(t, cs, p.ID)
-		got, skipped := page(t, cs, p.ID)
+		got, skipped := page(t, p.ID, want, 1<<20)
 		if int64(len(got))+skipped != int64(len(want)) || skipped == 0 || len(got) > 1<<20 {
 			t.Fatalf("got %d bytes + %d skipped, want %d in all with a gap", len(got), skipped, len(want))
+		}
+		if !bytes.HasSuffix(got, []byte("\n800000\n")) || !bytes.HasPrefix(got, []byte("1\n2\n")) {
+			t.Fatal("head or tail missing")
 		}
 	})
 }

@@ -38,15 +38,18 @@ import (
 
 // Options configure a Manager.
 type Options struct {
-	MaxOutput int // bytes of log kept per stream
+	// MaxOutput is --max-output, the cap of one stream in a tool result.
+	// A log is retained memory, paged through get_process_logs, so it keeps
+	// more: 4×MaxOutput per stream, at least 1 MiB.
+	MaxOutput int
 	Log       zerolog.Logger
 }
 
 const (
-	defaultMaxOutput = 1 << 20
-	maxFinished      = 1000                   // finished records kept
-	drainTimeout     = 250 * time.Millisecond // reading on after exit while a descendant holds the pipe
-	readChunk        = 16 << 10
+	minLogBytes  = 1 << 20                // per stream
+	maxFinished  = 1000                   // finished records kept
+	drainTimeout = 250 * time.Millisecond // reading on after exit while a descendant holds the pipe
+	readChunk    = 16 << 10
 	// DefaultGrace is how long kill_process waits after the first signal.
 	DefaultGrace = 5 * time.Second
 	sessionGrace = time.Second // grace when a session is deleted
@@ -77,6 +80,7 @@ type Manager struct {
 	sb       *isolation.Sandbox
 	sessions *session.Manager
 	opts     Options
+	logCap   int   // bytes of log kept per stream
 	budget   int64 // bytes of logs kept for finished records
 
 	mu       sync.Mutex
@@ -95,12 +99,10 @@ type Manager struct {
 // session hooks so delete_session kills the session's processes and
 // list_sessions counts them.
 func NewManager(sb *isolation.Sandbox, sessions *session.Manager, opts Options) *Manager {
-	if opts.MaxOutput <= 0 {
-		opts.MaxOutput = defaultMaxOutput
-	}
+	logCap := max(4*opts.MaxOutput, minLogBytes)
 	m := &Manager{
-		sb: sb, sessions: sessions, opts: opts,
-		budget: max(64<<20, 16*2*int64(opts.MaxOutput)),
+		sb: sb, sessions: sessions, opts: opts, logCap: logCap,
+		budget: max(64<<20, 16*2*int64(logCap)),
 		procs:  map[string]*proc{}, reserved: map[string]bool{},
 	}
 	if sessions != nil {
@@ -260,7 +262,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (Info, error) {
 	}
 	p := &proc{
 		id: id, session: req.Session, command: req.Command, tag: tag,
-		done: make(chan struct{}), out: newLogBuf(m.opts.MaxOutput), err: newLogBuf(m.opts.MaxOutput),
+		done: make(chan struct{}), out: newLogBuf(m.logCap), err: newLogBuf(m.logCap),
 		notify: make(chan struct{}), status: StatusRunning,
 	}
 	m.reserved[id] = true
@@ -303,6 +305,13 @@ func (m *Manager) spawn(p *proc, env []string, cwd string) (err error) {
 	}
 	if files[5], files[2], err = os.Pipe(); err != nil {
 		return err
+	}
+	// os.Pipe ends are non-blocking (for Go's poller) and the flag belongs
+	// to the open file, which the child would share: Fd puts the child's
+	// ends back in blocking mode, as os/exec does, or a child writing
+	// faster than we read gets EAGAIN.
+	for _, f := range files[:3] {
+		f.Fd()
 	}
 	p.started = time.Now().UTC()
 	sp, err := m.sb.Spawn(context.Background(), isolation.Spec{
