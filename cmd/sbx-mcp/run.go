@@ -27,6 +27,9 @@ import (
 // 0 on a normal shutdown, 1 when the server cannot start, 2 for bad flags.
 // stdout carries only protocol frames (or --help / --version text).
 func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) int {
+	if len(args) > 0 && args[0] == "config" { // prints a client snippet; see config_cmd.go
+		return configMain(args[1:], stdout, stderr)
+	}
 	cfg, err := config.Parse(args, os.Getenv)
 	switch {
 	case errors.Is(err, config.ErrHelp):
