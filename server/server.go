@@ -56,6 +56,7 @@ type Server struct {
 	version     string
 	logLevel    int // index into logLevels; -1: client never asked
 	calls       map[string]*inflight
+	closing     bool // set by shutdown; no call starts after it
 
 	running sync.WaitGroup // tools/call goroutines
 	slots   chan struct{}  // capacity MaxCalls
@@ -124,6 +125,9 @@ func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 
 // shutdown cancels all calls, waits a bounded time and runs the cleanups.
 func (s *Server) shutdown() {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
 	s.stop()
 	done := make(chan struct{})
 	go func() { s.running.Wait(); close(done) }()
@@ -435,6 +439,12 @@ func (s *Server) startCall(f *frame) {
 	ctx, cancel := context.WithCancel(s.base)
 	c := &inflight{cancel: cancel}
 	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		cancel()
+		<-s.slots
+		return // shutting down: nobody reads a response
+	}
 	if _, dup := s.calls[key]; dup {
 		s.mu.Unlock()
 		cancel()
@@ -443,9 +453,9 @@ func (s *Server) startCall(f *frame) {
 		return
 	}
 	s.calls[key] = c
+	s.running.Add(1) // under s.mu, ordered before shutdown's Wait
 	s.mu.Unlock()
 
-	s.running.Add(1)
 	go s.runCall(ctx, f.id, key, c, t, args, token)
 }
 

@@ -148,6 +148,9 @@ var errLineTooLong = errors.New("line too long")
 // next returns the next line without its terminator. At EOF a final
 // unterminated line is returned first, then io.EOF.
 func (r *lineReader) next() ([]byte, error) {
+	if cap(r.buf) > 1<<20 {
+		r.buf = nil // do not keep a big line's buffer around
+	}
 	r.buf = r.buf[:0]
 	tooLong := false
 	for {
@@ -160,6 +163,7 @@ func (r *lineReader) next() ([]byte, error) {
 					r.buf = append(r.buf, chunk[:min(keep, len(chunk))]...)
 				}
 			} else {
+				r.buf = grow(r.buf, len(chunk), r.max+1)
 				r.buf = append(r.buf, chunk...)
 			}
 		}
@@ -183,6 +187,18 @@ func (r *lineReader) next() ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// grow makes room for n more bytes, doubling but never past limit.
+func grow(b []byte, n, limit int) []byte {
+	need := len(b) + n
+	if need <= cap(b) {
+		return b
+	}
+	c := min(max(2*cap(b), need, 4096), max(limit, need))
+	nb := make([]byte, len(b), c)
+	copy(nb, b)
+	return nb
 }
 
 // headID tries to find a top-level "id" in the head of a truncated object.
@@ -247,7 +263,8 @@ func (s *Stream) next() (*frame, error) {
 	for {
 		line, err := s.lr.next()
 		if errors.Is(err, errLineTooLong) {
-			id := headID(bytes.TrimPrefix(line, []byte("\xef\xbb\xbf")))
+			head := bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
+			id := headID(head[:min(len(head), 64<<10)])
 			msg := "Invalid Request: the message exceeds the line limit of " + strconv.Itoa(s.lr.max) + " bytes"
 			if werr := s.writeError(id, wireError{CodeInvalidRequest, msg}); werr != nil {
 				return nil, werr

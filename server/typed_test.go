@@ -1,0 +1,174 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+type schemaInner struct {
+	X int `json:"x"`
+}
+
+type schemaArgs struct {
+	Command string             `json:"command" jsonschema_description:"Run this, then that."`
+	Env     map[string]*string `json:"env,omitempty"`
+	Any     any                `json:"any,omitempty"`
+	Raw     json.RawMessage    `json:"raw,omitempty"`
+	Mode    string             `json:"mode,omitempty" jsonschema:"enum=a,enum=b"`
+	Inner   *schemaInner       `json:"inner,omitempty"`
+	List    []schemaInner      `json:"list,omitempty"`
+}
+
+type schemaResult struct {
+	schemaInner
+	Names []string        `json:"names"`
+	Flags map[string]bool `json:"flags"`
+	At    time.Time       `json:"at"`
+	Opt   *string         `json:"opt,omitempty"`
+}
+
+// walk calls fn on every subschema (objects only).
+func walk(t *testing.T, v any, path string, fn func(path string, m map[string]any)) {
+	switch x := v.(type) {
+	case map[string]any:
+		fn(path, x)
+		for k, c := range x {
+			walk(t, c, path+"/"+k, fn)
+		}
+	case []any:
+		for _, c := range x {
+			walk(t, c, path+"[]", fn)
+		}
+	}
+}
+
+func TestSchemaShape(t *testing.T) {
+	for _, tc := range []struct {
+		typ    reflect.Type
+		output bool
+	}{{reflect.TypeFor[schemaArgs](), false}, {reflect.TypeFor[schemaResult](), true}, {reflect.TypeFor[struct{}](), false}} {
+		raw, err := SchemaFor(tc.typ, tc.output)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.typ, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m["type"] != "object" || m["additionalProperties"] != false {
+			t.Errorf("%v: root = %s", tc.typ, raw)
+		}
+		if _, ok := m["$schema"]; ok {
+			t.Errorf("%v: $schema present", tc.typ)
+		}
+		if _, ok := m["properties"].(map[string]any); !ok {
+			t.Errorf("%v: no properties object: %s", tc.typ, raw)
+		}
+		for _, bad := range []string{`"$ref"`, `"$defs"`, `"definitions"`, `:true`, `:false,"items"`} {
+			if bad == `:true` {
+				// boolean subschemas would appear as "name":true under properties
+				walk(t, m, "", func(p string, s map[string]any) {
+					for _, k := range subschemaMaps {
+						if props, ok := s[k].(map[string]any); ok {
+							for name, v := range props {
+								if _, isBool := v.(bool); isBool {
+									t.Errorf("%v: boolean subschema at %s/%s/%s", tc.typ, p, k, name)
+								}
+							}
+						}
+					}
+					for _, k := range []string{"items", "additionalProperties"} {
+						if v, ok := s[k].(bool); ok && (k != "additionalProperties" || v) {
+							t.Errorf("%v: boolean subschema at %s/%s", tc.typ, p, k)
+						}
+					}
+				})
+				continue
+			}
+			if strings.Contains(string(raw), bad) {
+				t.Errorf("%v: schema contains %s: %s", tc.typ, bad, raw)
+			}
+		}
+	}
+}
+
+func TestSchemaDetails(t *testing.T) {
+	raw, _ := SchemaFor(reflect.TypeFor[schemaArgs](), false)
+	s := string(raw)
+	for _, want := range []string{
+		`"required":["command"]`,
+		`"description":"Run this, then that."`, // commas survive
+		`"env":{"additionalProperties":{"type":["string","null"]}`,
+		`"enum":["a","b"]`,
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("input schema lacks %s:\n%s", want, s)
+		}
+	}
+	raw, _ = SchemaFor(reflect.TypeFor[schemaResult](), true)
+	s = string(raw)
+	for _, want := range []string{
+		`"names":{"items":{"type":"string"},"type":["array","null"]}`,
+		`"flags":{"additionalProperties":{"type":"boolean"},"type":["object","null"]}`,
+		`"x":{"type":"integer"}`, // embedded struct flattened
+		`"opt":{"type":"string"}`,
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output schema lacks %s:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, `"opt"],`) || strings.Contains(s, `"opt"]`) {
+		t.Errorf("omitempty field is required: %s", s)
+	}
+}
+
+func TestSchemaRejectsNonObject(t *testing.T) {
+	if _, err := SchemaFor(reflect.TypeFor[[]int](), false); err == nil {
+		t.Error("a slice argument type was accepted")
+	}
+}
+
+func TestNewToolDecoding(t *testing.T) {
+	var got schemaArgs
+	tool := NewTool("t", "d", Annotations{}, func(ctx context.Context, call *Call, a schemaArgs) (schemaResult, error) {
+		got = a
+		return schemaResult{Names: []string{"n"}}, nil
+	})
+	tests := []struct {
+		args    string
+		isError bool
+		text    string // substring of the text block
+	}{
+		{`{"command":"ls"}`, false, `"names"`},
+		{`{}`, true, `missing required argument "command"`},
+		{`{"command":"ls","extra":1}`, true, `unknown argument "extra"`},
+		{`{"command":1}`, true, `"command" must be a string, got integer`},
+		{`{"command":"ls","env":{"A":null,"B":"x"}}`, false, ""},
+		{`{"command":"ls","env":{"A":1}}`, true, `"env.A"`},
+		{`{"command":"ls","mode":"c"}`, true, `"mode" must be one of a, b`},
+		{`{"command":"ls","inner":{"x":"1"}}`, true, `"inner.x" must be an integer`},
+		{`{"command":"ls","list":[{"x":1},{}]}`, true, `missing required argument "list[1].x"`},
+		{`{"command":"ls","any":{"whatever":[1,2]}}`, false, ""},
+	}
+	for _, tt := range tests {
+		res := tool.Handle(context.Background(), NewCall(nil), json.RawMessage(tt.args))
+		if res.IsError != tt.isError {
+			t.Errorf("%s: isError = %v (%+v)", tt.args, res.IsError, res.Content)
+			continue
+		}
+		if len(res.Content) == 0 || res.Content[0].Type != "text" || !strings.Contains(res.Content[0].Text, tt.text) {
+			t.Errorf("%s: content = %+v, want text containing %q", tt.args, res.Content, tt.text)
+		}
+		if !tt.isError && res.Structured == nil {
+			t.Errorf("%s: no structured content", tt.args)
+		}
+	}
+	res := tool.Handle(context.Background(), nil, json.RawMessage(`{"command":"ls","env":{"A":null,"B":"x"}}`))
+	if res.IsError || got.Env["A"] != nil || got.Env["B"] == nil || *got.Env["B"] != "x" {
+		t.Errorf("env decoded as %v", got.Env)
+	}
+}
