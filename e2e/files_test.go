@@ -346,12 +346,7 @@ func TestFilesProcIsTheSandboxes(t *testing.T) {
 	t.Setenv("SBX_FILES_CANARY", canary)
 	cs, _ := connectFiles(t)
 	for _, p := range []string{"/proc/self/environ", "/proc/1/environ"} {
-		res := e2e.Call(t, cs, "read_file", map[string]any{"path": p, "encoding": "base64"})
-		if res.IsError {
-			continue // unreadable is fine; leaking is not
-		}
-		var r readResult
-		e2e.Structured(t, res, &r)
+		r, _ := readFile(t, cs, map[string]any{"path": p, "encoding": "base64"})
 		env, err := base64.StdEncoding.DecodeString(r.Content)
 		if err != nil {
 			t.Fatal(err)
@@ -359,12 +354,52 @@ func TestFilesProcIsTheSandboxes(t *testing.T) {
 		if bytes.Contains(env, []byte(canary)) {
 			t.Errorf("%s shows the server's environment: %q", p, env)
 		}
+		t.Logf("%s in the sandbox: %q", p, env)
 	}
-	// The server's own /proc/self/environ holds the canary: prove the test
-	// would notice a read done in the server's process.
-	if own, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", os.Getpid())); !bytes.Contains(own, []byte(canary)) {
-		t.Fatal("canary not in the test's own environment")
+	// The op runs in the sandbox's init: PID 1 of its PID namespace.
+	var info struct {
+		Level string `json:"level"`
 	}
+	e2e.Structured(t, e2e.CallOK(t, cs, "sandbox_info", nil), &info)
+	t.Logf("isolation level %s", info.Level)
+	if info.Level == "full" || info.Level == "userns" {
+		st, _ := readFile(t, cs, map[string]any{"path": "/proc/self/status"})
+		if !strings.Contains(st.Content, "\nPid:\t1\n") {
+			t.Errorf("/proc/self/status is not the sandbox init's:\n%s", st.Content)
+		}
+	}
+	// The server's own environ holds the canary: a read done in the server's
+	// process would have shown it, so the check above can fail.
+	if !serverEnvHas(t, canary) {
+		t.Fatal("canary not found in the server's /proc/<pid>/environ")
+	}
+}
+
+// serverEnvHas reports whether an sbx-mcp child of this test process has s
+// in its initial environment.
+func serverEnvHas(t *testing.T, s string) bool {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		rest := string(stat[bytes.LastIndexByte(stat, ')')+1:])
+		var state string
+		var ppid int
+		if _, err := fmt.Sscan(rest, &state, &ppid); err != nil || ppid != os.Getpid() {
+			continue
+		}
+		if env, err := os.ReadFile("/proc/" + e.Name() + "/environ"); err == nil && bytes.Contains(env, []byte(s)) {
+			return true
+		}
+	}
+	return false
 }
 
 // A symlink swapped between two targets while writing through it: every
