@@ -23,8 +23,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // Test tools for transcripts.
 
 type echoArgs struct {
-	Text   string            `json:"text" jsonschema_description:"Text to echo back."`
-	Times  int               `json:"times,omitempty" jsonschema_description:"Repeat count (default 1)."`
+	Text   string             `json:"text" jsonschema_description:"Text to echo back."`
+	Times  int                `json:"times,omitempty" jsonschema_description:"Repeat count (default 1)."`
 	Env    map[string]*string `json:"env,omitempty"`
 	Nested *struct {
 		Flag bool `json:"flag"`
@@ -124,7 +124,7 @@ func (o *outBuf) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		o.lines = append(o.lines, string(o.buf.Next(i+1)[:i]))
+		o.lines = append(o.lines, string(o.buf.Next(i + 1)[:i]))
 	}
 	o.cond.Broadcast()
 	return len(p), nil
