@@ -87,6 +87,9 @@ func start(ctx context.Context, spawn spawnFunc, ls langSpec, env []string, dir,
 	}
 	parent = []*os.File{outR, errR, reqW, respR}
 	child = []*os.File{outW, errW, reqR, respW}
+	for _, f := range child {
+		f.Fd() // puts the child's ends in blocking mode, as os/exec does
+	}
 
 	spec := isolation.Spec{
 		Path:  ls.path,

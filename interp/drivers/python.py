@@ -38,6 +38,13 @@ _MIME = [
 ]
 
 
+for _fd in (1, 2, 3, 4):
+    try:
+        os.set_blocking(_fd, True)
+    except OSError:
+        pass
+
+
 def _stdio(fd):
     raw = io.FileIO(fd, "w", closefd=False)
     return io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace", write_through=True)
