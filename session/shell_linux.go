@@ -131,6 +131,7 @@ __sbx_rp() { LC_ALL=C IFS= builtin read -r -N "$1" __sbx_p; }
 __sbx_ri() { LC_ALL=C IFS= builtin read -r -N "$1" __sbx_i; }
 __sbx_post() { builtin printf '%%s %%s\0%%s\0' "$1" "$2" "$PWD" >%s; }
 builtin readonly -f __sbx_r __sbx_rp __sbx_ri __sbx_post
+builtin shopt -s expand_aliases
 __sbx_post 0 0
 `, isolation.TagEnv, quote(statusPath))
 	if _, err := sh.stdin.Write([]byte(setup)); err != nil {
