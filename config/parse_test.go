@@ -1,0 +1,163 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParse(t *testing.T) {
+	wd := t.TempDir()
+	base := []string{"--workdir", wd}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		check   func(c Config) bool
+		wantErr string // substring; "" = success
+	}{
+		{"defaults", nil, nil, func(c Config) bool {
+			return c.Isolation == "auto" && c.Network == "host" && c.Timeout == 60*time.Second &&
+				c.MaxOutput == 256<<10 && reflect.DeepEqual(c.Toolsets, []string{"all"}) &&
+				c.LogLevel == "warn" && !c.ReadOnly && c.MemoryBytes == 0 && c.Pids == 0 && c.CPUs == 0
+		}, ""},
+		{"memory M", []string{"--memory", "256M"}, nil, func(c Config) bool { return c.MemoryBytes == 256<<20 }, ""},
+		{"memory G", []string{"--memory=1g"}, nil, func(c Config) bool { return c.MemoryBytes == 1<<30 }, ""},
+		{"memory KiB", []string{"--memory", "8192KiB"}, nil, func(c Config) bool { return c.MemoryBytes == 8<<20 }, ""},
+		{"memory bytes", []string{"--memory", "67108864"}, nil, func(c Config) bool { return c.MemoryBytes == 64<<20 }, ""},
+		{"memory bad", []string{"--memory", "lots"}, nil, nil, `invalid value "lots" for --memory`},
+		{"memory tiny", []string{"--memory", "1K"}, nil, nil, "at least 4M"},
+		{"memory negative", []string{"--memory", "-5M"}, nil, nil, "--memory"},
+		{"pids", []string{"--pids", "128"}, nil, func(c Config) bool { return c.Pids == 128 }, ""},
+		{"pids bad", []string{"--pids", "-1"}, nil, nil, "--pids"},
+		{"pids float", []string{"--pids", "1.5"}, nil, nil, "--pids"},
+		{"cpus", []string{"--cpus", "1.5"}, nil, func(c Config) bool { return c.CPUs == 1.5 }, ""},
+		{"cpus bad", []string{"--cpus", "NaN"}, nil, nil, "--cpus"},
+		{"timeout duration", []string{"--timeout", "90s"}, nil, func(c Config) bool { return c.Timeout == 90*time.Second }, ""},
+		{"timeout seconds", []string{"--timeout", "30"}, nil, func(c Config) bool { return c.Timeout == 30*time.Second }, ""},
+		{"timeout zero", []string{"--timeout", "0"}, nil, nil, "--timeout"},
+		{"timeout bad", []string{"--timeout", "soon"}, nil, nil, "--timeout"},
+		{"max-output", []string{"--max-output", "64K"}, nil, func(c Config) bool { return c.MaxOutput == 64<<10 }, ""},
+		{"max-output too big", []string{"--max-output", "100M"}, nil, nil, "--max-output"},
+		{"toolsets", []string{"--toolsets", "core, files,core"}, nil, func(c Config) bool { return reflect.DeepEqual(c.Toolsets, []string{"core", "files"}) }, ""},
+		{"toolsets bad", []string{"--toolsets", "core,games"}, nil, nil, `unknown tool set "games"`},
+		{"toolsets empty", []string{"--toolsets", ","}, nil, nil, "--toolsets"},
+		{"isolation", []string{"--isolation", "strict"}, nil, func(c Config) bool { return c.Isolation == "strict" }, ""},
+		{"isolation bad", []string{"--isolation", "max"}, nil, nil, "want one of auto, strict, off"},
+		{"network", []string{"--network", "none"}, nil, func(c Config) bool { return c.Network == "none" }, ""},
+		{"network bad", []string{"--network", "bridge"}, nil, nil, "--network"},
+		{"env repeat", []string{"--env", "A=1", "--env", "B=x=y"}, nil, func(c Config) bool { return reflect.DeepEqual(c.Env, []string{"A=1", "B=x=y"}) }, ""},
+		{"env bad", []string{"--env", "NOEQUALS"}, nil, nil, "--env"},
+		{"env bad name", []string{"--env", "1A=x"}, nil, nil, "--env"},
+		{"log level", []string{"--log-level", "DEBUG"}, nil, func(c Config) bool { return c.LogLevel == "debug" }, ""},
+		{"log level warning", []string{"--log-level", "warning"}, nil, func(c Config) bool { return c.LogLevel == "warn" }, ""},
+		{"log level bad", []string{"--log-level", "chatty"}, nil, nil, "--log-level"},
+		{"log file", []string{"--log-file", "/tmp/x.log"}, nil, func(c Config) bool { return c.LogFile == "/tmp/x.log" }, ""},
+		{"read-only", []string{"--read-only"}, nil, func(c Config) bool { return c.ReadOnly }, ""},
+		{"unknown flag", []string{"--nope"}, nil, nil, "flag provided but not defined"},
+		{"positional", []string{"extra"}, nil, nil, `unexpected argument "extra"`},
+		{"missing value", []string{"--pids"}, nil, nil, "needs an argument"},
+
+		// env twins; the flag wins
+		{"env twins", nil, map[string]string{
+			"SBX_MEMORY": "512M", "SBX_PIDS": "64", "SBX_CPUS": "2", "SBX_TIMEOUT": "2m", "SBX_MAX_OUTPUT": "1M",
+			"SBX_TOOLSETS": "exec", "SBX_ISOLATION": "off", "SBX_NETWORK": "none", "SBX_LOG_LEVEL": "info",
+			"SBX_LOG_FILE": "/tmp/l", "SBX_READ_ONLY": "true", "SBX_ENV": "A=1\nB=2\n",
+		}, func(c Config) bool {
+			return c.MemoryBytes == 512<<20 && c.Pids == 64 && c.CPUs == 2 && c.Timeout == 2*time.Minute &&
+				c.MaxOutput == 1<<20 && reflect.DeepEqual(c.Toolsets, []string{"exec"}) && c.Isolation == "off" &&
+				c.Network == "none" && c.LogLevel == "info" && c.LogFile == "/tmp/l" && c.ReadOnly &&
+				reflect.DeepEqual(c.Env, []string{"A=1", "B=2"})
+		}, ""},
+		{"flag beats env", []string{"--pids", "5", "--env", "C=3", "--read-only=false"}, map[string]string{"SBX_PIDS": "64", "SBX_ENV": "A=1", "SBX_READ_ONLY": "1"},
+			func(c Config) bool { return c.Pids == 5 && reflect.DeepEqual(c.Env, []string{"C=3"}) && !c.ReadOnly }, ""},
+		{"bad env twin named", nil, map[string]string{"SBX_PIDS": "many"}, nil, `invalid value "many" for SBX_PIDS`},
+		{"bad read-only twin", nil, map[string]string{"SBX_READ_ONLY": "perhaps"}, nil, "SBX_READ_ONLY"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			getenv := func(k string) string { return tt.env[k] }
+			c, err := Parse(append(append([]string{}, base...), tt.args...), getenv)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Errorf("config = %+v", c)
+			}
+		})
+	}
+}
+
+func TestParseHelpVersion(t *testing.T) {
+	for _, a := range [][]string{{"--help"}, {"-h"}, {"-help"}} {
+		if _, err := Parse(a, nil); !errors.Is(err, ErrHelp) {
+			t.Errorf("%v: err = %v", a, err)
+		}
+	}
+	if _, err := Parse([]string{"--version"}, nil); !errors.Is(err, ErrVersion) {
+		t.Errorf("--version: err = %v", err)
+	}
+	u := Usage()
+	for _, f := range flagDocs {
+		if !strings.Contains(u, "--"+f.name) || (f.env != "" && !strings.Contains(u, f.env)) {
+			t.Errorf("usage lacks %s", f.name)
+		}
+	}
+	if v, _ := VersionInfo(); v == "" {
+		t.Error("empty version")
+	}
+}
+
+func TestWorkdir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	c, err := Parse([]string{"--workdir", dir}, nil)
+	if err != nil || c.Workdir != dir {
+		t.Fatalf("workdir = %q, %v", c.Workdir, err)
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		t.Fatalf("workdir not created: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(file, nil, 0o644)
+	if _, err := Parse([]string{"--workdir", file}, nil); err == nil {
+		t.Error("a file was accepted as workdir")
+	}
+	// relative paths become absolute
+	t.Chdir(t.TempDir())
+	c, err = Parse([]string{"--workdir", "rel"}, nil)
+	if err != nil || !filepath.IsAbs(c.Workdir) || filepath.Base(c.Workdir) != "rel" {
+		t.Fatalf("relative workdir = %q, %v", c.Workdir, err)
+	}
+	// the default: /workspace when possible, else the cwd
+	c, err = Parse(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cwd, _ := os.Getwd()
+	if c.Workdir != DefaultWorkdir && c.Workdir != cwd {
+		t.Errorf("default workdir = %q", c.Workdir)
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "1": 1, "1k": 1024, "1K": 1024, "2KB": 2048, "1.5M": 3 << 19, "3MiB": 3 << 20, "1G": 1 << 30, "1T": 1 << 40, "10B": 10} {
+		if got, err := ParseBytes(in); err != nil || got != want {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "M", "-1", "x", "1X", "99999999999999999999G"} {
+		if _, err := ParseBytes(in); err == nil {
+			t.Errorf("ParseBytes(%q) accepted", in)
+		}
+	}
+}
