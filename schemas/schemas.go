@@ -1,0 +1,45 @@
+// Package schemas holds the generated JSON schemas of every sbx-mcp tool,
+// one file per tool (<name>.json: input and output schema), so reviewers
+// see schema changes in diffs and clients can be checked against them.
+//
+// Regenerate after changing a tool's args or result struct:
+//
+//	go generate ./schemas
+//
+// TestSchemasFresh fails when a file is stale.
+package schemas
+
+//go:generate go run gen.go
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/sbx-mcp/sbx-mcp/config"
+	"github.com/sbx-mcp/sbx-mcp/tools"
+)
+
+// file is the content of one schema file.
+type file struct {
+	Name         string          `json:"name"`
+	InputSchema  json.RawMessage `json:"inputSchema"`
+	OutputSchema json.RawMessage `json:"outputSchema,omitempty"`
+}
+
+// Render returns the expected content of every schema file, by file name.
+func Render() (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, t := range tools.All(&tools.Deps{Config: config.Config{Toolsets: []string{"all"}}}) {
+		b, err := json.Marshal(file{Name: t.Name, InputSchema: t.InputSchema, OutputSchema: t.OutputSchema})
+		if err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, b, "", "  "); err != nil {
+			return nil, err
+		}
+		buf.WriteByte('\n')
+		out[t.Name+".json"] = buf.Bytes()
+	}
+	return out, nil
+}
