@@ -326,3 +326,18 @@ func benchCodeNew(b *testing.B, lang string) {
 // interpreter answers.
 func BenchmarkCodeNewPythonContext(b *testing.B)     { benchCodeNew(b, "python") }
 func BenchmarkCodeNewJavaScriptContext(b *testing.B) { benchCodeNew(b, "javascript") }
+
+func TestCodeCancelKeepsState(t *testing.T) {
+	cs := Connect(t)
+	runCode(t, cs, map[string]any{"code": "kept = 5"})
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "run_code", Arguments: map[string]any{"code": "import time\nwhile True: time.sleep(0.01)"}})
+	if err == nil {
+		t.Fatal("cancelled call returned a result")
+	}
+	// The cancelled cell was interrupted: the context is free and kept its state.
+	if r, _ := runCode(t, cs, map[string]any{"code": "kept"}); r.main() != "5" || r.StateLost {
+		t.Fatalf("after cancel: %+v", r)
+	}
+}

@@ -36,16 +36,6 @@
     }
   }
 
-  function writeAll(stream, s) {
-    return new Promise((resolve) => {
-      try {
-        stream.write(s, () => resolve());
-      } catch (e) {
-        resolve();
-      }
-    });
-  }
-
   // ---- a small tokenizer: enough to find top-level statements -------------
 
   const REGEX_AFTER = new Set(['return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw', 'case', 'do', 'else', 'yield', 'await']);
@@ -411,8 +401,10 @@
     } catch (e) {
       error = errorOf(e);
     }
-    await writeAll(process.stdout, MARK);
-    await writeAll(process.stderr, MARK);
+    // The streams keep order; the server waits for both markers after the
+    // response, so there is no need to wait for the writes here.
+    process.stdout.write(MARK);
+    process.stderr.write(MARK);
     send({ id: req.id, results, error, execution_count: count });
   }
 
