@@ -1,0 +1,336 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/sbx-mcp/sbx-mcp/e2e"
+)
+
+// TestServerConnectListCall: the Go SDK client connects (it probes
+// server/discover first and must fall back on our -32601), every tool's
+// schemas are client-safe, and sandbox_info answers.
+func TestServerConnectListCall(t *testing.T) {
+	cs := e2e.Connect(t)
+	init := cs.InitializeResult()
+	if init.ProtocolVersion != "2025-11-25" {
+		t.Errorf("negotiated %q", init.ProtocolVersion)
+	}
+	if init.Capabilities.Tools == nil || init.Capabilities.Logging == nil {
+		t.Errorf("capabilities = %+v", init.Capabilities)
+	}
+	if n := len(init.Instructions); n == 0 || n >= 2048 {
+		t.Errorf("instructions are %d bytes, want 1..2047", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	list, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, tool := range list.Tools {
+		names[tool.Name] = true
+		b, _ := json.Marshal(tool.InputSchema)
+		var root map[string]any
+		json.Unmarshal(b, &root)
+		if root["type"] != "object" {
+			t.Errorf("%s: inputSchema root type = %v", tool.Name, root["type"])
+		}
+		if bytes.Contains(b, []byte(`"$ref"`)) || bytes.Contains(b, []byte(`"$defs"`)) {
+			t.Errorf("%s: inputSchema has $ref/$defs", tool.Name)
+		}
+		if tool.Description == "" || tool.Annotations == nil {
+			t.Errorf("%s: no description or annotations", tool.Name)
+		}
+	}
+	if !names["sandbox_info"] {
+		t.Fatalf("sandbox_info not listed: %v", names)
+	}
+
+	res := e2e.CallOK(t, cs, "sandbox_info", nil)
+	var info struct {
+		Version string          `json:"version"`
+		Level   string          `json:"level"`
+		Layers  map[string]bool `json:"layers"`
+		Reasons []string        `json:"reasons"`
+		Workdir string          `json:"workdir"`
+		Kernel  string          `json:"kernel"`
+		Limits  struct {
+			Pids int `json:"pids"`
+		} `json:"limits"`
+	}
+	e2e.Structured(t, res, &info)
+	if info.Version == "" || info.Kernel == "" || info.Workdir == "" {
+		t.Errorf("sandbox_info = %+v", info)
+	}
+	switch info.Level {
+	case "full", "userns", "none":
+	default:
+		t.Errorf("level = %q", info.Level)
+	}
+	if os.Getenv("SBX_REQUIRE_ISOLATION") == "1" && info.Level != "full" {
+		t.Errorf("SBX_REQUIRE_ISOLATION=1 but level = %q: %v", info.Level, info.Reasons)
+	}
+	if !strings.Contains(e2e.Text(res), "isolation level: "+info.Level) {
+		t.Errorf("text block = %q", e2e.Text(res))
+	}
+
+	// unknown tool: a protocol error (-32602), and the session survives
+	_, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "no_such_tool", Arguments: map[string]any{}})
+	if err == nil || !strings.Contains(err.Error(), "unknown tool") {
+		t.Errorf("unknown tool: err = %v", err)
+	}
+	// bad arguments: an isError result naming the field
+	res = e2e.Call(t, cs, "sandbox_info", map[string]any{"bogus": 1})
+	if !res.IsError || !strings.Contains(e2e.Text(res), `"bogus"`) {
+		t.Errorf("bad argument: isError=%v %q", res.IsError, e2e.Text(res))
+	}
+	if err := cs.Ping(ctx, nil); err != nil {
+		t.Errorf("ping: %v", err)
+	}
+}
+
+// TestServerToolsetsReadOnly: --toolsets and --read-only filter tools/list.
+func TestServerToolsetsReadOnly(t *testing.T) {
+	list := func(flags ...string) map[string]bool {
+		cs := e2e.Connect(t, flags...)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		res, err := cs.ListTools(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]bool{}
+		for _, tool := range res.Tools {
+			m[tool.Name] = true
+		}
+		return m
+	}
+	all := list()
+	ro := list("--read-only")
+	if !ro["sandbox_info"] || len(ro) >= len(all) {
+		t.Errorf("--read-only lists %v (all: %d tools)", ro, len(all))
+	}
+	for _, w := range []string{"exec", "write_file", "run_code", "start_process"} {
+		if ro[w] {
+			t.Errorf("--read-only still lists %s", w)
+		}
+	}
+	core := list("--toolsets", "core")
+	if core["sandbox_info"] || len(core) == 0 || len(core) >= len(all) {
+		t.Errorf("--toolsets core lists %v", core)
+	}
+}
+
+// TestServerProgressAndCancel drives exec_stream with a progress token and
+// cancels a long exec: no result comes, the session stays usable and the
+// command's process is gone.
+func TestServerProgressAndCancel(t *testing.T) {
+	var mu sync.Mutex
+	var progress []float64
+	var token any
+	cs := e2e.ConnectWith(t, &mcp.ClientOptions{
+		ProgressNotificationHandler: func(_ context.Context, r *mcp.ProgressNotificationClientRequest) {
+			mu.Lock()
+			defer mu.Unlock()
+			progress = append(progress, r.Params.Progress)
+			token = r.Params.ProgressToken
+		},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), e2e.CallTimeout)
+	defer cancel()
+	p := &mcp.CallToolParams{Name: "exec_stream", Arguments: map[string]any{"command": "for i in 1 2 3 4 5; do echo line$i; sleep 0.05; done"}}
+	p.SetProgressToken("tok-7")
+	res, err := cs.CallTool(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.IsError {
+		t.Fatalf("exec_stream: %s", e2e.Text(res))
+	}
+	if out := e2e.Map(t, res)["stdout"]; out != "line1\nline2\nline3\nline4\nline5\n" {
+		t.Errorf("stdout = %q", out)
+	}
+	mu.Lock()
+	if len(progress) == 0 || token != "tok-7" {
+		t.Errorf("progress = %v, token = %v", progress, token)
+	}
+	for i := 1; i < len(progress); i++ {
+		if progress[i] <= progress[i-1] {
+			t.Errorf("progress not increasing: %v", progress)
+		}
+	}
+	mu.Unlock()
+
+	cctx, ccancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := cs.CallTool(cctx, &mcp.CallToolParams{Name: "exec", Arguments: map[string]any{"command": "sleep 300 && echo never"}})
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	ccancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled call returned %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("cancelled call did not return")
+	}
+	res = e2e.CallOK(t, cs, "exec", map[string]any{"command": "sleep 0.2; pgrep -x sleep -a | grep 300 || echo gone"})
+	if out := e2e.Map(t, res)["stdout"]; out != "gone\n" {
+		t.Errorf("after cancel: %q", out)
+	}
+}
+
+// TestServerRawProtocol: malformed input over a real pipe never kills the
+// connection, and stdin EOF ends the process with status 0.
+func TestServerRawProtocol(t *testing.T) {
+	r := e2e.StartRaw(t)
+	r.Send(t, `{"jsonrpc":"2.0","id":1,"method":"server/discover"}`)
+	expect(t, r, `"id":1,"error":{"code":-32601`)
+	r.Send(t, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"sandbox_info"}}`)
+	expect(t, r, `"id":2,"error":{"code":-32600`)
+	r.Send(t, `garbage`)
+	expect(t, r, `{"jsonrpc":"2.0","error":{"code":-32700`)
+	init := r.Initialize(t, "2024-11-05")
+	if !bytes.Contains(init, []byte(`"protocolVersion":"2024-11-05"`)) {
+		t.Errorf("initialize: %s", init)
+	}
+	r.Send(t, `{"jsonrpc":"2.0","id":-3,"method":"tools/call","params":{"name":"sandbox_info"}}`)
+	line := expect(t, r, `"id":-3,"result":{"content":[{"type":"text"`)
+	if bytes.Contains(line, []byte("structuredContent")) {
+		t.Errorf("structuredContent sent under 2024-11-05: %s", line)
+	}
+	r.Stdin.Close()
+	waitExit(t, r.Cmd, 0)
+}
+
+func expect(t *testing.T, r *e2e.Raw, want string) []byte {
+	t.Helper()
+	line := r.Recv(t, 30*time.Second)
+	if !bytes.Contains(line, []byte(want)) {
+		t.Fatalf("got %s\nwant it to contain %s", line, want)
+	}
+	return line
+}
+
+// waitExit waits ("does not hang" limit) and checks the exit status.
+func waitExit(t *testing.T, cmd *exec.Cmd, code int) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		got := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				t.Fatalf("server killed by %v", ws.Signal())
+			}
+			got = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if got != code {
+			t.Fatalf("exit status %d, want %d", got, code)
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("server did not exit")
+	}
+}
+
+// TestServerSignals: SIGTERM and SIGINT end the server with status 0 and
+// run the cleanups (the sandbox is closed: its processes are gone).
+func TestServerSignals(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			logFile := filepath.Join(t.TempDir(), "log")
+			r := e2e.StartRaw(t, "--log-level", "debug", "--log-file", logFile)
+			r.Initialize(t, "2025-11-25")
+			r.Send(t, `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"exec","arguments":{"command":"sleep 300"}}}`)
+			time.Sleep(300 * time.Millisecond)
+			r.Cmd.Process.Signal(sig)
+			waitExit(t, r.Cmd, 0)
+			b, _ := os.ReadFile(logFile)
+			if !bytes.Contains(b, []byte("shut down")) {
+				t.Errorf("log lacks the shutdown line:\n%s", b)
+			}
+		})
+	}
+}
+
+// TestServerClosedStdout: a client that closes its read end of our stdout
+// makes writes fail with EPIPE; the server must not die of SIGPIPE but
+// shut down cleanly with status 0.
+func TestServerClosedStdout(t *testing.T) {
+	bin := e2e.Build(t)
+	logFile := filepath.Join(t.TempDir(), "log")
+	cmd := exec.Command(bin, "--workdir", t.TempDir(), "--log-level", "debug", "--log-file", logFile)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	pr.Close() // nobody reads the server's stdout any more
+	defer stdin.Close()
+	stdin.Write([]byte(`{"jsonrpc":"2.0","id":1,"method":"ping"}` + "\n"))
+	waitExit(t, cmd, 0)
+	b, _ := os.ReadFile(logFile)
+	if !bytes.Contains(b, []byte("write to client failed")) || !bytes.Contains(b, []byte("shut down")) {
+		t.Errorf("log:\n%s", b)
+	}
+}
+
+// TestServerFlags: --help and --version print to stdout and exit 0; a bad
+// value is a clear message on stderr with exit status 2.
+func TestServerFlags(t *testing.T) {
+	bin := e2e.Build(t)
+	out, err := exec.Command(bin, "--help").Output()
+	if err != nil || !bytes.Contains(out, []byte("--max-output")) || !bytes.Contains(out, []byte("SBX_MEMORY")) {
+		t.Errorf("--help: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "--version").Output()
+	if err != nil || !bytes.HasPrefix(out, []byte("sbx-mcp ")) {
+		t.Errorf("--version: %v %q", err, out)
+	}
+	cmd := exec.Command(bin, "--memory", "lots")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.Stdout = &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), `invalid value "lots" for --memory`) {
+		t.Errorf("bad flag: %v\n%s", err, stderr.String())
+	}
+	cmd = exec.Command(bin)
+	cmd.Env = append(os.Environ(), "SBX_TOOLSETS=games")
+	cmd.Stderr = &stderr
+	stderr.Reset()
+	if err := cmd.Run(); !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "SBX_TOOLSETS") {
+		t.Errorf("bad env twin: %v\n%s", err, stderr.String())
+	}
+}
