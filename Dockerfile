@@ -22,7 +22,7 @@ ARG VERSION=dev
 ARG COMMIT=unknown
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=linux go build -trimpath \
-      -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" \
+      -ldflags "-s -w -X github.com/sbx-mcp/sbx-mcp/config.Version=${VERSION} -X github.com/sbx-mcp/sbx-mcp/config.Commit=${COMMIT}" \
       -o /out/sbx-mcp ./cmd/sbx-mcp
 
 # ---- runtime: the tools an agent expects inside the sandbox ----
