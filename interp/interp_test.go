@@ -329,3 +329,18 @@ func TestJavaScriptTimeoutKeepsState(t *testing.T) {
 		}
 	}
 }
+
+func TestLargeOutputCapped(t *testing.T) {
+	m := newTestManager(t) // MaxOutput 64 KiB
+	r := run(t, m, "python", "", "import sys\nsys.stdout.write('a' * 3_000_000 + 'END')\n'x' * 200_000")
+	if !r.StdoutTruncated || !strings.HasSuffix(r.Stdout, "END") || len(r.Stdout) > 70<<10 {
+		t.Fatalf("stdout: truncated=%v len=%d", r.StdoutTruncated, len(r.Stdout))
+	}
+	if len(mainText(r)) > 70<<10 || !strings.Contains(mainText(r), "truncated") {
+		t.Fatalf("main result not capped: %d bytes", len(mainText(r)))
+	}
+	r = run(t, m, "javascript", "", "process.stdout.write('b'.repeat(1e6)); 1")
+	if !r.StdoutTruncated || mainText(r) != "1" {
+		t.Fatalf("js: truncated=%v main=%q", r.StdoutTruncated, mainText(r))
+	}
+}
