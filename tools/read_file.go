@@ -161,25 +161,34 @@ func trimPartialRune(b []byte) []byte {
 	return b
 }
 
+// jsonCost is the bytes each input byte becomes in a JSON string (worst
+// case: with HTML escaping; 0xE2 starts U+2028/U+2029, six bytes for three).
+var jsonCost = func() (t [256]uint8) {
+	for i := range t {
+		t[i] = 1
+	}
+	for i := range 0x20 {
+		t[i] = 6
+	}
+	for _, c := range []byte("\n\r\t\"\\") {
+		t[c] = 2
+	}
+	for _, c := range []byte("<>&") {
+		t[c] = 6
+	}
+	t[0xE2] = 4
+	return t
+}()
+
 // fitJSONBudget returns how many bytes of the valid UTF-8 text b fit in
 // budget bytes once JSON-escaped (cut at a rune boundary).
 func fitJSONBudget(b []byte, budget int) int {
-	if len(b)*6 <= budget {
-		return len(b)
-	}
 	cost := 0
 	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case c == '\n' || c == '\r' || c == '\t' || c == '"' || c == '\\':
-			cost += 2
-		case c < 0x20 || c == '<' || c == '>' || c == '&':
-			cost += 6
-		case c == 0xE2 && i+2 < len(b) && b[i+1] == 0x80 && (b[i+2] == 0xA8 || b[i+2] == 0xA9):
-			cost += 4 // U+2028/U+2029 escape to six bytes: 4 here, 1 for each continuation byte
-		default:
-			cost++
+		if i%(64<<10) == 0 && cost+(len(b)-i)*6 <= budget {
+			return len(b) // the rest fits whatever it holds
 		}
+		cost += int(jsonCost[b[i]])
 		if cost > budget {
 			for i > 0 && !utf8.RuneStart(b[i]) {
 				i--

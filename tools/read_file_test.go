@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/sbx-mcp/sbx-mcp/isolation"
 )
@@ -135,6 +136,30 @@ func TestModeString(t *testing.T) {
 	for m, want := range map[uint32]string{0o755: "rwxr-xr-x", 0o644: "rw-r--r--", 0: "---------", 0o4755: "rwsr-xr-x", 0o1777: "rwxrwxrwt", 0o2644: "rw-r-Sr--"} {
 		if got := modeString(m); got != want {
 			t.Errorf("modeString(%o) = %s, want %s", m, got, want)
+		}
+	}
+}
+
+func TestFitJSONBudget(t *testing.T) {
+	for name, b := range map[string][]byte{
+		"plain":      bytes.Repeat([]byte("a"), 1000),
+		"controls":   bytes.Repeat([]byte{1}, 1000),
+		"html":       bytes.Repeat([]byte("<a&b>"), 200),
+		"separators": bytes.Repeat([]byte("x\u2028é"), 200),
+		"mixed":      bytes.Repeat([]byte("line \"q\"\t\\ ✓ \x7f\n"), 100),
+	} {
+		for _, budget := range []int{0, 7, 100, 999, 5000, 100000} {
+			n := fitJSONBudget(b, budget)
+			if !utf8.Valid(b[:n]) {
+				t.Errorf("%s/%d: cut inside a rune at %d", name, budget, n)
+			}
+			enc, _ := json.Marshal(string(b[:n]))
+			if len(enc)-2 > budget {
+				t.Errorf("%s/%d: %d bytes fit, which encode to %d", name, budget, n, len(enc)-2)
+			}
+			if n < len(b) && budget >= len(b)*6 {
+				t.Errorf("%s/%d: cut at %d although everything fits", name, budget, n)
+			}
 		}
 	}
 }
