@@ -247,9 +247,15 @@ await check('run_code with a plot', ['run_code'], async () => {
   const s = res.structuredContent;
   assert(!s.error, `error ${JSON.stringify(s.error)}`);
   assert((s.stdout || '').includes('plotting'), `stdout ${JSON.stringify(s.stdout)}`);
-  assert((s.results || []).some((r) => typeof r.png === 'string' && r.png.length > 100), 'no png in results');
-  const img = (res.content || []).find((c) => c.type === 'image' && c.mimeType === 'image/png');
-  assert(img, 'no image/png content block');
+  // A result's png is either the base64 itself or "image:N", a reference to
+  // the N-th image block (run_code's way to avoid sending the bytes twice).
+  const images = (res.content || []).filter((c) => c.type === 'image');
+  const withPng = (s.results || []).filter((r) => typeof r.png === 'string');
+  assert(withPng.length > 0, `no png in results: ${JSON.stringify(s).slice(0, 1000)}`);
+  const ref = /^image:(\d+)$/.exec(withPng[0].png);
+  const img = ref ? images[Number(ref[1])] : images.find((c) => c.data === withPng[0].png);
+  assert(img, `png ${withPng[0].png.slice(0, 40)} has no matching image block (${images.length} image blocks)`);
+  assert(img.mimeType === 'image/png', `image block mimeType ${img.mimeType}`);
   const bytes = Buffer.from(img.data, 'base64');
   assert(bytes.subarray(1, 4).toString() === 'PNG', 'image block is not a PNG');
 });
