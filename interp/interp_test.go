@@ -344,3 +344,56 @@ func TestLargeOutputCapped(t *testing.T) {
 		t.Fatalf("js: truncated=%v main=%q", r.StdoutTruncated, mainText(r))
 	}
 }
+
+// TestJavaScriptRewriteEdgeCases runs code that a naive rewrite of top-level
+// declarations would break.
+func TestJavaScriptRewriteEdgeCases(t *testing.T) {
+	m := newTestManager(t)
+	cases := []struct{ code, main string }{
+		{"let a = 10 / 2 / 1; const r = /[/]\\//.test('//'); [a, r]", "[ 5, true ]"},
+		{"const s = `a${`b${1 + 1}`}c` // const t = 1\n/* let u */ s", "'ab2c'"},
+		{"let fns = []\nfor (let i = 0; i < 3; i++) fns.push(() => i)\nfns.map(f => f())", "[ 0, 1, 2 ]"},
+		{"let x = 1\nif (x)\n  x = 2\nelse\n  x = 3\nx", "2"},
+		{"const o = {\n  k: 1,\n}\n;[o.k]", "[ 1 ]"},
+		{"const total = [1, 2, 3]\n  .map(v => v * 2)\n  .reduce((p, v) => p + v, 0)\ntotal", "12"},
+		{"class A { static n = 1 }\nclass A2 extends A {}\nA2.n", "1"},
+		{"class A { static n = 2 }\nA.n", "2"}, // re-declared class
+		{"function* gen() { yield 1; yield 2 }\n[...gen()]", "[ 1, 2 ]"},
+		{"outer: for (const q of [1]) { break outer }\n'labels'", "'labels'"},
+		{"const { p = 1, ...rest } = { q: 2 }\nconst [h, , ...tl] = [1, 2, 3, 4]\nawait null;\n[p, rest, h, tl]", "[ 1, { q: 2 }, 1, [ 3, 4 ] ]"},
+		{"[p, h]", "[ 1, 1 ]"},
+		{"let later = await new Promise(r => setTimeout(() => r('t'), 10)); later", "'t'"},
+		{"later + '!'", "'t!'"},
+		{"async function af() { return 1 }\nconst v = await af()\nfunction usesV() { return v + 1 }\nusesV()", "2"},
+		{"usesV()", "2"},
+		{"const big = { a: { b: { c: { d: { e: 1 } } } } }\nbig.a.b", "{ c: { d: { e: 1 } } }"},
+		{"typeof require('fs').readFileSync", "'function'"},
+		{"void 0", ""},
+		{"let u\nu", ""},
+	}
+	for _, c := range cases {
+		r := run(t, m, "javascript", "", c.code)
+		if r.Error != nil {
+			t.Errorf("%q: error %s", c.code, r.Error.Traceback)
+			continue
+		}
+		if got := mainText(r); got != c.main {
+			t.Errorf("%q: main %q, want %q", c.code, got, c.main)
+		}
+	}
+}
+
+// TestJavaScriptMalformed: broken cells are SyntaxErrors, never a dead or
+// hung driver.
+func TestJavaScriptMalformed(t *testing.T) {
+	m := newTestManager(t)
+	for _, code := range []string{"`${", "/[", "{{{", "}}}", "'", "const", "let [", "class", "const {a", "await", "await (", "const x = await", "a\\u", "\x00", "const [a, b = await 1"} {
+		r := run(t, m, "javascript", "", code)
+		if r.Error == nil || r.StateLost {
+			t.Errorf("%q: %+v", code, r)
+		}
+		if got := mainText(run(t, m, "javascript", "", "1+1")); got != "2" {
+			t.Fatalf("after %q: %q", code, got)
+		}
+	}
+}
