@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -517,5 +518,82 @@ func BenchmarkListFiles10k(b *testing.B) {
 		if res.IsError {
 			b.Fatal(e2e.Text(res))
 		}
+	}
+}
+
+// Raw variants: the same calls as single JSON-RPC lines over the stdio pipe,
+// the response decoded into a struct (no SDK client in the measurement).
+
+func rawCall(b *testing.B, r *e2e.Raw, id int, tool string, args map[string]any, out any) {
+	b.Helper()
+	line, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": map[string]any{"name": tool, "arguments": args}})
+	r.Send(b, string(line))
+	var resp struct {
+		Result struct {
+			IsError           bool            `json:"isError"`
+			StructuredContent json.RawMessage `json:"structuredContent"`
+		} `json:"result"`
+		Error json.RawMessage `json:"error"`
+	}
+	if err := json.Unmarshal(r.Recv(b, time.Minute), &resp); err != nil || resp.Error != nil || resp.Result.IsError {
+		b.Fatalf("%s: %v %s", tool, err, resp.Error)
+	}
+	if err := json.Unmarshal(resp.Result.StructuredContent, out); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func startRawFiles(b *testing.B) (*e2e.Raw, string) {
+	dir := b.TempDir()
+	r := e2e.StartRaw(b, "--workdir="+dir)
+	r.Initialize(b, "2025-11-25")
+	return r, dir
+}
+
+func BenchmarkRawReadFile1MiB(b *testing.B) {
+	r, dir := startRawFiles(b)
+	os.WriteFile(dir+"/1m.txt", bytes.Repeat([]byte("abcdefghijklmno\n"), 1<<16), 0o644)
+	args := map[string]any{"path": dir + "/1m.txt"}
+	id := 1
+	for b.Loop() {
+		var out readResult
+		rawCall(b, r, id, "read_file", args, &out)
+		id++
+	}
+	b.SetBytes(1 << 20)
+}
+
+func BenchmarkRawWriteFile1MiB(b *testing.B) {
+	r, dir := startRawFiles(b)
+	args := map[string]any{"path": dir + "/1m.txt", "content": strings.Repeat("abcdefghijklmno\n", 1<<16)}
+	id := 1
+	for b.Loop() {
+		var out struct {
+			BytesWritten int64 `json:"bytes_written"`
+		}
+		rawCall(b, r, id, "write_file", args, &out)
+		id++
+	}
+	b.SetBytes(1 << 20)
+}
+
+func BenchmarkRawListFiles10k(b *testing.B) {
+	r, dir := startRawFiles(b)
+	for i := range 100 {
+		d := fmt.Sprintf("%s/tree/d%03d", dir, i)
+		os.MkdirAll(d, 0o755)
+		for j := range 99 {
+			os.WriteFile(fmt.Sprintf("%s/f%03d.txt", d, j), nil, 0o644)
+		}
+	}
+	args := map[string]any{"path": dir + "/tree", "recursive": true, "max_entries": 10000}
+	id := 1
+	for b.Loop() {
+		var out listResult
+		rawCall(b, r, id, "list_files", args, &out)
+		if len(out.Entries) != 10000 {
+			b.Fatalf("%d entries", len(out.Entries))
+		}
+		id++
 	}
 }
