@@ -225,6 +225,10 @@ def _mark():
 
 def _cell(req):
     _State.results = []
+    if getattr(sys.stdout, "closed", False):
+        sys.stdout = _stdio(1)
+    if getattr(sys.stderr, "closed", False):
+        sys.stderr = _stdio(2)
     err = None
     _State.busy = True
     try:
