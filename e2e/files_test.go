@@ -295,6 +295,25 @@ func TestFilesManage(t *testing.T) {
 		t.Errorf("overwritten content %q", got)
 	}
 
+	// Across filesystems (the workdir and /dev/shm's tmpfs on a usual host):
+	// a tree goes over and back intact.
+	os.MkdirAll(dir+"/xfs/sub", 0o755)
+	os.WriteFile(dir+"/xfs/sub/f", []byte("cross"), 0o640)
+	shm := fmt.Sprintf("/dev/shm/sbx-e2e-files-%d", time.Now().UnixNano())
+	t.Cleanup(func() { os.RemoveAll(shm) })
+	var mv struct {
+		Copied bool `json:"copied"`
+	}
+	e2e.Structured(t, e2e.CallOK(t, cs, "move_file", map[string]any{"source": "xfs", "destination": shm + "/xfs"}), &mv)
+	t.Logf("move to /dev/shm copied=%v", mv.Copied)
+	e2e.CallOK(t, cs, "move_file", map[string]any{"source": shm + "/xfs", "destination": "xfs-back"})
+	if got, err := os.ReadFile(dir + "/xfs-back/sub/f"); err != nil || string(got) != "cross" {
+		t.Errorf("tree moved across and back: %q %v", got, err)
+	}
+	if fi, err := os.Stat(dir + "/xfs-back/sub/f"); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode after moving across: %v", err)
+	}
+
 	var info struct {
 		Exists bool   `json:"exists"`
 		Path   string `json:"path"`
