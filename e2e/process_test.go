@@ -536,7 +536,7 @@ func BenchmarkStartProcess(b *testing.B) {
 	var lat []time.Duration
 	for i := 0; b.Loop(); i++ {
 		t0 := time.Now()
-		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "start_process", Arguments: map[string]any{"command": "true"}})
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "start_process", Arguments: map[string]any{"command": benchCommand}})
 		lat = append(lat, time.Since(t0))
 		if err != nil || res.IsError {
 			b.Fatalf("start_process: %v %v", err, res)
@@ -572,3 +572,11 @@ func BenchmarkProcessesRSS(b *testing.B) {
 		cs.Close()
 	}
 }
+
+// benchCommand is what BenchmarkStartProcess starts (SBX_BENCH_COMMAND overrides).
+var benchCommand = func() string {
+	if c := os.Getenv("SBX_BENCH_COMMAND"); c != "" {
+		return c
+	}
+	return "true"
+}()

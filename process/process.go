@@ -266,6 +266,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (Info, error) {
 		notify: make(chan struct{}), status: StatusRunning,
 	}
 	m.reserved[id] = true
+	m.wg.Add(3) // the process's goroutines; under mu so Close's Wait sees it
 	m.mu.Unlock()
 
 	err = m.spawn(p, env, cwd)
@@ -278,6 +279,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (Info, error) {
 	closed := m.closed
 	m.mu.Unlock()
 	if err != nil {
+		m.wg.Add(-3)
 		return Info{}, fmt.Errorf("start process: %w", err)
 	}
 	if closed { // Close ran while this one was starting
@@ -326,7 +328,6 @@ func (m *Manager) spawn(p *proc, env []string, cwd string) (err error) {
 		return err
 	}
 	p.sp, p.pid, p.stdin = sp, sp.Pid, files[3]
-	m.wg.Add(3)
 	var readers sync.WaitGroup
 	readers.Add(2)
 	go m.read(p, files[4], p.out, &readers)
@@ -531,15 +532,25 @@ func (m *Manager) running(session string) []*proc {
 // CountSession is the number of processes started by session that are still running.
 func (m *Manager) CountSession(session string) int { return len(m.running(session)) }
 
-// Close kills every process at once and waits (briefly) for them to go.
+// Close kills every process at once and waits (briefly, shutdown has a
+// 2 s budget in all) for their goroutines to finish.
 func (m *Manager) Close() {
 	m.mu.Lock()
 	m.closed = true
 	m.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	m.killMany(ctx, m.running(""), syscall.SIGKILL, 0)
+	// One sweep reaches every tagged process; roots that dropped the tag
+	// from their environment (env -i) are killed by pid while still ours.
 	m.sweep(ctx, tagRoot)
+	for _, p := range m.running("") {
+		p.mu.Lock()
+		p.killed = true
+		p.mu.Unlock()
+		if !isClosed(p.sp.Done()) {
+			m.sb.Kill(ctx, isolation.Selector{Root: p.pid, IncludeRoot: true}, syscall.SIGKILL)
+		}
+	}
 	done := make(chan struct{})
 	go func() { m.wg.Wait(); close(done) }()
 	select {
