@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -62,6 +63,8 @@ type client struct {
 	readErr  error                       // why the read loop ended
 
 	done chan struct{} // closed by the read loop when stdout ends
+
+	decodeNanos atomic.Int64 // time the read loop spent decoding and dispatching
 }
 
 // tailBuffer keeps the last 64 KiB written to it (the server's stderr).
@@ -139,6 +142,7 @@ func (c *client) readLoop(r io.Reader) {
 		at := time.Now()
 		if len(bytes.TrimSpace(line)) > 0 {
 			c.dispatch(line, at)
+			c.decodeNanos.Add(int64(time.Since(at)))
 		}
 		if err != nil {
 			break
@@ -154,38 +158,53 @@ func (c *client) readLoop(r io.Reader) {
 	close(c.done)
 }
 
+// message is any incoming line, decoded in one pass: Params holds the fields
+// of notifications/progress (other methods' params are not needed).
+type message struct {
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
+	Params *struct {
+		progress
+		Token json.RawMessage `json:"progressToken"`
+	} `json:"params"`
+	Result json.RawMessage `json:"result"`
+	Error  *rpcError       `json:"error"`
+}
+
 func (c *client) dispatch(line []byte, at time.Time) {
-	var m struct {
-		ID     json.RawMessage `json:"id"`
-		Method string          `json:"method"`
-		Params json.RawMessage `json:"params"`
-		Result json.RawMessage `json:"result"`
-		Error  *rpcError       `json:"error"`
-	}
+	var m message
 	if err := json.Unmarshal(line, &m); err != nil {
-		fmt.Fprintf(os.Stderr, "sbx-bench: undecodable line from server: %.200q\n", line)
-		return
+		// Params of some other method did not fit the progress shape: decode
+		// again without them.
+		var generic struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+			Result json.RawMessage `json:"result"`
+			Error  *rpcError       `json:"error"`
+		}
+		if err2 := json.Unmarshal(line, &generic); err2 != nil || generic.Method == "notifications/progress" {
+			fmt.Fprintf(os.Stderr, "sbx-bench: undecodable line from server (%v): %.200q\n", err, line)
+			return
+		}
+		m = message{ID: generic.ID, Method: generic.Method, Result: generic.Result, Error: generic.Error}
 	}
 	switch {
 	case m.Method == "notifications/progress":
-		var p struct {
-			progress
-			Token json.RawMessage `json:"progressToken"`
-		}
-		if err := json.Unmarshal(m.Params, &p); err != nil {
-			fmt.Fprintf(os.Stderr, "sbx-bench: bad progress params: %v\n", err)
+		if m.Params == nil {
+			fmt.Fprintf(os.Stderr, "sbx-bench: progress without params\n")
 			return
 		}
+		p := m.Params.progress
 		p.At = at
 		var tok string
-		if err := json.Unmarshal(p.Token, &tok); err != nil {
-			tok = string(p.Token)
+		if err := json.Unmarshal(m.Params.Token, &tok); err != nil {
+			tok = string(m.Params.Token)
 		}
 		c.mu.Lock()
 		h := c.progress[tok]
 		c.mu.Unlock()
 		if h != nil {
-			h(p.progress)
+			h(p)
 		}
 	case m.Method != "" && len(m.ID) > 0:
 		// A request from the server (e.g. ping, roots/list): answer so it never waits.
