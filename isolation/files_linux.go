@@ -657,11 +657,23 @@ func resolveFinal(op, path string) (string, unix.Stat_t, bool, error) {
 			return p, st, false, fileOpError(op, path, err)
 		}
 		if !filepath.IsAbs(t) {
-			t = filepath.Join(filepath.Dir(p), t)
+			// Not filepath.Join: ".." in t must be resolved by the kernel
+			// against the real parent, which may itself be a symlink.
+			t = splitDir(p) + "/" + t
 		}
-		p = filepath.Clean(t)
+		p = t
 	}
 	return p, st, false, fileOpError(op, path, unix.ELOOP)
+}
+
+// splitDir returns the directory part of the absolute path p without
+// cleaning it lexically ("/" for a top-level name).
+func splitDir(p string) string {
+	i := strings.LastIndexByte(strings.TrimRight(p, "/"), '/')
+	if i <= 0 {
+		return "/"
+	}
+	return p[:i]
 }
 
 func writeFileOp(ctx context.Context, req WriteFileRequest, r io.Reader) (WriteFileResult, error) {
@@ -680,6 +692,9 @@ func writeFileOp(ctx context.Context, req WriteFileRequest, r io.Reader) (WriteF
 	}
 	if final != path {
 		res.Target = final
+		if d, err := filepath.EvalSymlinks(splitDir(final)); err == nil {
+			res.Target = filepath.Join(d, filepath.Base(final))
+		}
 	}
 	if exists {
 		switch st.Mode & unix.S_IFMT {
@@ -690,7 +705,7 @@ func writeFileOp(ctx context.Context, req WriteFileRequest, r io.Reader) (WriteF
 			return res, &OpError{Op: op, Path: path, Kind: "not_regular", Msg: "is " + describeType(st.Mode) + ", not a regular file; refusing to write to it"}
 		}
 	}
-	if err := mkdirParents(op, path, filepath.Dir(final)); err != nil {
+	if err := mkdirParents(op, path, splitDir(final)); err != nil {
 		return res, err
 	}
 	res.Created = !exists
@@ -758,10 +773,10 @@ func appendFile(ctx context.Context, op, path, final string, mode uint32, req Wr
 }
 
 func replaceFile(ctx context.Context, op, path, final string, mode uint32, exists bool, old *unix.Stat_t, size int64, r io.Reader) (int64, error) {
-	dir := filepath.Dir(final)
+	dir := splitDir(final)
 	var rnd [6]byte
 	rand.Read(rnd[:])
-	tmp := filepath.Join(dir, "."+filepath.Base(final)+".sbx-"+hex.EncodeToString(rnd[:])+".tmp")
+	tmp := dir + "/." + filepath.Base(final) + ".sbx-" + hex.EncodeToString(rnd[:]) + ".tmp"
 	fd, err := unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return 0, fileOpError(op, path, err)

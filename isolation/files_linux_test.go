@@ -149,6 +149,9 @@ func TestWriteFileOp(t *testing.T) {
 	os.Mkdir(dir+"/sub", 0o755)
 	unix.Mkfifo(dir+"/fifo", 0o600)
 	writeTestFile(t, dir+"/file", "x")
+	os.MkdirAll(dir+"/real/sub", 0o755)
+	os.Symlink("real/sub", dir+"/alias")
+	os.Symlink("../t", dir+"/real/sub/l") // via alias/l, ".." is real/, not dir/
 
 	tests := []struct {
 		name    string
@@ -168,6 +171,7 @@ func TestWriteFileOp(t *testing.T) {
 		{name: "empty", req: WriteFileRequest{Path: dir + "/empty", Data: nil}, want: "", mode: 0o644, created: true},
 		{name: "through symlinks", req: WriteFileRequest{Path: dir + "/link2", Data: []byte("via link")}, path: dir + "/target", want: "via link", mode: 0o644},
 		{name: "dangling symlink creates target", req: WriteFileRequest{Path: dir + "/dangling", Data: []byte("t")}, path: dir + "/missing-target", want: "t", mode: 0o644, created: true},
+		{name: "relative link under a symlinked dir", req: WriteFileRequest{Path: dir + "/alias/l", Data: []byte("phys")}, path: dir + "/real/t", want: "phys", mode: 0o644, created: true},
 		{name: "directory", req: WriteFileRequest{Path: dir + "/sub", Data: []byte("x")}, kind: "is_directory"},
 		{name: "fifo", req: WriteFileRequest{Path: dir + "/fifo", Data: []byte("x")}, kind: "not_regular"},
 		{name: "fifo append", req: WriteFileRequest{Path: dir + "/fifo", Data: []byte("x"), Append: true}, kind: "not_regular"},
