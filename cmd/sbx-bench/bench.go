@@ -25,8 +25,9 @@ type bench struct {
 	log        io.Writer
 	command    string
 
-	serverInfo string
-	rows       []row
+	serverInfo         string
+	loadStart, loadEnd string
+	rows               []row
 }
 
 // row is one line of the table.

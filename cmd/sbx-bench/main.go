@@ -87,9 +87,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	b.loadStart = loadAvg()
 	if err := b.runAll(ctx); err != nil {
 		return err
 	}
+	b.loadEnd = loadAvg()
 	b.print(stdout)
 	return nil
 }
@@ -157,6 +159,19 @@ func machine() string {
 	return fmt.Sprintf("%d CPUs (nproc), %s, %s, %s", runtime.NumCPU(), cpu, kernel, runtime.Version())
 }
 
+// loadAvg is the 1-minute load average (other work on the machine skews
+// latencies; the table records it).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}
+
 // fmtDur prints a latency with a resolution that suits its size.
 func fmtDur(d time.Duration) string {
 	ms := float64(d) / float64(time.Millisecond)
@@ -175,7 +190,7 @@ func fmtMiB(kib int64) string {
 }
 
 func (b *bench) print(w io.Writer) {
-	fmt.Fprintf(w, "machine: %s  \n", machine())
+	fmt.Fprintf(w, "machine: %s; 1-min load average %s at start, %s at end  \n", machine(), b.loadStart, b.loadEnd)
 	fmt.Fprintf(w, "server: %s  \n", b.serverInfo)
 	fmt.Fprintf(w, "command: `%s`\n\n", b.command)
 	fmt.Fprintln(w, "| metric | n | p50 | p99 | throughput | server RSS | budget | met? |")
