@@ -164,6 +164,11 @@ func (m *Manager) Wait(ctx context.Context, req WaitRequest) (WaitResult, error)
 		if more {
 			continue
 		}
+		for i := range scans {
+			if line, hit := scans[i].tryPartial(re); hit {
+				return ok(line)
+			}
+		}
 		if ended {
 			return exited()
 		}
@@ -187,7 +192,8 @@ func (e *waitError) Error() string { return e.msg }
 func (e *waitError) Unwrap() error { return e.kind }
 
 // lineScanner matches complete lines of one stream as they arrive; the
-// unfinished last line is tried too (a prompt may never get its newline).
+// unfinished last line is tried once the output pauses (a prompt may never
+// get its newline).
 type lineScanner struct {
 	off     int64
 	partial []byte
@@ -216,6 +222,12 @@ func (s *lineScanner) feed(data []byte, re *regexp.Regexp) (string, bool) {
 		s.partial = s.partial[:0]
 		data = data[i+1:]
 	}
+	return "", false
+}
+
+// tryPartial matches the unfinished last line; Wait calls it only when no
+// more output is waiting, so a line is not matched by its first half.
+func (s *lineScanner) tryPartial(re *regexp.Regexp) (string, bool) {
 	if len(s.partial) > 0 && re.Match(s.partial) {
 		return string(s.partial), true
 	}
