@@ -111,6 +111,11 @@ func TestProcessOutputAfterExit(t *testing.T) {
 	if l.Stdout != "hello\n" || l.Stderr != "oops\n" || l.StdoutOffset != 6 || l.StderrOffset != 5 {
 		t.Fatalf("logs = %+v", l)
 	}
+	// One stream: the other is not read and its offset stays where it was.
+	l = logs(t, cs, map[string]any{"id": p.ID, "stream": "stderr", "offset": 2})
+	if l.Stderr != "ps\n" || l.StderrOffset != 5 || l.Stdout != "" || l.StdoutOffset != 2 {
+		t.Fatalf("logs(stderr, offset 2) = %+v", l)
+	}
 
 	// A process that writes a lot and exits at once keeps every byte.
 	p = startProc(t, cs, map[string]any{"command": "head -c 300000 /dev/zero | tr '\\0' x"})

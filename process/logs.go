@@ -36,7 +36,7 @@ type Page struct {
 // Logs is the result of a logs request.
 type Logs struct {
 	Info
-	Stdout, Stderr *Page // nil when not selected
+	Stdout, Stderr *Page // a stream not selected has no text and Next == the offset asked for
 }
 
 // Logs returns a page of one or both streams.
@@ -87,6 +87,14 @@ func (m *Manager) Logs(req LogsRequest) (Logs, error) {
 		}
 		return readPage(lb, off, max, req.Offset == nil)
 	}
+	skip := func(lb *logBuf) *Page {
+		off := int64(0)
+		if req.Offset != nil {
+			off = clamp(*req.Offset, 0, lb.Total())
+		}
+		return &Page{Encoding: "utf-8", Start: off, Next: off, Total: lb.Total(), Truncated: off < lb.Total()}
+	}
+	out.Stdout, out.Stderr = skip(p.out), skip(p.err)
 	if wantOut {
 		out.Stdout = page(p.out)
 	}

@@ -42,17 +42,13 @@ type getProcessLogsResult struct {
 }
 
 func logsResult(l process.Logs) getProcessLogsResult {
-	r := getProcessLogsResult{ID: l.ID, Status: l.Status, ExitCode: l.ExitCode, Signal: l.Signal,
-		StdoutEncoding: "utf-8", StderrEncoding: "utf-8", StdoutBytes: l.StdoutBytes, StderrBytes: l.StderrBytes,
-		StdoutOffset: l.StdoutBytes, StderrOffset: l.StderrBytes, StdoutStart: l.StdoutBytes, StderrStart: l.StderrBytes}
-	if p := l.Stdout; p != nil {
-		r.Stdout, r.StdoutEncoding, r.StdoutOffset, r.StdoutStart, r.StdoutSkipped, r.StdoutBytes, r.StdoutTruncated =
-			p.Text, p.Encoding, p.Next, p.Start, p.Skipped, p.Total, p.Truncated
-	}
-	if p := l.Stderr; p != nil {
-		r.Stderr, r.StderrEncoding, r.StderrOffset, r.StderrStart, r.StderrSkipped, r.StderrBytes, r.StderrTruncated =
-			p.Text, p.Encoding, p.Next, p.Start, p.Skipped, p.Total, p.Truncated
-	}
+	r := getProcessLogsResult{ID: l.ID, Status: l.Status, ExitCode: l.ExitCode, Signal: l.Signal}
+	p := l.Stdout
+	r.Stdout, r.StdoutEncoding, r.StdoutOffset, r.StdoutStart, r.StdoutSkipped, r.StdoutBytes, r.StdoutTruncated =
+		p.Text, p.Encoding, p.Next, p.Start, p.Skipped, p.Total, p.Truncated
+	p = l.Stderr
+	r.Stderr, r.StderrEncoding, r.StderrOffset, r.StderrStart, r.StderrSkipped, r.StderrBytes, r.StderrTruncated =
+		p.Text, p.Encoding, p.Next, p.Start, p.Skipped, p.Total, p.Truncated
 	return r
 }
 
