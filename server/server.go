@@ -36,8 +36,11 @@ type Options struct {
 	// Cleanups run in order at shutdown, after every call was cancelled.
 	Cleanups []func()
 	// ShutdownGrace bounds how long shutdown waits for cancelled calls to
-	// return before running Cleanups (default 1s).
+	// return before running Cleanups (default 700ms).
 	ShutdownGrace time.Duration
+	// CleanupTimeout bounds how long Serve waits for Cleanups (default
+	// 1s), so the process exits within 2 s of EOF or a signal.
+	CleanupTimeout time.Duration
 }
 
 // Server is one MCP server connection.
@@ -77,7 +80,10 @@ func New(opts Options) *Server {
 		opts.MaxCalls = 64
 	}
 	if opts.ShutdownGrace <= 0 {
-		opts.ShutdownGrace = time.Second
+		opts.ShutdownGrace = 700 * time.Millisecond
+	}
+	if opts.CleanupTimeout <= 0 {
+		opts.CleanupTimeout = time.Second
 	}
 	if opts.Name == "" {
 		opts.Name = "sbx-mcp"
@@ -136,15 +142,24 @@ func (s *Server) shutdown() {
 	case <-time.After(s.opts.ShutdownGrace):
 		s.log.Warn().Msg("tool calls still running at shutdown; cleaning up anyway")
 	}
-	for _, f := range s.opts.Cleanups {
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					s.log.Error().Interface("panic", r).Msg("cleanup panicked")
-				}
+	cleaned := make(chan struct{})
+	go func() { // owner: shutdown; exits when every cleanup returned
+		defer close(cleaned)
+		for _, f := range s.opts.Cleanups {
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						s.log.Error().Interface("panic", r).Msg("cleanup panicked")
+					}
+				}()
+				f()
 			}()
-			f()
-		}()
+		}
+	}()
+	select {
+	case <-cleaned:
+	case <-time.After(s.opts.CleanupTimeout):
+		s.log.Warn().Msg("cleanups still running at the shutdown deadline; exiting anyway")
 	}
 }
 
