@@ -483,6 +483,14 @@ func validToken(tok json.RawMessage) bool {
 	return json.Unmarshal(tok, &n) == nil
 }
 
+// progressParams are notifications/progress params.
+type progressParams struct {
+	ProgressToken json.RawMessage `json:"progressToken"`
+	Progress      float64         `json:"progress"`
+	Message       string          `json:"message,omitempty"`
+	Meta          map[string]any  `json:"_meta,omitempty"`
+}
+
 // progressState serializes one call's progress notifications and makes
 // sure none goes out after the response.
 type progressState struct {
@@ -518,14 +526,9 @@ func (s *Server) runCall(ctx context.Context, id json.RawMessage, key string, c 
 				p = math.Nextafter(ps.last, math.Inf(1))
 			}
 			ps.started, ps.last = true, p
-			params := map[string]any{"progressToken": token, "progress": p}
-			if msg != "" {
-				params["message"] = msg
-			}
-			if meta != nil {
-				params["_meta"] = meta
-			}
-			s.stream.writeNotification("notifications/progress", params)
+			s.stream.writeNotification("notifications/progress", progressParams{
+				ProgressToken: token, Progress: p, Message: msg, Meta: meta,
+			})
 		}
 	}
 	call := NewCall(progress)
