@@ -45,10 +45,12 @@ import (
 )
 
 const (
-	flushBytes = 16 << 10              // a streamed chunk is sent at this size...
+	flushBytes = 16 << 10              // streamed output is sent once this much is pending...
+	maxChunk   = 64 << 10              // ...in notifications of at most this size
 	flushEvery = 10 * time.Millisecond // ...or when this long has passed since the last
 	killWait   = time.Second           // after killing a command's tree, how long the shell gets to report
 	maxRetired = 8                     // retired FIFOs drained in the background, per shell
+	fifoSize   = 1 << 20               // pipe buffer of the output FIFOs
 )
 
 // shell is one running bash. Its methods are called with the session's lock held.
@@ -154,6 +156,9 @@ func (sh *shell) newFifo(ctx context.Context, name string) (*fifo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s fifo: %w", name, err)
 	}
+	// A larger pipe lets a fast producer run ahead while the server is busy
+	// writing notifications (best effort: the limit is fs.pipe-max-size).
+	unix.FcntlInt(uintptr(rawFd(f)), unix.F_SETPIPE_SZ, fifoSize)
 	return &fifo{path: p, base: f}, nil
 }
 
@@ -320,15 +325,23 @@ func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []*
 			if !force {
 				ready, rest = splitUTF8(pending[i])
 			}
-			if len(ready) > 0 {
-				streamed += int64(len(ready))
-				c.onChunk(names[i], ready)
+			for len(ready) > 0 {
+				n := len(ready)
+				if n > maxChunk {
+					n = len(trimEnd(ready[:maxChunk]))
+					if n == 0 {
+						n = maxChunk
+					}
+				}
+				streamed += int64(n)
+				c.onChunk(names[i], ready[:n])
+				ready = ready[n:]
 			}
 			pending[i] = append([]byte(nil), rest...)
 		}
 		lastFlush = time.Now()
 	}
-	buf := make([]byte, 64<<10)
+	buf := make([]byte, 256<<10)
 	// drain reads fd i until EAGAIN; it returns true at EOF.
 	drain := func(i int) bool {
 		for n := 0; n < 64; n++ {
@@ -337,6 +350,7 @@ func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []*
 				caps[i].Write(buf[:k])
 				if c != nil && c.onChunk != nil {
 					pending[i] = append(pending[i], buf[:k]...)
+					flush(false)
 				}
 				continue
 			}
