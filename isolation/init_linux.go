@@ -100,6 +100,9 @@ func initFatal(format string, args ...any) {
 // must come from the thread that set them).
 func stage1() {
 	runtime.LockOSThread()
+	// Whatever the server's own parent leaked to it (fds without
+	// close-on-exec) must not reach stage 2 and its children.
+	closeExtraFds(fdLifeline + 1)
 	buf := make([]byte, maxMsg)
 	n, _, _, _, err := unix.Recvmsg(fdControl, buf, nil, 0)
 	if err != nil || n == 0 {
@@ -146,6 +149,16 @@ func stage1() {
 	}
 	err = unix.Exec("/proc/self/exe", []string{initArgv0, initArg, stage2Arg}, []string{})
 	initFatal("exec stage 2: %v", err)
+}
+
+// closeExtraFds marks every fd >= from close-on-exec.
+func closeExtraFds(from int) {
+	if err := unix.CloseRange(uint(from), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
+		return
+	}
+	for fd := from; fd < 4096; fd++ {
+		unix.CloseOnExec(fd)
+	}
 }
 
 // setupNamespaces does the privileged work inside fresh namespaces: private
