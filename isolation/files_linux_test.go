@@ -526,3 +526,28 @@ func BenchmarkListFilesOp10k(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkReadFileOp1MiB(b *testing.B) {
+	p := b.TempDir() + "/1m"
+	os.WriteFile(p, bytes.Repeat([]byte("abcdefghijklmno\n"), 1<<16), 0o644)
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if _, err := readFileOp(context.Background(), ReadFileRequest{Path: p}, &buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(1 << 20)
+}
+
+func BenchmarkWriteFileOp1MiB(b *testing.B) {
+	p := b.TempDir() + "/1m"
+	data := bytes.Repeat([]byte("abcdefghijklmno\n"), 1<<16)
+	for b.Loop() {
+		req := WriteFileRequest{Path: p, Size: int64(len(data))}
+		if _, err := writeFileOp(context.Background(), req, bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(1 << 20)
+}
