@@ -43,7 +43,11 @@
 // into an async IIFE whose declarations become assignments to hoisted
 // globals and whose last expression statement is returned; otherwise the
 // script's completion value is the main result (a returned promise is
-// awaited, so a rejected one is the cell's error).
+// awaited, so a rejected one is the cell's error). Synchronous evaluation
+// runs with breakOnSigint, except for cells without calls, loops, templates
+// or `new` (the watchdog thread costs ~0.2 ms per cell); such a cell that
+// still hangs (a looping getter from an earlier cell) is ended by the grace
+// kill.
 //
 // Results: images (PNG, JPEG) are moved out of the results into
 // Result.Images (sent as MCP image blocks) and replaced by "image:N", the

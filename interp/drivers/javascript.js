@@ -239,6 +239,8 @@
     return false;
   }
 
+  const LONG = new Set(['while', 'for', 'do', 'new', 'import', 'await', 'yield', 'eval']);
+
   const NOT_EXPR = new Set(['var', 'let', 'const', 'class', 'function', 'if', 'for', 'while', 'do', 'switch', 'try', 'throw', 'return',
     'break', 'continue', 'import', 'export', '{', ';', 'debugger', 'with']);
 
@@ -327,7 +329,13 @@
       const head = (names.length ? 'var ' + [...new Set(names)].join(', ') + '; ' : '') + '(async () => {' + prefix;
       return head + applyEdits(src, ed) + '\n})()';
     }
-    return { plain, tla, lastIsDecl, hasAwait: toks.some((t) => t.value === 'await' && t.type === 'name') };
+    // breakOnSigint starts and stops a watchdog thread (~0.2 ms per cell):
+    // skip it for cells that cannot run long on their own (no calls, loops,
+    // templates or `new`). A getter or valueOf defined earlier that loops
+    // is then stopped by the server's grace kill instead (state lost).
+    const quick = toks.every((tk) => tk.type !== 'tmpl' && !(tk.type === 'punct' && tk.value === '(') &&
+      !(tk.type === 'name' && LONG.has(tk.value)));
+    return { plain, tla, lastIsDecl, quick, hasAwait: toks.some((t) => t.value === 'await' && t.type === 'name') };
   }
 
   // ---- running cells ------------------------------------------------------
@@ -391,7 +399,7 @@
         script = new vm.Script(t.tla(), { filename });
         tla = true;
       }
-      let value = script.runInThisContext({ breakOnSigint: true, displayErrors: false });
+      let value = script.runInThisContext({ breakOnSigint: !t.quick, displayErrors: false });
       if (tla || isThenable(value)) value = await awaitInterruptible(value);
       if (!tla && t.lastIsDecl) value = undefined;
       if (value !== undefined) {
