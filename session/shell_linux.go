@@ -70,8 +70,8 @@ type shell struct {
 
 	out, err *fifo
 
-	wake     int // eventfd: context cancelled or bash exited
-	wakeOnce sync.Once
+	wake   int // eventfd: context cancelled or bash exited; -1 once closed
+	wakeMu sync.Mutex
 	retired  []*os.File
 }
 
@@ -84,7 +84,7 @@ type fifo struct {
 
 // startShell spawns bash with env in dir and waits until it is ready.
 func startShell(ctx context.Context, sb *isolation.Sandbox, tag string, env []string, dir string) (_ *shell, err error) {
-	sh := &shell{sb: sb, tag: tag, dir: sb.RunDir() + "/" + strings.ReplaceAll(tag, "/", "_")}
+	sh := &shell{sb: sb, tag: tag, dir: sb.RunDir() + "/" + strings.ReplaceAll(tag, "/", "_"), wake: -1}
 	defer func() {
 		if err != nil {
 			sh.close()
@@ -187,9 +187,16 @@ func (sh *shell) retire(f *fifo) {
 	}()
 }
 
+// poke wakes the poll loop. It may run at any time (bash's exit watcher, a
+// context's AfterFunc), so it shares wakeMu with close: a closed eventfd's
+// number may already belong to another file.
 func (sh *shell) poke() {
 	var one = [8]byte{1}
-	unix.Write(sh.wake, one[:])
+	sh.wakeMu.Lock()
+	defer sh.wakeMu.Unlock()
+	if sh.wake >= 0 {
+		unix.Write(sh.wake, one[:])
+	}
 }
 
 // alive reports whether bash is still running.
@@ -547,10 +554,12 @@ func (sh *shell) close() {
 		f.Close()
 	}
 	sh.retired = nil
-	if sh.wake > 0 {
+	sh.wakeMu.Lock()
+	if sh.wake >= 0 {
 		unix.Close(sh.wake)
 		sh.wake = -1
 	}
+	sh.wakeMu.Unlock()
 	if sh.dir != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		sh.sb.Do(ctx, opRemoveAll, removeReq{Path: sh.dir}, nil)
