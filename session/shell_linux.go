@@ -114,6 +114,7 @@ func startShell(ctx context.Context, sb *isolation.Sandbox, tag string, env []st
 		return nil, err
 	}
 	sh.stdin = w
+	r.Fd() // the child's end must be blocking (Fd switches it, as os/exec does)
 	sh.proc, err = sb.Spawn(ctx, isolation.Spec{
 		Path:  "/bin/bash",
 		Args:  []string{"bash", "--norc", "--noprofile"},
