@@ -70,9 +70,9 @@ type shell struct {
 
 	out, err *fifo
 
-	wake   int // eventfd: context cancelled or bash exited; -1 once closed
-	wakeMu sync.Mutex
-	retired  []*os.File
+	wake    int // eventfd: context cancelled or bash exited; -1 once closed
+	wakeMu  sync.Mutex
+	retired []*os.File
 }
 
 // fifo is an output FIFO: its path inside the sandbox and our base read end.
