@@ -339,6 +339,15 @@ func (d *initd) verify() {
 			d.st.CapsDrop = err == nil && eff&^keptCapsMask() == 0
 		}
 	}
+	if d.st.CapsDrop { // e.g. an unprivileged none level: nothing to drop
+		kept := d.st.Reasons[:0]
+		for _, r := range d.st.Reasons {
+			if !strings.HasPrefix(r, "caps_dropped:") {
+				kept = append(kept, r)
+			}
+		}
+		d.st.Reasons = kept
+	}
 	if !d.st.CapsDrop && d.st.CapEff != "" {
 		d.st.gap("caps_dropped: effective capabilities %s exceed Docker's default set", d.st.CapEff)
 	}

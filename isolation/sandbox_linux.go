@@ -63,7 +63,10 @@ type callResult struct {
 	v     any
 }
 
-var sandboxSeq atomic.Int64
+var (
+	sandboxSeq atomic.Int64
+	dumpableMu sync.Mutex
+)
 
 // Start creates the sandbox at the best level allowed by cfg and the host.
 func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
@@ -305,7 +308,22 @@ func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *
 		SysProcAttr: sys,
 	}
 	errc := make(chan error, 1)
-	forker() <- func() { errc <- s.cmd.Start() }
+	forker() <- func() {
+		if lvl == LevelUserNS {
+			// An unprivileged parent writes the child's uid_map, which
+			// belongs to root while the child (like us) is non-dumpable.
+			// Being dumpable for the length of the clone is harmless here:
+			// processes of any other user-namespace sandbox cannot ptrace
+			// us without CAP_SYS_PTRACE in our namespace.
+			dumpableMu.Lock()
+			_ = unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)
+			defer func() {
+				_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+				dumpableMu.Unlock()
+			}()
+		}
+		errc <- s.cmd.Start()
+	}
 	if err := <-errc; err != nil {
 		s.c.close()
 		lw.Close()
