@@ -31,6 +31,12 @@ func init() {
 	})
 }
 
+func init() {
+	RegisterOp("test.nprocs", func(ctx context.Context, req json.RawMessage, files []*os.File) (any, error) {
+		return len(scanProcs()), nil
+	})
+}
+
 func TestSpawnOutputAndExit(t *testing.T) {
 	s := startSandbox(t, Config{})
 	r := run(t, s, `echo out; echo err >&2; exit 7`)
@@ -47,8 +53,15 @@ func TestSpawnOutputAndExit(t *testing.T) {
 	if r.stdout != dir+"\n"+"S1/2\n" {
 		t.Fatalf("dir/tag: %v", r)
 	}
-	if _, err := s.Spawn(context.Background(), Spec{Path: "no-such-binary-xyz", Env: s.BaseEnv()}); err == nil {
-		t.Fatal("spawn of a missing binary succeeded")
+	_, err := s.Spawn(context.Background(), Spec{Path: "no-such-binary-xyz", Env: s.BaseEnv()})
+	if !errors.Is(err, os.ErrNotExist) || strings.Count(err.Error(), "no-such-binary-xyz") != 1 {
+		t.Fatalf("spawn of a missing binary: %v", err)
+	}
+	noexec := filepath.Join(dir, "noexec")
+	os.WriteFile(noexec, []byte("#!/bin/sh\n"), 0o644)
+	_, err = s.Spawn(context.Background(), Spec{Path: noexec, Env: s.BaseEnv()})
+	if !errors.Is(err, os.ErrPermission) {
+		t.Fatalf("spawn of a non-executable: %v", err)
 	}
 }
 
@@ -149,5 +162,35 @@ func TestInfo(t *testing.T) {
 	t.Logf("%s", b)
 	if info.Level != wantLevel() && requireIsolation() {
 		t.Fatalf("level %s, want %s", info.Level, wantLevel())
+	}
+}
+
+func TestIsolationModes(t *testing.T) {
+	s := startSandbox(t, Config{Isolation: "off"})
+	if s.Info().Level != LevelNone || s.Info().Layers["pid_ns"] {
+		t.Fatalf("off: %+v", s.Info())
+	}
+	if r := run(t, s, "echo ok"); r.stdout != "ok\n" {
+		t.Fatal(r)
+	}
+	_, err := Start(context.Background(), Config{Isolation: "bogus", Workdir: t.TempDir()})
+	if err == nil {
+		t.Fatal("bogus isolation accepted")
+	}
+	// strict: full as root; as an unprivileged user it must refuse, naming
+	// what is missing.
+	s2, err := Start(context.Background(), Config{Isolation: "strict", Workdir: t.TempDir(), Log: s.log})
+	if os.Geteuid() == 0 {
+		if err != nil {
+			t.Fatalf("strict as root: %v", err)
+		}
+		s2.Close()
+	} else if err == nil || !strings.Contains(err.Error(), "full") {
+		if s2 != nil {
+			s2.Close()
+		}
+		t.Fatalf("strict as non-root: want refusal naming the missing layer, got %v", err)
+	} else {
+		t.Logf("strict refused: %v", err)
 	}
 }

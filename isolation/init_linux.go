@@ -523,7 +523,7 @@ func (d *initd) spawn(m *message, files []*os.File) {
 	defer d.mu.Unlock()
 	pid, err := syscall.ForkExec(path, req.Args, attr)
 	if err != nil {
-		d.reply(m.ID, nil, &os.PathError{Op: "spawn", Path: path, Err: err})
+		d.reply(m.ID, nil, err)
 		return
 	}
 	d.kids[pid] = true
@@ -567,7 +567,7 @@ func lookPath(file string, env []string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", &os.PathError{Op: "spawn", Path: file, Err: errors.New("executable file not found in $PATH")}
+	return "", &remoteError{msg: "executable file not found in $PATH", errno: syscall.ENOENT}
 }
 
 func (d *initd) signal(m *message) {

@@ -11,7 +11,7 @@ import (
 
 // suiteRegexp selects the runtime and attack tests (not the file-op tests
 // of files*_test.go, which have their own owner).
-const suiteRegexp = `^(TestSec|TestKillSelector|TestSpawn|TestFastExit|TestDo|TestMakeFifo|TestBaseEnv|TestInfo)`
+const suiteRegexp = `^(TestSec|TestKillSelector|TestSpawn|TestFastExit|TestDo|TestMakeFifo|TestBaseEnv|TestInfo|TestIsolationModes)`
 
 // Check 13: the same suite run as an unprivileged user passes at the level
 // it reports, and that level is userns on this machine (SBX_EXPECT_LEVEL

@@ -53,10 +53,19 @@ func (e *wireError) err() error {
 		return e.Op
 	}
 	if e.Errno != 0 {
-		return fmt.Errorf("%s: %w", e.Msg, syscall.Errno(e.Errno))
+		return &remoteError{msg: e.Msg, errno: syscall.Errno(e.Errno)}
 	}
 	return errors.New(e.Msg)
 }
+
+// remoteError is an error from init that wraps an errno (errors.Is works).
+type remoteError struct {
+	msg   string
+	errno syscall.Errno
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.errno }
 
 func toWireError(err error) *wireError {
 	if err == nil {
