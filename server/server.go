@@ -502,13 +502,22 @@ type progressState struct {
 
 func (s *Server) runCall(ctx context.Context, id json.RawMessage, key string, c *inflight, t *Tool, args, token json.RawMessage) {
 	defer s.running.Done()
-	defer func() { <-s.slots }()
-	defer func() {
+	// finish frees the id and the slot; it runs before the response is
+	// written, so a client may reuse the id (or the slot) as soon as it
+	// has the response.
+	finished := false
+	finish := func() {
+		if finished {
+			return
+		}
+		finished = true
 		s.mu.Lock()
 		delete(s.calls, key)
 		s.mu.Unlock()
-		c.cancel()
-	}()
+		<-s.slots
+	}
+	defer finish()
+	defer c.cancel()
 
 	ps := &progressState{}
 	var progress func(float64, string, map[string]any)
@@ -539,6 +548,7 @@ func (s *Server) runCall(ctx context.Context, id json.RawMessage, key string, c 
 	ps.mu.Lock()
 	ps.done = true
 	ps.mu.Unlock()
+	finish()
 
 	if c.cancelled.Load() || s.base.Err() != nil {
 		s.log.Debug().Str("tool", t.Name).Msg("call cancelled; no response")

@@ -1,0 +1,81 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+)
+
+type chunkArgs struct {
+	Chunks int `json:"chunks"`
+	Size   int `json:"size"`
+}
+
+// benchServer starts an in-process server over pipes; it returns the
+// client's writer and a line reader.
+func benchServer(b testing.TB) (io.WriteCloser, *bufio.Reader) {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	stream := NewTool("stream", "d", Annotations{}, func(ctx context.Context, call *Call, a chunkArgs) (doneResult, error) {
+		chunk := strings.Repeat("x", a.Size)
+		for i := 1; i <= a.Chunks; i++ {
+			call.Progress(float64(i*a.Size), chunk, map[string]any{"stream": "stdout"})
+		}
+		return doneResult{Done: a.Chunks}, nil
+	})
+	srv := New(Options{Tools: []Tool{stream}, Log: zerolog.Nop()})
+	go srv.Serve(context.Background(), inR, outW)
+	b.Cleanup(func() { inW.Close(); outR.Close() })
+	r := bufio.NewReaderSize(outR, 1<<20)
+	io.WriteString(inW, `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}`+"\n")
+	r.ReadSlice('\n')
+	return inW, r
+}
+
+// BenchmarkPing: one ping round trip through framing, jsonrpc2 and the reply path.
+func BenchmarkPing(b *testing.B) {
+	w, r := benchServer(b)
+	for b.Loop() {
+		io.WriteString(w, `{"jsonrpc":"2.0","id":1,"method":"ping"}`+"\n")
+		if _, err := r.ReadSlice('\n'); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkProgress64K: throughput of progress notifications carrying
+// 64 KiB chunks (the exec_stream path), in bytes of chunk per second.
+func BenchmarkProgress64K(b *testing.B) {
+	w, r := benchServer(b)
+	const size, chunks = 64 << 10, 64
+	b.SetBytes(size * chunks)
+	for b.Loop() {
+		io.WriteString(w, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"stream","arguments":{"chunks":64,"size":65536},"_meta":{"progressToken":1}}}`+"\n")
+		for i := 0; i <= chunks; i++ {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				b.Fatal(err)
+			}
+			if i == chunks && !strings.Contains(line, `"id":2`) {
+				b.Fatalf("last line: %.200s", line)
+			}
+		}
+	}
+}
+
+// TestIDReuse: a client may reuse a call's id as soon as it has the
+// response (the id is freed before the response is written).
+func TestIDReuse(t *testing.T) {
+	w, r := benchServer(t)
+	for i := 0; i < 300; i++ {
+		io.WriteString(w, `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"stream","arguments":{"chunks":0,"size":1}}}`+"\n")
+		line, err := r.ReadString('\n')
+		if err != nil || !strings.Contains(line, `"result":{"content"`) {
+			t.Fatalf("call %d: %v %s", i, err, line)
+		}
+	}
+}
