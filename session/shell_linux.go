@@ -51,6 +51,7 @@ const (
 	killWait   = time.Second           // after killing a command's tree, how long the shell gets to report
 	maxRetired = 8                     // retired FIFOs drained in the background, per shell
 	fifoSize   = 1 << 20               // pipe buffer of the output FIFOs
+	smallWrite = 4096                  // a command message this small is written inline (PIPE_BUF)
 )
 
 // shell is one running bash. Its methods are called with the session's lock held.
@@ -270,22 +271,28 @@ func (sh *shell) run(ctx context.Context, c command) (outcome, error) {
 	if c.stdin != nil {
 		msg = append(msg, *c.stdin...)
 	}
-	outFd, err := reopen(sh.out.base, unix.O_RDONLY)
+	outFd, err := reopenRaw(sh.out.base)
 	if err != nil {
 		return outcome{}, err
 	}
-	defer outFd.Close()
-	errFd, err := reopen(sh.err.base, unix.O_RDONLY)
+	defer unix.Close(outFd)
+	errFd, err := reopenRaw(sh.err.base)
 	if err != nil {
 		return outcome{}, err
 	}
-	defer errFd.Close()
+	defer unix.Close(errFd)
 
 	start := time.Now()
 	writeErr := make(chan error, 1)
-	go func() { _, err := sh.stdin.Write(msg); writeErr <- err }()
+	if len(msg) <= smallWrite {
+		// fits in the empty pipe: the write cannot block
+		_, err := sh.stdin.Write(msg)
+		writeErr <- err
+	} else {
+		go func() { _, err := sh.stdin.Write(msg); writeErr <- err }()
+	}
 	deadline := start.Add(c.timeout)
-	res := sh.wait(ctx, sh.seq, deadline, []*os.File{outFd, errFd}, &c, &tag)
+	res := sh.wait(ctx, sh.seq, deadline, []int{outFd, errFd}, &c, &tag)
 	res.duration = time.Since(start)
 	if res.shellExited {
 		sh.stdin.Close() // unblocks a pending write
@@ -297,7 +304,7 @@ func (sh *shell) run(ctx context.Context, c command) (outcome, error) {
 // wait polls the command's output FIFOs, the status FIFO and the wake
 // eventfd until the status record for seq arrives, bash exits, or the
 // deadline/ctx forces a kill. outs is nil while waiting for start-up.
-func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []*os.File, c *command, tag *string) outcome {
+func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []int, c *command, tag *string) outcome {
 	limit := 1 << 20
 	if c != nil {
 		limit = c.limit
@@ -310,8 +317,8 @@ func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []*
 	caps := [2]*capture{res.stdout, res.stderr}
 	var fds [2]int
 	eof := [2]bool{true, true}
-	for i, f := range outs {
-		fds[i] = rawFd(f)
+	for i, fd := range outs {
+		fds[i] = fd
 		eof[i] = false
 	}
 	statusFd := rawFd(sh.status)
@@ -349,7 +356,9 @@ func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []*
 		}
 		lastFlush = time.Now()
 	}
-	buf := make([]byte, 256<<10)
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
 	// drain reads fd i until EAGAIN; it returns true at EOF.
 	drain := func(i int) bool {
 		for n := 0; n < 64; n++ {
@@ -577,6 +586,19 @@ func reopen(f *os.File, mode int) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), f.Name()), nil
 }
+
+// reopenRaw is reopen for a descriptor the caller polls and closes itself
+// (no os.File: no runtime poller registration on the hot path).
+func reopenRaw(f *os.File) (int, error) {
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(rawFd(f)), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("reopen fifo: %w", err)
+	}
+	return fd, nil
+}
+
+// bufPool holds read buffers for the poll loop.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // rawFd returns f's descriptor without switching it to blocking mode (which
 // f.Fd() would do).
