@@ -9,8 +9,11 @@ package session
 // quotes, marker look-alikes, 10 MiB scripts; bash reads the line byte by
 // byte from a pipe, so it never over-reads into the records):
 //
-//	__sbx_r CLEN TAG[; __sbx_rp PLEN][; __sbx_ri ILEN]; BODY <IN >OUT 2>ERR; __sbx_post SEQ $?\n
+//	[__sbx_o=OUT __sbx_e=ERR;]__sbx_r CLEN SEQ[; __sbx_rp PLEN][; __sbx_ri ILEN];BODY <IN >"$__sbx_o" 2>"$__sbx_e";__sbx_post SEQ $?\n
 //	<CLEN bytes of command><PLEN bytes of prelude><ILEN bytes of stdin>
+//
+// __sbx_r also exports SBX_JOB=SESSIONTAG/SEQ, the tag that lets a timeout
+// kill exactly this command's processes.
 //
 // BODY is `builtin eval -- "$__sbx_c"` (state persists) or, with a per-call
 // cwd/env, a subshell that evals the prelude and then the command (so the
@@ -70,6 +73,8 @@ type shell struct {
 	statusBuf  []byte
 
 	out, err *fifo
+	// FIFO paths bash has been told (in $__sbx_o and $__sbx_e)
+	sentOut, sentErr string
 
 	wake    int // eventfd: context cancelled or bash exited; -1 once closed
 	wakeMu  sync.Mutex
@@ -130,14 +135,14 @@ func startShell(ctx context.Context, sb *isolation.Sandbox, tag string, env []st
 	}
 	go func() { <-sh.proc.Done(); sh.poke() }()
 
-	setup := fmt.Sprintf(`__sbx_r() { LC_ALL=C IFS= builtin read -r -N "$1" __sbx_c; builtin export %s="$2"; }
+	setup := fmt.Sprintf(`__sbx_r() { LC_ALL=C IFS= builtin read -r -N "$1" __sbx_c; builtin export %s=%s/"$2"; }
 __sbx_rp() { LC_ALL=C IFS= builtin read -r -N "$1" __sbx_p; }
 __sbx_ri() { LC_ALL=C IFS= builtin read -r -N "$1" __sbx_i; }
 __sbx_post() { builtin printf '%%s %%s\0%%s\0' "$1" "$2" "$PWD" >%s; }
 builtin readonly -f __sbx_r __sbx_rp __sbx_ri __sbx_post
 builtin shopt -s expand_aliases
 __sbx_post 0 0
-`, isolation.TagEnv, quote(statusPath))
+`, isolation.TagEnv, quote(tag), quote(statusPath))
 	if _, err := sh.stdin.Write([]byte(setup)); err != nil {
 		return nil, fmt.Errorf("start bash: %w", err)
 	}
@@ -247,7 +252,13 @@ func (sh *shell) run(ctx context.Context, c command) (outcome, error) {
 	sh.seq++
 	tag := sh.tag + "/" + strconv.Itoa(sh.seq)
 	var hdr strings.Builder
-	fmt.Fprintf(&hdr, "__sbx_r %d %s", len(c.text), tag)
+	if sh.sentOut != sh.out.path || sh.sentErr != sh.err.path {
+		// new output FIFOs: tell bash (kept in variables so the per-command
+		// line stays short: bash reads it one byte per syscall)
+		fmt.Fprintf(&hdr, "__sbx_o=%s __sbx_e=%s;", quote(sh.out.path), quote(sh.err.path))
+		sh.sentOut, sh.sentErr = sh.out.path, sh.err.path
+	}
+	fmt.Fprintf(&hdr, "__sbx_r %d %d", len(c.text), sh.seq)
 	if c.prelude != "" {
 		fmt.Fprintf(&hdr, "; __sbx_rp %d", len(c.prelude))
 	}
@@ -255,16 +266,16 @@ func (sh *shell) run(ctx context.Context, c command) (outcome, error) {
 		fmt.Fprintf(&hdr, "; __sbx_ri %d", len(*c.stdin))
 	}
 	if c.prelude != "" {
-		hdr.WriteString(`; (builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")`)
+		hdr.WriteString(`;(builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")`)
 	} else {
-		hdr.WriteString(`; builtin eval -- "$__sbx_c"`)
+		hdr.WriteString(`;builtin eval -- "$__sbx_c"`)
 	}
 	if c.stdin != nil && len(*c.stdin) > 0 {
 		hdr.WriteString(` < <(builtin printf %s "$__sbx_i")`)
 	} else {
 		hdr.WriteString(` </dev/null`)
 	}
-	fmt.Fprintf(&hdr, " >%s 2>%s; __sbx_post %d $?\n", quote(sh.out.path), quote(sh.err.path), sh.seq)
+	fmt.Fprintf(&hdr, ` >"$__sbx_o" 2>"$__sbx_e";__sbx_post %d $?`+"\n", sh.seq)
 
 	msg := make([]byte, 0, hdr.Len()+len(c.text)+len(c.prelude))
 	msg = append(append(append(msg, hdr.String()...), c.text...), c.prelude...)
