@@ -80,12 +80,11 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		log.Warn().Err(sbErr).Msg("sandbox failed to start; serving without it (tools that need it report errors)")
 		sb = nil
 	} else {
-		info := sb.Info()
-		ev := log.Info()
-		if info.Level != isolation.LevelFull {
-			ev = log.Warn()
+		// One stderr line says what isolation we got: isolation.Start
+		// warns itself below full; at full, say so at every log level but off.
+		if info := sb.Info(); info.Level == isolation.LevelFull {
+			log.WithLevel(zerolog.NoLevel).Str("isolation", string(info.Level)).Msg("sandbox isolation")
 		}
-		ev.Str("level", string(info.Level)).Strs("reasons", info.Reasons).Msg("sandbox isolation")
 	}
 
 	sessions := session.NewManager(sb, session.Options{Timeout: cfg.Timeout, MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "session").Logger()})
