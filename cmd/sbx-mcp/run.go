@@ -156,7 +156,14 @@ func newLogger(cfg config.Config, stderr io.Writer) (zerolog.Logger, func(), err
 		}
 		return zerolog.New(f).Level(lvl).With().Timestamp().Logger(), func() { f.Close() }, nil
 	}
-	w := zerolog.ConsoleWriter{Out: stderr, NoColor: true, TimeFormat: "15:04:05.000"}
+	w := zerolog.ConsoleWriter{Out: stderr, NoColor: true, TimeFormat: "15:04:05.000",
+		FormatLevel: func(i any) string {
+			s, _ := i.(string)
+			if s == "" {
+				return "INF" // zerolog.NoLevel: lines shown at every level
+			}
+			return strings.ToUpper(s[:min(3, len(s))])
+		}}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), func() {}, nil
 }
 
