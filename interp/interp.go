@@ -3,6 +3,7 @@ package interp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -47,9 +48,21 @@ type Manager struct {
 	closed   bool
 }
 
-// NewManager returns a Manager; contexts start lazily. A nil sandbox runs
-// the drivers as plain local subprocesses (for this package's tests).
+// NewManager returns a Manager; contexts start lazily. With a nil sandbox
+// (it failed to start) every run is an error: code never runs unsandboxed.
 func NewManager(sb *isolation.Sandbox, opts Options) *Manager {
+	spawn := func(context.Context, isolation.Spec) (proc, error) {
+		return nil, errors.New("the sandbox is not running (see sandbox_info): code cannot run")
+	}
+	if sb != nil {
+		spawn = sandboxSpawner(sb)
+	}
+	return newManager(sb, opts, spawn)
+}
+
+// newManager is NewManager with the way drivers are started; package tests
+// pass localSpawn.
+func newManager(sb *isolation.Sandbox, opts Options, spawn spawnFunc) *Manager {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 60 * time.Second
 	}
@@ -58,11 +71,7 @@ func NewManager(sb *isolation.Sandbox, opts Options) *Manager {
 	}
 	m := &Manager{sb: sb, opts: opts, contexts: map[string]*Context{}}
 	m.base, m.stop = context.WithCancel(context.Background())
-	if sb != nil {
-		m.spawn = sandboxSpawner(sb)
-	} else {
-		m.spawn = localSpawn
-	}
+	m.spawn = spawn
 	return m
 }
 

@@ -14,7 +14,7 @@ import (
 
 func newTestManager(t testing.TB) *Manager {
 	t.Helper()
-	m := NewManager(nil, Options{Timeout: 30 * time.Second, MaxOutput: 64 << 10, Log: zerolog.Nop()})
+	m := newManager(nil, Options{Timeout: 30 * time.Second, MaxOutput: 64 << 10, Log: zerolog.Nop()}, localSpawn)
 	t.Cleanup(m.Close)
 	return m
 }
