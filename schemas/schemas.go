@@ -30,7 +30,8 @@ type file struct {
 func Render() (map[string][]byte, error) {
 	out := map[string][]byte{}
 	for _, t := range tools.All(&tools.Deps{Config: config.Config{Toolsets: []string{"all"}}}) {
-		b, err := json.Marshal(file{Name: t.Name, InputSchema: t.InputSchema, OutputSchema: t.OutputSchema})
+		inSchema, outSchema := t.Schemas()
+		b, err := json.Marshal(file{Name: t.Name, InputSchema: inSchema, OutputSchema: outSchema})
 		if err != nil {
 			return nil, err
 		}

@@ -26,8 +26,16 @@ type Options struct {
 	Name         string // serverInfo.name
 	Version      string // serverInfo.version
 	Instructions string // initialize's instructions (keep it under 2 KB)
-	Tools        []Tool // in tools/list order; duplicate names panic
-	Log          zerolog.Logger
+	// InstructionsFunc, when set, replaces Instructions and is called for
+	// each initialize (e.g. to report state known only once started).
+	InstructionsFunc func() string
+	// Ready, when set, gates tools/call: handlers run only once it is
+	// closed (the call's cancellation still applies while waiting). The
+	// handshake, ping and tools/list never wait, so a slow start-up does
+	// not delay initialize.
+	Ready <-chan struct{}
+	Tools []Tool // in tools/list order; duplicate names panic
+	Log   zerolog.Logger
 	// MaxCalls bounds concurrently running tools/call requests (default
 	// 64); calls beyond it get an isError result at once.
 	MaxCalls int
@@ -291,8 +299,12 @@ func (s *Server) initialize(f *frame) (any, *wireError) {
 		"capabilities":    map[string]any{"tools": map[string]any{}, "logging": map[string]any{}},
 		"serverInfo":      info,
 	}
-	if s.opts.Instructions != "" {
-		res["instructions"] = s.opts.Instructions
+	instr := s.opts.Instructions
+	if s.opts.InstructionsFunc != nil {
+		instr = s.opts.InstructionsFunc()
+	}
+	if instr != "" {
+		res["instructions"] = instr
 	}
 	return res, nil
 }
@@ -353,13 +365,14 @@ func (s *Server) listTools(*frame) (any, *wireError) {
 	list := make([]wireTool, 0, len(s.order))
 	for _, name := range s.order {
 		t := s.tools[name]
-		wt := wireTool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema}
+		in, outSchema := t.Schemas()
+		wt := wireTool{Name: t.Name, Description: t.Description, InputSchema: in}
 		if wt.InputSchema == nil {
 			wt.InputSchema = json.RawMessage(`{"type":"object"}`)
 		}
 		if structured {
 			wt.Title = t.Title
-			wt.OutputSchema = t.OutputSchema
+			wt.OutputSchema = outSchema
 		}
 		if annotations {
 			a := t.Annotations
@@ -542,8 +555,18 @@ func (s *Server) runCall(ctx context.Context, id json.RawMessage, key string, c 
 	}
 	call := NewCall(progress)
 	call.log = s.LogMessage
+	var res *Result
+	if s.opts.Ready != nil {
+		select {
+		case <-s.opts.Ready:
+		case <-ctx.Done():
+			res = ErrorResult("cancelled while the sandbox was starting")
+		}
+	}
 	started := time.Now()
-	res := s.invoke(ctx, call, t, args)
+	if res == nil {
+		res = s.invoke(ctx, call, t, args)
+	}
 
 	ps.mu.Lock()
 	ps.done = true

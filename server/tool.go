@@ -43,10 +43,21 @@ type Tool struct {
 	Title        string
 	Description  string
 	Annotations  Annotations
-	InputSchema  json.RawMessage // root {"type":"object",...}, no $ref
-	OutputSchema json.RawMessage // nil when the tool returns no structured data
+	InputSchema  json.RawMessage // root {"type":"object",...}, no $ref (see Schemas)
+	OutputSchema json.RawMessage // nil when the tool returns no structured data (see Schemas)
 	// Handle runs the call. args is the raw "arguments" object ({} when absent).
 	Handle func(ctx context.Context, call *Call, args json.RawMessage) *Result
+
+	schemas func() (in, out json.RawMessage) // lazy schemas (NewTool)
+}
+
+// Schemas returns the tool's input and output schemas, generating them on
+// first use for tools built with NewTool.
+func (t *Tool) Schemas() (in, out json.RawMessage) {
+	if t.schemas != nil {
+		return t.schemas()
+	}
+	return t.InputSchema, t.OutputSchema
 }
 
 // Call gives a running handler access to per-call protocol facilities.

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/invopop/jsonschema"
 )
@@ -27,18 +28,33 @@ import (
 // panics at start-up.
 func NewTool[A, R any](name, description string, ann Annotations, h func(ctx context.Context, call *Call, args A) (R, error)) Tool {
 	inT, outT := reflect.TypeFor[A](), reflect.TypeFor[R]()
-	in := mustSchema(name, inT, false)
-	var inMap map[string]any
-	if err := json.Unmarshal(in, &inMap); err != nil {
-		panic(err)
-	}
-	t := Tool{Name: name, Title: ann.Title, Description: description, Annotations: ann, InputSchema: in}
 	structured := isObjectType(outT)
-	if structured {
-		t.OutputSchema = mustSchema(name, outT, true)
+	// Schemas are generated on first use (tools/list or the first call):
+	// reflecting every tool's types costs milliseconds that would otherwise
+	// delay the initialize answer. schemas/ tests generate them all, so a
+	// bad type still fails CI.
+	var (
+		once    sync.Once
+		in, out json.RawMessage
+		inMap   map[string]any
+	)
+	gen := func() {
+		in = mustSchema(name, inT, false)
+		if err := json.Unmarshal(in, &inMap); err != nil {
+			panic(err)
+		}
+		if structured {
+			out = mustSchema(name, outT, true)
+		}
+	}
+	t := Tool{Name: name, Title: ann.Title, Description: description, Annotations: ann}
+	t.schemas = func() (json.RawMessage, json.RawMessage) {
+		once.Do(gen)
+		return in, out
 	}
 	t.Handle = func(ctx context.Context, call *Call, raw json.RawMessage) *Result {
 		var args A
+		once.Do(gen)
 		if err := decodeArgs(raw, inMap, &args); err != nil {
 			return ErrorResult(err.Error())
 		}

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"cmp"
+	"github.com/sbx-mcp/sbx-mcp/server"
 	"slices"
 	"testing"
 
@@ -36,7 +37,7 @@ func TestDescriptionSizes(t *testing.T) {
 		if tool.Description == "" {
 			t.Errorf("%s: empty description", tool.Name)
 		}
-		s := size{name: tool.Name, desc: len(tool.Description), schema: len(tool.InputSchema) + len(tool.OutputSchema)}
+		s := size{name: tool.Name, desc: len(tool.Description), schema: schemaLen(tool)}
 		sizes = append(sizes, s)
 		total += s.desc
 		schemaTotal += s.schema
@@ -68,4 +69,9 @@ func TestInstructionsSize(t *testing.T) {
 	if n >= instructionsBudget {
 		t.Errorf("instructions are %d bytes, want < %d:\n%s", n, instructionsBudget, res.Instructions)
 	}
+}
+
+func schemaLen(t server.Tool) int {
+	in, out := t.Schemas()
+	return len(in) + len(out)
 }

@@ -61,62 +61,79 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	defer stop()
 
 	version, commit := config.VersionInfo()
-	sb, sbErr := isolation.Start(ctx, isolation.Config{
-		Isolation:   cfg.Isolation,
-		Network:     cfg.Network,
-		Workdir:     cfg.Workdir,
-		Env:         cfg.Env,
-		Pids:        cfg.Pids,
-		MemoryBytes: cfg.MemoryBytes,
-		CPUs:        cfg.CPUs,
-		Log:         log,
-	})
-	if sbErr != nil {
-		if cfg.Isolation == "strict" {
-			log.Error().Err(sbErr).Msg("--isolation=strict: cannot start the sandbox at full isolation; refusing to serve")
-			fmt.Fprintf(stderr, "sbx-mcp: --isolation=strict: %v\n", sbErr)
-			return 1
-		}
-		log.Warn().Err(sbErr).Msg("sandbox failed to start; serving without it (tools that need it report errors)")
-		sb = nil
-	} else {
-		// One stderr line says what isolation we got: isolation.Start
-		// warns itself below full; at full, say so at every log level but off.
-		if info := sb.Info(); info.Level == isolation.LevelFull {
+	// The sandbox starts while the server already answers the handshake:
+	// tools/call waits for it (server.Options.Ready), initialize does not.
+	// --isolation strict starts it first, since it must refuse to serve
+	// below full isolation.
+	deps := &tools.Deps{Config: cfg, Log: log}
+	ready := make(chan struct{}) // closed once deps holds the sandbox and managers
+	boot := func() error {
+		defer close(ready)
+		sb, err := isolation.Start(ctx, isolation.Config{
+			Isolation:   cfg.Isolation,
+			Network:     cfg.Network,
+			Workdir:     cfg.Workdir,
+			Env:         cfg.Env,
+			Pids:        cfg.Pids,
+			MemoryBytes: cfg.MemoryBytes,
+			CPUs:        cfg.CPUs,
+			Log:         log,
+		})
+		if err != nil {
+			if cfg.Isolation == "strict" {
+				return err
+			}
+			log.Warn().Err(err).Msg("sandbox failed to start; serving without it (tools that need it report errors)")
+			sb = nil
+		} else if info := sb.Info(); info.Level == isolation.LevelFull {
+			// One stderr line says what isolation we got: isolation.Start
+			// warns itself below full; at full, say so at every level but off.
 			log.WithLevel(zerolog.NoLevel).Str("isolation", string(info.Level)).Msg("sandbox isolation")
 		}
+		deps.Sandbox, deps.SandboxErr = sb, err
+		deps.Sessions = session.NewManager(sb, session.Options{Timeout: cfg.Timeout, MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "session").Logger()})
+		deps.Processes = process.NewManager(sb, deps.Sessions, process.Options{MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "process").Logger()})
+		deps.Interp = interp.NewManager(sb, interp.Options{Timeout: cfg.Timeout, MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "interp").Logger()})
+		return nil
 	}
-
-	sessions := session.NewManager(sb, session.Options{Timeout: cfg.Timeout, MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "session").Logger()})
-	processes := process.NewManager(sb, sessions, process.Options{MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "process").Logger()})
-	codes := interp.NewManager(sb, interp.Options{Timeout: cfg.Timeout, MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "interp").Logger()})
-	deps := &tools.Deps{
-		Config:     cfg,
-		Sandbox:    sb,
-		SandboxErr: sbErr,
-		Log:        log,
-		Sessions:   sessions,
-		Processes:  processes,
-		Interp:     codes,
+	if cfg.Isolation == "strict" {
+		if err := boot(); err != nil {
+			log.Error().Err(err).Msg("--isolation=strict: cannot start the sandbox at full isolation; refusing to serve")
+			fmt.Fprintf(stderr, "sbx-mcp: --isolation=strict: %v\n", err)
+			return 1
+		}
+	} else {
+		go boot()
 	}
 	list := tools.All(deps)
-	level := isolation.LevelNone
-	if sb != nil {
-		level = sb.Info().Level
-	}
 	srv := server.New(server.Options{
-		Name:         "sbx-mcp",
-		Version:      version,
-		Instructions: instructions(list, level, cfg),
-		Tools:        list,
-		Log:          log.With().Str("pkg", "server").Logger(),
+		Name:    "sbx-mcp",
+		Version: version,
+		InstructionsFunc: func() string {
+			// The level when the sandbox is already up (a second connection
+			// in tests; normally it is still starting: never wait for it).
+			select {
+			case <-ready:
+				level := isolation.LevelNone
+				if deps.Sandbox != nil {
+					level = deps.Sandbox.Info().Level
+				}
+				return instructions(list, string(level), cfg)
+			default:
+				return instructions(list, "being set up, sandbox_info reports it", cfg)
+			}
+		},
+		Ready: ready,
+		Tools: list,
+		Log:   log.With().Str("pkg", "server").Logger(),
 		Cleanups: []func(){
-			codes.Close,
-			processes.Close,
-			sessions.Close,
 			func() {
-				if sb != nil {
-					if err := sb.Close(); err != nil {
+				<-ready // a start in progress finishes (bounded by the cleanup timeout)
+				deps.Interp.Close()
+				deps.Processes.Close()
+				deps.Sessions.Close()
+				if deps.Sandbox != nil {
+					if err := deps.Sandbox.Close(); err != nil {
 						log.Warn().Err(err).Msg("close sandbox")
 					}
 				}
@@ -169,7 +186,7 @@ func newLogger(cfg config.Config, stderr io.Writer) (zerolog.Logger, func(), err
 
 // instructions is initialize's short guide for the model (< 2 KB): only
 // sentences about tools that are exposed.
-func instructions(list []server.Tool, level isolation.Level, cfg config.Config) string {
+func instructions(list []server.Tool, level string, cfg config.Config) string {
 	have := map[string]bool{}
 	for _, t := range list {
 		have[t.Name] = true
