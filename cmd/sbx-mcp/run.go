@@ -57,6 +57,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	// A closed stdout must surface as EPIPE on write (then we shut down and
 	// clean up), not kill the process with SIGPIPE.
 	signal.Ignore(syscall.SIGPIPE)
+	growPipe(stdout)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
 
