@@ -100,6 +100,25 @@ func cgroupMounts() ([]cgMount, error) {
 	return out, sc.Err()
 }
 
+// sweepStale removes the empty cgroups of sbx-mcp servers that died
+// without Close (kill -9). rmdir fails on a populated cgroup, so nothing
+// alive is touched.
+func sweepStale(parent string) {
+	dirs, _ := filepath.Glob(filepath.Join(parent, "sbx-mcp-*-*"))
+	for _, dir := range dirs {
+		f := strings.Split(filepath.Base(dir), "-")
+		pid, err := strconv.Atoi(f[2])
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + f[2]); err == nil {
+			continue
+		}
+		_ = os.Remove(filepath.Join(dir, "jobs"))
+		_ = os.Remove(dir)
+	}
+}
+
 func cgPath(m cgMount, own string) string {
 	rel := own
 	if m.root != "/" {
@@ -129,6 +148,7 @@ func newCgroups(name string, lim Limits) (*cgroupSet, error) {
 			continue
 		}
 		parent := cgPath(m, own[""])
+		sweepStale(parent)
 		dir := filepath.Join(parent, name)
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			errs = append(errs, err)
@@ -172,6 +192,7 @@ func newCgroups(name string, lim Limits) (*cgroupSet, error) {
 		if len(ctrls) == 0 {
 			continue
 		}
+		sweepStale(cgPath(m, own[m.controllers[0]]))
 		dir := filepath.Join(cgPath(m, own[m.controllers[0]]), name)
 		jobs := filepath.Join(dir, "jobs")
 		if err := os.Mkdir(dir, 0o755); err != nil {

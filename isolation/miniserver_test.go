@@ -28,9 +28,12 @@ func miniServerMain(args []string) bool {
 		os.Exit(1)
 	}
 	marker := args[4]
-	script := fmt.Sprintf(`(exec -a %[1]s sleep 1000) & setsid bash -c '(exec -a %[1]s sleep 1000) & exec -a %[1]s sleep 1000' & sleep 0.2; echo started`, marker)
+	// Three marked sleeps; the marker reaches argv[0] through $M so no
+	// bash command line carries it.
+	script := `(exec -a $M sleep 1000) & setsid bash -c '(exec -a $M sleep 1000) & exec -a $M sleep 1000' & sleep 0.2; echo started`
 	pr, pw, _ := os.Pipe()
-	if _, err := s.Spawn(context.Background(), Spec{Path: "/bin/bash", Args: []string{"bash", "-c", script}, Env: s.BaseEnv(), Files: []*os.File{nil, pw, pw}}); err != nil {
+	env := append(s.BaseEnv(), "M="+marker)
+	if _, err := s.Spawn(context.Background(), Spec{Path: "/bin/bash", Args: []string{"bash", "-c", script}, Env: env, Files: []*os.File{nil, pw, pw}}); err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)
 	}

@@ -1,12 +1,14 @@
 package isolation
 
 import (
+	"context"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // suiteRegexp selects the runtime and attack tests (not the file-op tests
@@ -47,9 +49,12 @@ func TestUnprivilegedSuite(t *testing.T) {
 	if l := os.Getenv("SBX_EXPECT_UNPRIV_LEVEL"); l != "" {
 		level = l
 	}
-	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin,
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin,
 		"-test.run", suiteRegexp, "-test.count=1", "-test.v")
 	cmd.Dir = dir
+	cmd.WaitDelay = 10 * time.Second // a leaked grandchild must not hold the output pipe forever
 	cmd.Env = []string{"PATH=" + SandboxPath, "HOME=" + dir, "TMPDIR=" + filepath.Join(dir, "tmp"),
 		"SBX_REQUIRE_ISOLATION=1", "SBX_EXPECT_LEVEL=" + level}
 	out, err := cmd.CombinedOutput()
