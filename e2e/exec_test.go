@@ -156,7 +156,7 @@ func TestExecExitCodes(t *testing.T) {
 		t.Fatalf("other session touched by exit: %+v", o)
 	}
 	// none of these may wedge the session
-	for _, c := range []string{"exec bash", "exec 1>&-", "exec 2>/dev/null", "trap '' INT TERM", "set -e; false", "set -u", "exec 3>&-"} {
+	for _, c := range []string{"exec bash", "exec 1>&-", "exec 2>/dev/null", "trap '' INT TERM", "set -e; false", "set -u", "exec 3>&-", "unalias -a", "shopt -u expand_aliases", "IFS=x", "(", "if true; then", "alias true=false"} {
 		execIn(t, cs, map[string]any{"command": c, "timeout_ms": 20000})
 		if o := execIn(t, cs, map[string]any{"command": "echo ok; echo err >&2", "timeout_ms": 20000}); o.Stdout != "ok\n" || o.Stderr != "err\n" {
 			t.Fatalf("after %q: %+v", c, o)

@@ -2,25 +2,34 @@ package session
 
 // A shell is one bash process inside the sandbox and the plumbing around it.
 //
-// Framing (server → bash, on bash's stdin, a pipe): one header line per
-// command, parsed by bash itself as a top-level command, followed by raw
-// records that functions defined at start-up read with `read -N` (byte
-// counted under LC_ALL=C, so any NUL-free text works: heredocs, unbalanced
-// quotes, marker look-alikes, 10 MiB scripts; bash reads the line byte by
-// byte from a pipe, so it never over-reads into the records):
+// Framing (server → bash, on bash's stdin, a pipe). bash parses what it
+// reads there as a script, one byte per read syscall (so it never over-reads
+// from a pipe), which makes every byte of a command line cost. A command is
+// therefore one short word, an alias that expands to the real line, followed
+// by a fixed-size header and raw records that __sbx_q reads with `read -N`
+// (byte counted under LC_ALL=C, so any NUL-free text works: heredocs,
+// unbalanced quotes, marker look-alikes, 10 MiB scripts):
 //
-//	[__sbx_o=OUT __sbx_e=ERR;]__sbx_r CLEN SEQ[; __sbx_rp PLEN][; __sbx_ri ILEN];BODY <IN >"$__sbx_o" 2>"$__sbx_e";__sbx_post SEQ $?\n
+//	\n__sbx_x[p][i]\n<header: "CLEN PLEN ILEN SEQ" padded to headerLen>
 //	<CLEN bytes of command><PLEN bytes of prelude><ILEN bytes of stdin>
 //
-// __sbx_r also exports SBX_JOB=SESSIONTAG/SEQ, the tag that lets a timeout
-// kill exactly this command's processes.
+// __sbx_x expands to
 //
-// BODY is `builtin eval -- "$__sbx_c"` (state persists) or, with a per-call
-// cwd/env, a subshell that evals the prelude and then the command (so the
-// overrides apply to that command only). OUT and ERR are FIFOs in the
-// sandbox's run directory that bash opens for each command and closes after
-// it; the server holds their read ends. Status (bash → server) goes to a third
-// FIFO: "SEQ CODE\0PWD\0" written by __sbx_post after the command.
+//	__sbx_q;builtin eval -- "$__sbx_c" </dev/null >"$__sbx_o" 2>"$__sbx_e";__sbx_post "$__sbx_s" $?
+//
+// The p variants run the prelude (per-call cwd/env) and the command in a
+// subshell, so the overrides apply to that command only; the i variants feed
+// the stdin record instead of /dev/null. The eval runs at top level (not in a
+// function), so `declare`, `return` and `local` behave as typed at a prompt.
+// __sbx_q also exports SBX_JOB=SESSIONTAG/SEQ, the tag that lets a timeout
+// kill exactly this command's processes. __sbx_post re-enables
+// expand_aliases and redefines the aliases after every command, so a user's
+// `unalias -a` or `shopt -u expand_aliases` cannot break the next one.
+//
+// OUT and ERR ($__sbx_o, $__sbx_e) are FIFOs in the sandbox's run directory
+// that bash opens for each command and closes after it; the server holds
+// their read ends. Status (bash → server) goes to a third FIFO: "SEQ
+// CODE\0PWD\0" written by __sbx_post after the command.
 //
 // Completion: once the status record is readable, everything the command
 // wrote is already in the output FIFOs; the server drains them. If a drain
@@ -56,6 +65,24 @@ const (
 	fifoSize   = 1 << 20               // pipe buffer of the output FIFOs
 	smallWrite = 4096                  // a command message this small is written inline (PIPE_BUF)
 )
+
+// headerLen is the fixed size of the per-command header.
+const headerLen = 48
+
+// aliasDefs defines the command aliases (see the framing comment).
+var aliasDefs = func() string {
+	var defs []string
+	for _, v := range []struct{ name, body, in string }{
+		{"__sbx_x", `builtin eval -- "$__sbx_c"`, `</dev/null`},
+		{"__sbx_xp", `(builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")`, `</dev/null`},
+		{"__sbx_xi", `builtin eval -- "$__sbx_c"`, `< <(builtin printf %s "$__sbx_i")`},
+		{"__sbx_xpi", `(builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")`, `< <(builtin printf %s "$__sbx_i")`},
+	} {
+		line := `__sbx_q;` + v.body + ` ` + v.in + ` >"$__sbx_o" 2>"$__sbx_e";__sbx_post "$__sbx_s" $?`
+		defs = append(defs, "builtin alias "+v.name+"="+quote(line))
+	}
+	return strings.Join(defs, "; ")
+}()
 
 // shell is one running bash. Its methods are called with the session's lock held.
 type shell struct {
@@ -135,14 +162,13 @@ func startShell(ctx context.Context, sb *isolation.Sandbox, tag string, env []st
 	}
 	go func() { <-sh.proc.Done(); sh.poke() }()
 
-	setup := fmt.Sprintf(`__sbx_r() { LC_ALL=C IFS= builtin read -r -N "$1" __sbx_c; builtin export %s=%s/"$2"; }
-__sbx_rp() { LC_ALL=C IFS= builtin read -r -N "$1" __sbx_p; }
-__sbx_ri() { LC_ALL=C IFS= builtin read -r -N "$1" __sbx_i; }
-__sbx_post() { builtin printf '%%s %%s\0%%s\0' "$1" "$2" "$PWD" >%s; }
-builtin readonly -f __sbx_r __sbx_rp __sbx_ri __sbx_post
-builtin shopt -s expand_aliases
+	setup := fmt.Sprintf(`__sbx_q() { local IFS=' ' __h; LC_ALL=C builtin read -r -N %d __h; builtin set -- $__h; LC_ALL=C IFS= builtin read -r -N "$1" __sbx_c; if (($2)); then LC_ALL=C IFS= builtin read -r -N "$2" __sbx_p; fi; if (($3)); then LC_ALL=C IFS= builtin read -r -N "$3" __sbx_i; fi; __sbx_s=$4; builtin export %s=%s/"$4"; }
+__sbx_post() { builtin printf '%%s %%s\0%%s\0' "$1" "$2" "$PWD" >%s; __sbx_a; }
+__sbx_a() { builtin shopt -s expand_aliases; %s; }
+builtin readonly -f __sbx_q __sbx_post __sbx_a
+__sbx_a
 __sbx_post 0 0
-`, isolation.TagEnv, quote(tag), quote(statusPath))
+`, headerLen, isolation.TagEnv, quote(tag), quote(statusPath), aliasDefs)
 	if _, err := sh.stdin.Write([]byte(setup)); err != nil {
 		return nil, fmt.Errorf("start bash: %w", err)
 	}
@@ -253,30 +279,25 @@ func (sh *shell) run(ctx context.Context, c command) (outcome, error) {
 	tag := sh.tag + "/" + strconv.Itoa(sh.seq)
 	var hdr strings.Builder
 	if sh.sentOut != sh.out.path || sh.sentErr != sh.err.path {
-		// new output FIFOs: tell bash (kept in variables so the per-command
-		// line stays short: bash reads it one byte per syscall)
-		fmt.Fprintf(&hdr, "__sbx_o=%s __sbx_e=%s;", quote(sh.out.path), quote(sh.err.path))
+		// new output FIFOs: tell bash
+		fmt.Fprintf(&hdr, "__sbx_o=%s __sbx_e=%s\n", quote(sh.out.path), quote(sh.err.path))
 		sh.sentOut, sh.sentErr = sh.out.path, sh.err.path
 	}
-	fmt.Fprintf(&hdr, "__sbx_r %d %d", len(c.text), sh.seq)
+	ilen := 0
+	if c.stdin != nil {
+		ilen = len(*c.stdin)
+	}
+	alias := "__sbx_x"
 	if c.prelude != "" {
-		fmt.Fprintf(&hdr, "; __sbx_rp %d", len(c.prelude))
+		alias += "p"
 	}
-	if c.stdin != nil && len(*c.stdin) > 0 {
-		fmt.Fprintf(&hdr, "; __sbx_ri %d", len(*c.stdin))
+	if ilen > 0 {
+		alias += "i"
 	}
-	if c.prelude != "" {
-		hdr.WriteString(`;(builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")`)
-	} else {
-		hdr.WriteString(`;builtin eval -- "$__sbx_c"`)
-	}
-	if c.stdin != nil && len(*c.stdin) > 0 {
-		hdr.WriteString(` < <(builtin printf %s "$__sbx_i")`)
-	} else {
-		hdr.WriteString(` </dev/null`)
-	}
-	fmt.Fprintf(&hdr, ` >"$__sbx_o" 2>"$__sbx_e";__sbx_post %d $?`+"\n", sh.seq)
-
+	fields := fmt.Sprintf("%d %d %d %d", len(c.text), len(c.prelude), ilen, sh.seq)
+	// The empty line first: after a syntax error inside eval, bash does not
+	// alias-expand the first word of the next line it reads.
+	fmt.Fprintf(&hdr, "\n%s\n%-*s", alias, headerLen, fields)
 	msg := make([]byte, 0, hdr.Len()+len(c.text)+len(c.prelude))
 	msg = append(append(append(msg, hdr.String()...), c.text...), c.prelude...)
 	if c.stdin != nil {
