@@ -47,7 +47,7 @@ func retErrno(errno unix.Errno) unix.SockFilter {
 
 // seccompFilter builds the deny-list as classic BPF: check the audit arch
 // (anything else is killed), refuse x32, EPERM for deniedSyscalls and for
-// clone with a namespace flag, ENOSYS for clone3 (whose flags live in
+// clone with a namespace flag, EPERM for kill(-1, …), ENOSYS for clone3 (whose flags live in
 // memory BPF cannot read; glibc then falls back to clone), allow the rest.
 func seccompFilter() []unix.SockFilter {
 	arch := uint32(unix.AUDIT_ARCH_X86_64)
@@ -71,6 +71,16 @@ func seccompFilter() []unix.SockFilter {
 	for _, nr := range deniedSyscalls {
 		f = append(f, bpfJump(jeq, nr, 0, 1), retErrno(unix.EPERM))
 	}
+	// kill(-1, …) signals every process the caller may signal: inside a pid
+	// namespace that is the sandbox, but at level none it would reach the
+	// host's processes of the same uid. Refused at every level.
+	f = append(f,
+		bpfJump(jeq, unix.SYS_KILL, 0, 4),
+		bpfStmt(ld, offArg0),
+		bpfJump(jeq, 0xffffffff, 0, 1),
+		retErrno(unix.EPERM),
+		bpfStmt(unix.BPF_RET|unix.BPF_K, unix.SECCOMP_RET_ALLOW),
+	)
 	f = append(f,
 		bpfJump(jeq, unix.SYS_CLONE3, 0, 1), retErrno(unix.ENOSYS),
 		bpfJump(jeq, unix.SYS_CLONE, 0, 4),

@@ -67,6 +67,9 @@ func TestSecPidNamespace(t *testing.T) {
 // server running.
 func TestSecKillFromInside(t *testing.T) {
 	s := nsSandbox(t, Config{})
+	if r := run(t, s, "sleep 30 & kill -9 -1; echo rc=$?; kill %1"); !strings.Contains(r.stdout, "rc=1") || !strings.Contains(r.stderr, "not permitted") {
+		t.Fatalf("kill -9 -1 should be refused by seccomp: %v", r)
+	}
 	for _, cmd := range []string{"kill -9 -1", "kill -9 0", "kill -9 1", "kill -TERM 1; kill -INT 1; kill -HUP 1; kill -SEGV 1; kill -QUIT 1"} {
 		run(t, s, cmd+"; sleep 0.1")
 		r := run(t, s, "echo alive")
