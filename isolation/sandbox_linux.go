@@ -181,7 +181,7 @@ func (s *Sandbox) logStart() {
 			off = append(off, k)
 		}
 	}
-	ev.Str("level", string(s.info.Level)).Strs("layers", on).Strs("missing", off).
+	ev.Str("isolation", string(s.info.Level)).Strs("layers", on).Strs("missing", off).
 		Strs("reasons", s.info.Reasons).Msg("sandbox isolation")
 }
 
