@@ -260,8 +260,9 @@ func (c *Context) lost(d *driver, s *sink, res *Result, began time.Time, why str
 func (c *Context) finish(s *sink, res *Result, began time.Time) {
 	limit := c.m.opts.MaxOutput
 	s.mu.Lock()
-	res.Stdout, res.StdoutEncoding, res.StdoutTruncated = s.cap[0].render()
-	res.Stderr, res.StderrEncoding, res.StderrTruncated = s.cap[1].render()
+	so, se := s.cap[0].Render(), s.cap[1].Render()
+	res.Stdout, res.StdoutEncoding, res.StdoutTruncated = so.Content, so.Encoding, so.Truncated
+	res.Stderr, res.StderrEncoding, res.StderrTruncated = se.Content, se.Encoding, se.Truncated
 	s.mu.Unlock()
 	for i := range res.Results {
 		o := &res.Results[i]

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/outbuf"
 )
 
 // markEnv carries the per-driver end-of-cell marker to the driver.
@@ -247,7 +248,7 @@ func (d *driver) waitMarks(n int64, limit time.Duration) {
 // sink collects one cell's output and streams it as progress.
 type sink struct {
 	mu       sync.Mutex
-	cap      [2]*capture
+	cap      [2]*outbuf.Capture
 	held     [2][]byte // incomplete UTF-8 sequence held back from progress
 	total    int64
 	progress func(progress float64, message string, meta map[string]any)
@@ -256,7 +257,7 @@ type sink struct {
 var streamNames = [2]string{"stdout", "stderr"}
 
 func newSink(limit int, progress func(float64, string, map[string]any)) *sink {
-	return &sink{cap: [2]*capture{newCapture(limit), newCapture(limit)}, progress: progress}
+	return &sink{cap: [2]*outbuf.Capture{outbuf.New(limit), outbuf.New(limit)}, progress: progress}
 }
 
 func (s *sink) write(i int, b []byte) {
@@ -268,7 +269,7 @@ func (s *sink) write(i int, b []byte) {
 		return
 	}
 	chunk := append(s.held[i], b...)
-	ready := trimEnd(chunk)
+	ready := outbuf.TrimEnd(chunk)
 	if len(chunk)-len(ready) > 0 && utf8.Valid(chunk[len(ready):]) {
 		ready = chunk
 	}

@@ -332,7 +332,7 @@ func (m *Manager) Exec(ctx context.Context, req Request) (Result, error) {
 	if out.cancelled {
 		return Result{}, ctx.Err()
 	}
-	so, se := out.stdout.render(), out.stderr.render()
+	so, se := out.stdout.Render(), out.stderr.Render()
 	r := Result{
 		Stdout: so.Content, Stderr: se.Content, StdoutEncoding: so.Encoding, StderrEncoding: se.Encoding,
 		StdoutTruncated: so.Truncated, StderrTruncated: se.Truncated, StdoutBytes: so.Total, StderrBytes: se.Total,

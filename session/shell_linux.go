@@ -54,6 +54,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/outbuf"
 )
 
 const (
@@ -254,7 +255,7 @@ type command struct {
 
 // outcome is what running a command produced.
 type outcome struct {
-	stdout, stderr *capture
+	stdout, stderr *outbuf.Capture
 	code           int
 	timedOut       bool
 	cancelled      bool
@@ -341,12 +342,12 @@ func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []i
 	if c != nil {
 		limit = c.limit
 	}
-	res := outcome{stdout: newCapture(limit), stderr: newCapture(limit)}
+	res := outcome{stdout: outbuf.New(limit), stderr: outbuf.New(limit)}
 	stop := context.AfterFunc(ctx, sh.poke)
 	defer stop()
 
 	names := [2]string{"stdout", "stderr"}
-	caps := [2]*capture{res.stdout, res.stderr}
+	caps := [2]*outbuf.Capture{res.stdout, res.stderr}
 	var fds [2]int
 	eof := [2]bool{true, true}
 	for i, fd := range outs {
@@ -370,12 +371,12 @@ func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []i
 			}
 			ready, rest := pending[i], []byte(nil)
 			if !force {
-				ready, rest = splitUTF8(pending[i])
+				ready, rest = outbuf.SplitUTF8(pending[i])
 			}
 			for len(ready) > 0 {
 				n := len(ready)
 				if n > maxChunk {
-					n = len(trimEnd(ready[:maxChunk]))
+					n = len(outbuf.TrimEnd(ready[:maxChunk]))
 					if n == 0 {
 						n = maxChunk
 					}

@@ -1,4 +1,4 @@
-package session
+package outbuf
 
 import (
 	"bytes"
@@ -29,11 +29,11 @@ func TestCaptureRender(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newCapture(tt.limit)
+			c := New(tt.limit)
 			for _, w := range tt.writes {
 				c.Write([]byte(w))
 			}
-			got := c.render()
+			got := c.Render()
 			if got.Content != tt.want || got.Encoding != tt.enc || got.Truncated != tt.truncated {
 				t.Fatalf("render = %q %s truncated=%v, want %q %s truncated=%v", got.Content, got.Encoding, got.Truncated, tt.want, tt.enc, tt.truncated)
 			}
@@ -51,7 +51,7 @@ func FuzzCapture(f *testing.F) {
 		if limit < 2 || limit > 1<<12 || step < 1 {
 			return
 		}
-		c := newCapture(limit)
+		c := New(limit)
 		for i := 0; i < len(data); i += step {
 			c.Write(data[i:min(i+step, len(data))])
 		}
@@ -68,7 +68,7 @@ func FuzzCapture(f *testing.F) {
 				t.Fatalf("head/tail wrong: head %q tail %q of %q", c.head, c.tail(), data)
 			}
 		}
-		r := c.render()
+		r := c.Render()
 		if utf8.Valid(data) && r.Encoding != "utf-8" {
 			t.Fatalf("valid UTF-8 rendered as %s", r.Encoding)
 		}

@@ -1,4 +1,7 @@
-package session
+// Package outbuf keeps bounded views of output streams: head and tail of
+// whatever a command prints, in O(cap) memory, rendered without ever
+// mangling invalid UTF-8.
+package outbuf
 
 import (
 	"encoding/base64"
@@ -6,10 +9,10 @@ import (
 	"unicode/utf8"
 )
 
-// capture keeps a bounded view of one output stream: the first half of the
+// Capture keeps a bounded view of one output stream: the first half of the
 // cap verbatim and the last half in a ring, plus the total count. Memory is
 // O(cap) whatever the command prints.
-type capture struct {
+type Capture struct {
 	limit int    // bytes kept in all (head + tail)
 	head  []byte // up to limit/2 (or limit when nothing was cut)
 	ring  []byte // tail ring, allocated once the head is full
@@ -18,14 +21,19 @@ type capture struct {
 	total int64  // bytes seen
 }
 
-func newCapture(limit int) *capture {
+// New returns a Capture keeping at most limit bytes (at least 2).
+func New(limit int) *Capture {
 	if limit < 2 {
 		limit = 2
 	}
-	return &capture{limit: limit}
+	return &Capture{limit: limit}
 }
 
-func (c *capture) Write(p []byte) {
+// Total is the number of bytes written so far.
+func (c *Capture) Total() int64 { return c.total }
+
+// Write keeps what the bounds allow of p; it never fails.
+func (c *Capture) Write(p []byte) {
 	c.total += int64(len(p))
 	headCap := c.limit - c.limit/2
 	if n := headCap - len(c.head); n > 0 {
@@ -58,7 +66,7 @@ func (c *capture) Write(p []byte) {
 }
 
 // tail returns the ring's content in order.
-func (c *capture) tail() []byte {
+func (c *Capture) tail() []byte {
 	if c.ring == nil {
 		return nil
 	}
@@ -70,27 +78,27 @@ func (c *capture) tail() []byte {
 	return append(out, c.ring[:c.pos]...)
 }
 
-// text is a rendered stream: the content, its encoding ("utf-8" or
+// Text is a rendered stream: the content, its encoding ("utf-8" or
 // "base64"), whether bytes were cut, and the total produced.
-type text struct {
+type Text struct {
 	Content   string
 	Encoding  string
 	Truncated bool
 	Total     int64
 }
 
-// render joins head and tail. When bytes were cut, a marker saying how many
+// Render joins head and tail. When bytes were cut, a marker saying how many
 // sits between them, and both sides are trimmed to whole UTF-8 sequences so
 // the cut itself never makes valid text invalid. Output that is not valid
 // UTF-8 is carried as base64, never mangled.
-func (c *capture) render() text {
+func (c *Capture) Render() Text {
 	t := c.tail()
 	kept := int64(len(c.head) + len(t))
 	if kept == c.total {
 		b := append(append([]byte(nil), c.head...), t...)
 		return encode(b, false, c.total)
 	}
-	head, tail := trimEnd(c.head), trimStart(t)
+	head, tail := TrimEnd(c.head), trimStart(t)
 	cut := c.total - int64(len(head)) - int64(len(tail))
 	marker := fmt.Sprintf("\n[... %d bytes truncated ...]\n", cut)
 	b := make([]byte, 0, len(head)+len(marker)+len(tail))
@@ -98,15 +106,15 @@ func (c *capture) render() text {
 	return encode(b, true, c.total)
 }
 
-func encode(b []byte, truncated bool, total int64) text {
+func encode(b []byte, truncated bool, total int64) Text {
 	if utf8.Valid(b) {
-		return text{Content: string(b), Encoding: "utf-8", Truncated: truncated, Total: total}
+		return Text{Content: string(b), Encoding: "utf-8", Truncated: truncated, Total: total}
 	}
-	return text{Content: base64.StdEncoding.EncodeToString(b), Encoding: "base64", Truncated: truncated, Total: total}
+	return Text{Content: base64.StdEncoding.EncodeToString(b), Encoding: "base64", Truncated: truncated, Total: total}
 }
 
-// trimEnd drops an incomplete UTF-8 sequence at the end of b (at most 3 bytes).
-func trimEnd(b []byte) []byte {
+// TrimEnd drops an incomplete UTF-8 sequence at the end of b (at most 3 bytes).
+func TrimEnd(b []byte) []byte {
 	for i := 1; i <= 3 && i <= len(b); i++ {
 		r := b[len(b)-i]
 		if r < 0x80 {
@@ -130,9 +138,9 @@ func trimStart(b []byte) []byte {
 	return b
 }
 
-// splitUTF8 returns the longest prefix of b that does not end inside a UTF-8
+// SplitUTF8 returns the longest prefix of b that does not end inside a UTF-8
 // sequence, and the rest (held back for the next chunk, at most 3 bytes).
-func splitUTF8(b []byte) (ready, rest []byte) {
-	r := trimEnd(b)
+func SplitUTF8(b []byte) (ready, rest []byte) {
+	r := TrimEnd(b)
 	return r, b[len(r):]
 }
