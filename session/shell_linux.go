@@ -130,36 +130,51 @@ func startShell(ctx context.Context, sb *isolation.Sandbox, tag string, env []st
 	if err := sb.Do(ctx, opMkdir, mkdirReq{Path: sh.dir}, nil); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
+	// The FIFOs and bash are independent round trips to init: overlap them.
 	statusPath := sh.dir + "/status"
-	if sh.status, err = sb.MakeFifo(ctx, statusPath); err != nil {
-		return nil, fmt.Errorf("status fifo: %w", err)
-	}
-	if sh.statusKeep, err = reopen(sh.status, unix.O_WRONLY); err != nil {
-		return nil, fmt.Errorf("status fifo writer: %w", err)
-	}
-	if sh.out, err = sh.newFifo(ctx, "out"); err != nil {
-		return nil, err
-	}
-	if sh.err, err = sh.newFifo(ctx, "err"); err != nil {
-		return nil, err
-	}
+	sh.gen = 1
+	outPath, errPath := sh.dir+"/out.1", sh.dir+"/err.1"
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	sh.stdin = w
 	r.Fd() // the child's end must be blocking (Fd switches it, as os/exec does)
-	sh.proc, err = sb.Spawn(ctx, isolation.Spec{
-		Path:  "/bin/bash",
-		Args:  []string{"bash", "--norc", "--noprofile"},
-		Env:   env,
-		Dir:   dir,
-		Files: []*os.File{r, nil, nil},
-		Tag:   tag,
-	})
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	wg.Add(4)
+	go func() {
+		defer wg.Done()
+		if sh.status, errs[0] = sb.MakeFifo(ctx, statusPath); errs[0] == nil {
+			sh.statusKeep, errs[0] = reopen(sh.status, unix.O_WRONLY)
+		}
+	}()
+	go func() { defer wg.Done(); sh.out, errs[1] = sh.makeFifo(ctx, outPath) }()
+	go func() { defer wg.Done(); sh.err, errs[2] = sh.makeFifo(ctx, errPath) }()
+	go func() {
+		defer wg.Done()
+		sh.proc, errs[3] = sb.Spawn(ctx, isolation.Spec{
+			Path:  "/bin/bash",
+			Args:  []string{"bash", "--norc", "--noprofile"},
+			Env:   env,
+			Dir:   dir,
+			Files: []*os.File{r, nil, nil},
+			Tag:   tag,
+		})
+	}()
+	wg.Wait()
 	r.Close()
-	if err != nil {
-		return nil, fmt.Errorf("start bash: %w", err)
+	if sh.proc == nil && errs[3] == nil {
+		errs[3] = errors.New("no process")
+	}
+	if errs[3] != nil {
+		errs[3] = fmt.Errorf("start bash: %w", errs[3])
+	}
+	if err := errors.Join(errs...); err != nil {
+		if sh.proc != nil {
+			sh.kill()
+		}
+		return nil, err
 	}
 	go func() { <-sh.proc.Done(); sh.poke() }()
 
@@ -185,10 +200,14 @@ __sbx_post 0 0
 
 func (sh *shell) newFifo(ctx context.Context, name string) (*fifo, error) {
 	sh.gen++
-	p := fmt.Sprintf("%s/%s.%d", sh.dir, name, sh.gen)
+	return sh.makeFifo(ctx, fmt.Sprintf("%s/%s.%d", sh.dir, name, sh.gen))
+}
+
+// makeFifo creates an output FIFO at p (safe to call concurrently).
+func (sh *shell) makeFifo(ctx context.Context, p string) (*fifo, error) {
 	f, err := sh.sb.MakeFifo(ctx, p)
 	if err != nil {
-		return nil, fmt.Errorf("%s fifo: %w", name, err)
+		return nil, fmt.Errorf("fifo %s: %w", p, err)
 	}
 	// A larger pipe lets a fast producer run ahead while the server is busy
 	// writing notifications (best effort: the limit is fs.pipe-max-size).
