@@ -46,18 +46,6 @@ func sh(t *testing.T, cs *mcp.ClientSession, cmd string) execOut {
 	return execIn(t, cs, map[string]any{"command": cmd})
 }
 
-// pgrep counts sandbox processes whose command line contains pattern,
-// excluding the counting command itself.
-func pgrep(t *testing.T, cs *mcp.ClientSession, session, pattern string) int {
-	t.Helper()
-	o := execIn(t, cs, map[string]any{"session": session, "command": `for p in /proc/[0-9]*; do c=$(tr '\0' ' ' < $p/cmdline 2>/dev/null); case "$c" in *"` + pattern + `"*) [ "${p#/proc/}" != "$BASHPID" ] && echo "$c";; esac; done | grep -v 'for p in' | wc -l`})
-	n, err := strconv.Atoi(strings.TrimSpace(o.Stdout))
-	if err != nil {
-		t.Fatalf("pgrep output %q", o.Stdout)
-	}
-	return n
-}
-
 func TestExecStatePersists(t *testing.T) {
 	cs := Connect(t)
 	dir := t.TempDir()
@@ -202,7 +190,7 @@ func TestExecTimeout(t *testing.T) {
 	if !o.TimedOut || o.ExitCode != 124 || o.Stdout != "partial\n" || o.SessionEnded {
 		t.Fatalf("timeout: %+v", o)
 	}
-	if n := pgrep(t, cs, "default", "sleep 3"); n != 0 {
+	if n := countCmdline(t, cs, "^sleep 3[01] $"); n != 0 {
 		t.Fatalf("%d sleep processes survived the timeout", n)
 	}
 	if o := sh(t, cs, "echo $y"); o.Stdout != "survives\n" {
@@ -366,7 +354,7 @@ func TestExecCancel(t *testing.T) {
 	if o.Stdout != "after-cancel\n" || time.Since(start) > 10*time.Second {
 		t.Fatalf("session after cancel: %+v", o)
 	}
-	if n := pgrep(t, cs, "default", "sleep 33"); n != 0 {
+	if n := countCmdline(t, cs, "^sleep 33 $"); n != 0 {
 		t.Fatalf("cancelled command still running (%d)", n)
 	}
 }
@@ -405,7 +393,7 @@ func TestSessionsLifecycle(t *testing.T) {
 		t.Fatalf("list_sessions: %+v", l)
 	}
 	CallOK(t, cs, "delete_session", map[string]any{"id": "w1"})
-	if n := pgrep(t, cs, "default", "while :; do sleep 0.2"); n != 0 {
+	if n := countCmdline(t, cs, "^sh -c while :; do sleep 0.2"); n != 0 {
 		t.Fatalf("delete_session left %d setsid loops", n)
 	}
 	if res := Call(t, cs, "delete_session", map[string]any{"id": "w1"}); !res.IsError {
