@@ -355,73 +355,47 @@ func (s *Sandbox) MoveFile(ctx context.Context, req MoveFileRequest) (MoveFileRe
 // Op side: registered in init, run inside the sandbox's init.
 
 func init() {
-	RegisterOp(opReadFile, func(ctx context.Context, raw json.RawMessage, files []*os.File) (any, error) {
+	registerPipeOp(opReadFile, func(ctx context.Context, req ReadFileRequest, f *os.File) (any, error) {
+		return readFileOp(ctx, req, f)
+	})
+	registerPipeOp(opWriteFile, func(ctx context.Context, req WriteFileRequest, f *os.File) (any, error) {
+		return writeFileOp(ctx, req, f)
+	})
+	registerPipeOp(opListFiles, func(ctx context.Context, req ListFilesRequest, f *os.File) (any, error) {
+		return listFilesOp(ctx, req, f)
+	})
+	registerFileOp(opFileInfo, fileInfoOp)
+	registerFileOp(opMkdir, mkdirOp)
+	registerFileOp(opDeleteFile, deleteFileOp)
+	registerFileOp(opMoveFile, moveFileOp)
+}
+
+// registerFileOp registers an op that takes a request and no files.
+func registerFileOp[Req, Res any](name string, fn func(context.Context, Req) (Res, error)) {
+	RegisterOp(name, func(ctx context.Context, raw json.RawMessage, files []*os.File) (any, error) {
 		defer closeFiles(files)
-		var req ReadFileRequest
-		if err := decodeFileReq(opReadFile, raw, &req); err != nil {
+		var req Req
+		if err := decodeFileReq(name, raw, &req); err != nil {
 			return nil, err
 		}
-		w, err := fileArg(opReadFile, files)
+		return fn(ctx, req)
+	})
+}
+
+// registerPipeOp registers an op that streams its data through exactly one
+// pipe passed with the request.
+func registerPipeOp[Req any](name string, fn func(context.Context, Req, *os.File) (any, error)) {
+	RegisterOp(name, func(ctx context.Context, raw json.RawMessage, files []*os.File) (any, error) {
+		defer closeFiles(files)
+		var req Req
+		if err := decodeFileReq(name, raw, &req); err != nil {
+			return nil, err
+		}
+		f, err := fileArg(name, files)
 		if err != nil {
 			return nil, err
 		}
-		return readFileOp(ctx, req, w)
-	})
-	RegisterOp(opWriteFile, func(ctx context.Context, raw json.RawMessage, files []*os.File) (any, error) {
-		defer closeFiles(files)
-		var req WriteFileRequest
-		if err := decodeFileReq(opWriteFile, raw, &req); err != nil {
-			return nil, err
-		}
-		r, err := fileArg(opWriteFile, files)
-		if err != nil {
-			return nil, err
-		}
-		return writeFileOp(ctx, req, r)
-	})
-	RegisterOp(opListFiles, func(ctx context.Context, raw json.RawMessage, files []*os.File) (any, error) {
-		defer closeFiles(files)
-		var req ListFilesRequest
-		if err := decodeFileReq(opListFiles, raw, &req); err != nil {
-			return nil, err
-		}
-		w, err := fileArg(opListFiles, files)
-		if err != nil {
-			return nil, err
-		}
-		return listFilesOp(ctx, req, w)
-	})
-	RegisterOp(opFileInfo, func(ctx context.Context, raw json.RawMessage, files []*os.File) (any, error) {
-		defer closeFiles(files)
-		var req FileInfoRequest
-		if err := decodeFileReq(opFileInfo, raw, &req); err != nil {
-			return nil, err
-		}
-		return fileInfoOp(ctx, req)
-	})
-	RegisterOp(opMkdir, func(ctx context.Context, raw json.RawMessage, files []*os.File) (any, error) {
-		defer closeFiles(files)
-		var req MkdirRequest
-		if err := decodeFileReq(opMkdir, raw, &req); err != nil {
-			return nil, err
-		}
-		return mkdirOp(ctx, req)
-	})
-	RegisterOp(opDeleteFile, func(ctx context.Context, raw json.RawMessage, files []*os.File) (any, error) {
-		defer closeFiles(files)
-		var req DeleteFileRequest
-		if err := decodeFileReq(opDeleteFile, raw, &req); err != nil {
-			return nil, err
-		}
-		return deleteFileOp(ctx, req)
-	})
-	RegisterOp(opMoveFile, func(ctx context.Context, raw json.RawMessage, files []*os.File) (any, error) {
-		defer closeFiles(files)
-		var req MoveFileRequest
-		if err := decodeFileReq(opMoveFile, raw, &req); err != nil {
-			return nil, err
-		}
-		return moveFileOp(ctx, req)
+		return fn(ctx, req, f)
 	})
 }
 
