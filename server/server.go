@@ -121,11 +121,17 @@ func New(opts Options) *Server {
 func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.stream = NewStream(r, w, s.opts.MaxLine)
-	conn := jsonrpc2.NewConn(s.base, s.stream, s, jsonrpc2.SetLogger(nopLogger{}))
+	// onWErr is set before the read loop starts (it may write at once); it
+	// runs in its own goroutine and waits until conn exists.
+	var conn *jsonrpc2.Conn
+	connSet := make(chan struct{})
 	s.stream.onWErr = func(err error) {
+		<-connSet
 		s.log.Warn().Err(err).Msg("write to client failed; shutting down")
 		conn.Close()
 	}
+	conn = jsonrpc2.NewConn(s.base, s.stream, s, jsonrpc2.SetLogger(nopLogger{}))
+	close(connSet)
 	select {
 	case <-conn.DisconnectNotify():
 		s.log.Debug().Msg("client closed the connection")
