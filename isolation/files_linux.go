@@ -191,41 +191,54 @@ func (s *Sandbox) ReadFile(ctx context.Context, req ReadFileRequest) (ReadFileRe
 	if n <= 0 || n > ReadFileMaxBytes {
 		n = ReadFileMaxBytes
 	}
-	r, w, err := bulkPipe(int(n))
+	data, err := doReading(ctx, s, opReadFile, req.Path, int(n), req, &res, func(r io.Reader) ([]byte, error) {
+		return readAllInto(r, make([]byte, 0, min(n, 1<<20)+1), ReadFileMaxBytes+1)
+	})
 	if err != nil {
-		return res, fmt.Errorf("read_file: pipe: %w", err)
+		return res, err
 	}
-	type read struct {
-		data []byte
-		err  error
+	if int64(len(data)) != res.N {
+		return res, &OpError{Op: opReadFile, Path: req.Path, Kind: "io", Msg: fmt.Sprintf("short read: got %d of %d bytes; retry", len(data), res.N)}
 	}
-	// The goroutine owns r's reads; it ends at EOF (op and we closed w) or
-	// when r is closed (cancellation below).
-	done := make(chan read, 1)
+	res.Data = data
+	return res, nil
+}
+
+// doReading runs op with the write end of a fresh pipe (buffer grown
+// towards size) while consume reads the other end in a goroutine that owns
+// those reads; it ends at EOF (the op and we closed the write end) or when
+// the read end is closed (cancellation). It returns consume's value once
+// both are done.
+func doReading[T any](ctx context.Context, s *Sandbox, op, path string, size int, req, resp any, consume func(io.Reader) (T, error)) (T, error) {
+	var zero T
+	r, w, err := bulkPipe(size)
+	if err != nil {
+		return zero, fmt.Errorf("%s: pipe: %w", op, err)
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
 	go func() {
-		buf := make([]byte, 0, min(n, 1<<20)+1)
-		data, err := readAllInto(r, buf, ReadFileMaxBytes+1)
-		done <- read{data, err}
+		v, err := consume(r)
+		done <- result{v, err}
 	}()
 	stop := context.AfterFunc(ctx, func() { r.Close() })
 	defer stop()
-	err = s.Do(ctx, opReadFile, req, &res, w)
+	err = s.Do(ctx, op, req, resp, w)
 	w.Close()
 	if err != nil {
 		r.Close()
 		<-done
-		return res, err
+		return zero, err
 	}
 	got := <-done
 	r.Close()
 	if got.err != nil {
-		return res, fmt.Errorf("read_file %s: read pipe: %w", req.Path, got.err)
+		return zero, fmt.Errorf("%s %s: read pipe: %w", op, path, got.err)
 	}
-	if int64(len(got.data)) != res.N {
-		return res, &OpError{Op: opReadFile, Path: req.Path, Kind: "io", Msg: fmt.Sprintf("short read: got %d of %d bytes; retry", len(got.data), res.N)}
-	}
-	res.Data = got.data
-	return res, nil
+	return got.v, nil
 }
 
 // bulkPipe returns a pipe whose buffer is grown towards size (at most
@@ -288,38 +301,15 @@ func (s *Sandbox) WriteFile(ctx context.Context, req WriteFileRequest) (WriteFil
 	return res, err
 }
 
-// ListFiles lists a directory inside the sandbox; entries stream through a pipe.
+// ListFiles lists a directory inside the sandbox; entries stream through a
+// pipe and are decoded while the op walks.
 func (s *Sandbox) ListFiles(ctx context.Context, req ListFilesRequest) (ListFilesResult, error) {
 	var res ListFilesResult
-	r, w, err := bulkPipe(1 << 20)
+	entries, err := doReading(ctx, s, opListFiles, req.Path, 1<<20, req, &res, decodeEntries)
 	if err != nil {
-		return res, fmt.Errorf("list_files: pipe: %w", err)
-	}
-	type decoded struct {
-		entries []FileEntry
-		err     error
-	}
-	// The goroutine owns r's reads and decodes while the op walks.
-	done := make(chan decoded, 1)
-	go func() {
-		es, err := decodeEntries(r)
-		done <- decoded{es, err}
-	}()
-	stop := context.AfterFunc(ctx, func() { r.Close() })
-	defer stop()
-	err = s.Do(ctx, opListFiles, req, &res, w)
-	w.Close()
-	if err != nil {
-		r.Close()
-		<-done
 		return res, err
 	}
-	got := <-done
-	r.Close()
-	if got.err != nil {
-		return res, fmt.Errorf("list_files %s: read pipe: %w", req.Path, got.err)
-	}
-	res.Entries = got.entries
+	res.Entries = entries
 	return res, nil
 }
 
