@@ -458,17 +458,6 @@ func (m *Manager) info(s *Session) Info {
 	return Info{ID: s.id, Cwd: cwd, CreatedAt: s.created, Busy: s.busy.Load() > 0, Processes: n}
 }
 
-// Exists reports whether a session exists (default always does).
-func (m *Manager) Exists(id string) bool {
-	if id == "" || id == DefaultID {
-		return true
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := m.sessions[id]
-	return ok
-}
-
 // Delete kills the session's shell, everything it started and its
 // background processes; the id can be reused afterwards.
 func (m *Manager) Delete(ctx context.Context, id string) error {
