@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/rs/zerolog"
 	"github.com/sourcegraph/jsonrpc2"
 )
@@ -250,8 +251,8 @@ func decodeParams(f *frame, v any) *wireError {
 	if p == nil {
 		p = json.RawMessage("{}")
 	}
-	if err := json.Unmarshal(p, v); err != nil {
-		return invalidParams("%v", err)
+	if err := unmarshal(p, v); err != nil {
+		return invalidParams("%s", describeDecodeError(err, "params"))
 	}
 	return nil
 }
@@ -413,10 +414,10 @@ func (s *Server) cancelled(f *frame) {
 
 // callParams are tools/call's params.
 type callParams struct {
-	Name      *string         `json:"name"`
-	Arguments json.RawMessage `json:"arguments"`
+	Name      *string        `json:"name"`
+	Arguments jsontext.Value `json:"arguments"`
 	Meta      struct {
-		ProgressToken json.RawMessage `json:"progressToken"`
+		ProgressToken jsontext.Value `json:"progressToken"`
 	} `json:"_meta"`
 }
 
@@ -445,7 +446,7 @@ func (s *Server) startCall(f *frame) {
 		s.stream.writeError(f.id, *invalidParams("unknown tool %q; tools/list shows the available tools", *p.Name))
 		return
 	}
-	args := p.Arguments
+	args := json.RawMessage(p.Arguments)
 	if len(args) == 0 || string(args) == "null" {
 		args = json.RawMessage("{}")
 	} else if args[0] != '{' {
@@ -453,7 +454,7 @@ func (s *Server) startCall(f *frame) {
 		return
 	}
 	var token json.RawMessage
-	if tok := p.Meta.ProgressToken; len(tok) > 0 && string(tok) != "null" {
+	if tok := json.RawMessage(p.Meta.ProgressToken); len(tok) > 0 && string(tok) != "null" {
 		if !validToken(tok) {
 			s.stream.writeError(f.id, *invalidParams(`"_meta.progressToken" must be a string or a number`))
 			return

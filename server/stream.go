@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"sync"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxLine is the default limit of one input line (one JSON-RPC message).
@@ -52,52 +54,61 @@ func parseFrame(line []byte) (*frame, *badFrame) {
 	if len(line) == 0 {
 		return nil, nil
 	}
-	if !json.Valid(line) {
-		return nil, &badFrame{err: wireError{CodeParseError, "Parse error: the line is not valid JSON"}}
-	}
 	if line[0] != '{' {
+		if !validJSON(line) {
+			return nil, &badFrame{err: wireError{CodeParseError, "Parse error: the line is not valid JSON"}}
+		}
 		if line[0] == '[' {
 			return nil, &badFrame{err: wireError{CodeInvalidRequest, "Invalid Request: batches are not supported; send one message per line"}}
 		}
 		return nil, &badFrame{err: wireError{CodeInvalidRequest, "Invalid Request: a message must be a JSON object"}}
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(line, &m); err != nil {
+	// One validating pass splits the message; each member is present
+	// (non-nil, possibly "null") or absent (nil).
+	var m struct {
+		JSONRPC jsontext.Value `json:"jsonrpc"`
+		ID      jsontext.Value `json:"id"`
+		Method  jsontext.Value `json:"method"`
+		Params  jsontext.Value `json:"params"`
+		Result  jsontext.Value `json:"result"`
+		Error   jsontext.Value `json:"error"`
+	}
+	if err := unmarshal(line, &m); err != nil {
+		if isSyntaxError(err) {
+			return nil, &badFrame{err: wireError{CodeParseError, "Parse error: the line is not valid JSON"}}
+		}
 		return nil, &badFrame{err: wireError{CodeParseError, "Parse error: " + err.Error()}}
 	}
 	var id json.RawMessage
-	rawID, hasID := m["id"]
+	hasID := m.ID != nil
 	if hasID {
-		if !validID(rawID) {
+		if !validID(json.RawMessage(m.ID)) {
 			return nil, &badFrame{err: wireError{CodeInvalidRequest, "Invalid Request: id must be a string or an integer"}}
 		}
-		id = rawID
+		id = json.RawMessage(m.ID)
 	}
 	invalid := func(msg string) (*frame, *badFrame) {
 		return nil, &badFrame{id: id, err: wireError{CodeInvalidRequest, "Invalid Request: " + msg}}
 	}
-	if v, ok := m["jsonrpc"]; !ok || string(v) != `"2.0"` {
+	if string(m.JSONRPC) != `"2.0"` {
 		return invalid(`"jsonrpc" must be "2.0"`)
 	}
-	rawMethod, hasMethod := m["method"]
-	if !hasMethod {
-		_, hasResult := m["result"]
-		_, hasError := m["error"]
-		if hasID && (hasResult || hasError) {
+	if m.Method == nil {
+		if hasID && (m.Result != nil || m.Error != nil) {
 			return nil, nil // a response; we send no requests, so nothing waits for it
 		}
 		return invalid(`missing "method"`)
 	}
 	var method string
-	if err := json.Unmarshal(rawMethod, &method); err != nil {
+	if m.Method.Kind() != '"' || unmarshal(m.Method, &method) != nil {
 		return invalid(`"method" must be a string`)
 	}
 	f := &frame{id: id, method: method}
-	if p, ok := m["params"]; ok && string(p) != "null" {
+	if p := m.Params; p != nil && string(p) != "null" {
 		if p[0] != '{' && p[0] != '[' {
 			return invalid(`"params" must be an object`)
 		}
-		f.params = p
+		f.params = json.RawMessage(p)
 	}
 	return f, nil
 }
@@ -148,8 +159,8 @@ var errLineTooLong = errors.New("line too long")
 // next returns the next line without its terminator. At EOF a final
 // unterminated line is returned first, then io.EOF.
 func (r *lineReader) next() ([]byte, error) {
-	if cap(r.buf) > 1<<20 {
-		r.buf = nil // do not keep a big line's buffer around
+	if cap(r.buf) > 4<<20 {
+		r.buf = nil // do not keep a very big line's buffer around
 	}
 	r.buf = r.buf[:0]
 	tooLong := false

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/invopop/jsonschema"
 )
 
@@ -298,52 +299,208 @@ func nullable(t reflect.Type, s map[string]any, output bool) {
 }
 
 // decodeArgs checks raw against the input schema (unknown, missing and
-// mistyped fields, named by path) and then decodes it into v.
+// mistyped fields, named by path) and then decodes it into v. The check
+// streams over raw without building a generic value, so a megabyte of
+// content costs one validating pass plus the typed decode.
 func decodeArgs(raw json.RawMessage, schema map[string]any, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var doc any
-	if err := dec.Decode(&doc); err != nil {
-		return fmt.Errorf("invalid arguments: %v", err)
-	}
-	if err := check(schema, doc, ""); err != nil {
+	dec := jsontext.NewDecoder(bytes.NewBuffer(raw), decodeOpts)
+	if err := checkStream(dec, schema, ""); err != nil {
+		if isSyntaxError(err) {
+			return fmt.Errorf("invalid arguments: malformed JSON: %v", err)
+		}
 		return fmt.Errorf("invalid arguments: %w", err)
 	}
-	dec = json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return fmt.Errorf("invalid arguments: %q: cannot use %s as %v", te.Field, te.Value, te.Type)
-		}
-		return fmt.Errorf("invalid arguments: %v", err)
+	if err := unmarshal(raw, v); err != nil {
+		return fmt.Errorf("invalid arguments: %s", describeDecodeError(err, "arguments"))
 	}
 	return nil
 }
 
-// jsonKind names the JSON type of a decoded value (UseNumber).
-func jsonKind(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "boolean"
-	case string:
-		return "string"
-	case json.Number:
-		if strings.ContainsAny(string(x), ".eE") {
-			return "number"
+// kindAt names the JSON type of the value dec is at (integer when a number
+// has no fraction or exponent). It consumes the value only when it is a
+// number, which it then returns.
+func kindAt(dec *jsontext.Decoder) (kind string, num jsontext.Value, err error) {
+	k := dec.PeekKind()
+	if k == '0' {
+		num, err = dec.ReadValue()
+		if err != nil {
+			return "", nil, err
 		}
-		return "integer"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "object"
+		if bytes.ContainsAny(num, ".eE") {
+			return "number", num, nil
+		}
+		return "integer", num, nil
 	}
-	return "unknown"
+	if name := jsonKindName(k); name != "" {
+		return name, nil, nil
+	}
+	// invalid input: let a read report the syntax error
+	_, err = dec.ReadToken()
+	if err == nil {
+		err = errors.New("unexpected token")
+	}
+	return "", nil, err
 }
 
-// typeAllows reports whether schema type t (string or list) accepts kind.
+// checkStream validates the value dec is at against the subset of JSON
+// Schema that SchemaFor produces (type, properties, required,
+// additionalProperties, items, enum) and consumes it. Of several problems
+// in an object it reports a missing required member first, then the
+// problem of the alphabetically first member, as a generic check would.
+func checkStream(dec *jsontext.Decoder, s map[string]any, path string) error {
+	kind, num, err := kindAt(dec)
+	if err != nil {
+		return err
+	}
+	if t, ok := s["type"]; ok {
+		if ok, want := typeAllows(t, kind); !ok {
+			if num == nil {
+				if err := dec.SkipValue(); err != nil {
+					return err
+				}
+			}
+			if kind == "null" {
+				return fmt.Errorf("%s must not be null (want %s)", fieldName(path), want)
+			}
+			return fmt.Errorf("%s must be %s, got %s", fieldName(path), article(want), kind)
+		}
+	}
+	enum, hasEnum := s["enum"].([]any)
+	hasEnum = hasEnum && kind != "null"
+	switch kind {
+	case "object":
+		return checkObject(dec, s, path)
+	case "array":
+		return checkArray(dec, s, path)
+	}
+	var text string
+	switch {
+	case num != nil:
+		text = string(num)
+	case hasEnum:
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		text = tok.String()
+	default:
+		return dec.SkipValue()
+	}
+	if hasEnum {
+		var opts []string
+		for _, e := range enum {
+			if fmt.Sprint(e) == text {
+				return nil
+			}
+			opts = append(opts, fmt.Sprint(e))
+		}
+		return fmt.Errorf("%s must be one of %s, got %v", fieldName(path), strings.Join(opts, ", "), text)
+	}
+	return nil
+}
+
+// memberErr is a schema problem found in one object member.
+type memberErr struct {
+	key string
+	err error
+}
+
+func checkObject(dec *jsontext.Decoder, s map[string]any, path string) error {
+	if _, err := dec.ReadToken(); err != nil { // '{'
+		return err
+	}
+	join := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	props, _ := s["properties"].(map[string]any)
+	var first *memberErr // the member problem with the smallest key
+	seen := map[string]bool{}
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		k := tok.String()
+		seen[k] = true
+		var sub map[string]any
+		var problem error
+		if ps, ok := props[k].(map[string]any); ok {
+			sub = ps
+		} else {
+			switch ap := s["additionalProperties"].(type) {
+			case bool:
+				if !ap {
+					var known []string
+					for p := range props {
+						known = append(known, p)
+					}
+					sort.Strings(known)
+					problem = fmt.Errorf("unknown argument %s (known: %s)", fieldName(join(k)), strings.Join(known, ", "))
+				}
+			case map[string]any:
+				sub = ap
+			}
+		}
+		if sub != nil {
+			if err := checkStream(dec, sub, join(k)); err != nil {
+				if isSyntaxError(err) {
+					return err
+				}
+				problem = err
+			}
+		} else if err := dec.SkipValue(); err != nil {
+			return err
+		}
+		if problem != nil && (first == nil || k < first.key) {
+			first = &memberErr{k, problem}
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil { // '}'
+		return err
+	}
+	if req, ok := s["required"].([]any); ok {
+		for _, r := range req {
+			name, _ := r.(string)
+			if !seen[name] {
+				return fmt.Errorf("missing required argument %s", fieldName(join(name)))
+			}
+		}
+	}
+	if first != nil {
+		return first.err
+	}
+	return nil
+}
+
+func checkArray(dec *jsontext.Decoder, s map[string]any, path string) error {
+	if _, err := dec.ReadToken(); err != nil { // '['
+		return err
+	}
+	it, _ := s["items"].(map[string]any)
+	var first error
+	for i := 0; dec.PeekKind() != ']'; i++ {
+		if it == nil || first != nil {
+			if err := dec.SkipValue(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := checkStream(dec, it, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			if isSyntaxError(err) {
+				return err
+			}
+			first = err
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil { // ']'
+		return err
+	}
+	return first
+}
+
 func typeAllows(t any, kind string) (bool, string) {
 	var types []string
 	switch x := t.(type) {
@@ -374,91 +531,6 @@ func fieldName(path string) string {
 		return "arguments"
 	}
 	return fmt.Sprintf("%q", path)
-}
-
-// check validates a decoded JSON value against the subset of JSON Schema
-// that SchemaFor produces: type, properties, required,
-// additionalProperties, items, enum.
-func check(s map[string]any, v any, path string) error {
-	kind := jsonKind(v)
-	if t, ok := s["type"]; ok {
-		if ok, want := typeAllows(t, kind); !ok {
-			if kind == "null" {
-				return fmt.Errorf("%s must not be null (want %s)", fieldName(path), want)
-			}
-			return fmt.Errorf("%s must be %s, got %s", fieldName(path), article(want), kind)
-		}
-	}
-	if enum, ok := s["enum"].([]any); ok && kind != "null" {
-		found := false
-		for _, e := range enum {
-			if fmt.Sprint(e) == fmt.Sprint(v) {
-				found = true
-			}
-		}
-		if !found {
-			var opts []string
-			for _, e := range enum {
-				opts = append(opts, fmt.Sprint(e))
-			}
-			return fmt.Errorf("%s must be one of %s, got %v", fieldName(path), strings.Join(opts, ", "), v)
-		}
-	}
-	join := func(k string) string {
-		if path == "" {
-			return k
-		}
-		return path + "." + k
-	}
-	switch x := v.(type) {
-	case map[string]any:
-		props, _ := s["properties"].(map[string]any)
-		if req, ok := s["required"].([]any); ok {
-			for _, r := range req {
-				name, _ := r.(string)
-				if _, ok := x[name]; !ok {
-					return fmt.Errorf("missing required argument %s", fieldName(join(name)))
-				}
-			}
-		}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if ps, ok := props[k].(map[string]any); ok {
-				if err := check(ps, x[k], join(k)); err != nil {
-					return err
-				}
-				continue
-			}
-			switch ap := s["additionalProperties"].(type) {
-			case bool:
-				if !ap {
-					var known []string
-					for p := range props {
-						known = append(known, p)
-					}
-					sort.Strings(known)
-					return fmt.Errorf("unknown argument %s (known: %s)", fieldName(join(k)), strings.Join(known, ", "))
-				}
-			case map[string]any:
-				if err := check(ap, x[k], join(k)); err != nil {
-					return err
-				}
-			}
-		}
-	case []any:
-		if it, ok := s["items"].(map[string]any); ok {
-			for i, e := range x {
-				if err := check(it, e, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
 }
 
 func article(t string) string {

@@ -153,6 +153,13 @@ func TestNewToolDecoding(t *testing.T) {
 		{`{"command":"ls","inner":{"x":"1"}}`, true, `"inner.x" must be an integer`},
 		{`{"command":"ls","list":[{"x":1},{}]}`, true, `missing required argument "list[1].x"`},
 		{`{"command":"ls","any":{"whatever":[1,2]}}`, false, ""},
+		// several problems: a missing required one first, else the first by name
+		{`{"mode":"c","extra":1}`, true, `missing required argument "command"`},
+		{`{"command":"ls","mode":"c","extra":1}`, true, `unknown argument "extra"`},
+		{`{"command":"ls","inner":{"x":1.5}}`, true, `"inner.x" must be an integer, got number`},
+		{`{"command":"ls","list":[{"x":1},2]}`, true, `"list[1]" must be an object, got integer`},
+		{`{"command":"ls","inner":{"x":1}`, true, `malformed JSON`},
+		{`{"command":"ls","command":"pwd"}`, false, ""},
 	}
 	for _, tt := range tests {
 		res := tool.Handle(context.Background(), NewCall(nil), json.RawMessage(tt.args))

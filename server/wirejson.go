@@ -1,0 +1,119 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// Incoming JSON is decoded with github.com/go-json-experiment/json (the
+// upstream of encoding/json/v2): it validates and splits a message in one
+// pass, about five times faster than encoding/json, whose Unmarshal scans
+// its input twice. That matters for multi-megabyte tools/call lines
+// (write_file). Outgoing JSON stays on encoding/json: the result types'
+// nil-slice and omitempty semantics are v1's.
+
+// decodeOpts keep encoding/json's leniency on the wire: a duplicate name
+// takes the last value and invalid UTF-8 in a string becomes U+FFFD.
+var decodeOpts = jsonv2.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+
+// unmarshal decodes JSON in b into v with decodeOpts. Object member names
+// match case-sensitively and unknown members are ignored.
+func unmarshal(b []byte, v any) error {
+	return jsonv2.Unmarshal(b, v, decodeOpts)
+}
+
+// validJSON reports whether b is one valid JSON value.
+func validJSON(b []byte) bool {
+	return jsontext.Value(b).IsValid(decodeOpts)
+}
+
+// isSyntaxError reports whether err is about malformed JSON (as opposed
+// to a well-formed value of the wrong type).
+func isSyntaxError(err error) bool {
+	var se *jsontext.SyntacticError
+	return errors.As(err, &se)
+}
+
+// describeDecodeError turns a decode error into text for the client: where
+// in the value it happened (root names the whole value) and what JSON type
+// was wanted, without Go type names.
+func describeDecodeError(err error, root string) string {
+	var se *jsonv2.SemanticError
+	if !errors.As(err, &se) {
+		return strings.TrimPrefix(err.Error(), "jsontext: ")
+	}
+	where := root
+	if p := string(se.JSONPointer); p != "" {
+		name := strings.ReplaceAll(strings.TrimPrefix(p, "/"), "/", ".")
+		where = strconv.Quote(strings.NewReplacer("~1", "/", "~0", "~").Replace(name))
+	}
+	got, want := jsonKindName(se.JSONKind), goJSONType(se.GoType)
+	// A number for an integer (a fraction, an overflow) is a range
+	// problem, not a type mismatch: the underlying error says which.
+	if got == "" || want == "" || got == want || (got == "number" && want == "integer") {
+		if se.Err != nil {
+			return fmt.Sprintf("%s: %v", where, se.Err)
+		}
+		return where + ": invalid value"
+	}
+	return fmt.Sprintf("%s must be %s, got %s", where, article(want), withArticle(got))
+}
+
+// jsonKindName names a JSON kind as JSON Schema does ("" when unknown).
+func jsonKindName(k jsontext.Kind) string {
+	switch k {
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "boolean"
+	case '"':
+		return "string"
+	case '0':
+		return "number"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	}
+	return ""
+}
+
+// goJSONType names the JSON type a Go type decodes from ("" when any).
+func goJSONType(t reflect.Type) string {
+	if t == nil {
+		return ""
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	}
+	return ""
+}
+
+// withArticle is article for kinds, except null, which takes none.
+func withArticle(kind string) string {
+	if kind == "null" {
+		return kind
+	}
+	return article(kind)
+}
