@@ -3,7 +3,9 @@ package server
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -76,6 +78,41 @@ func TestIDReuse(t *testing.T) {
 		line, err := r.ReadString('\n')
 		if err != nil || !strings.Contains(line, `"result":{"content"`) {
 			t.Fatalf("call %d: %v %s", i, err, line)
+		}
+	}
+}
+
+type contentArgs struct {
+	Path    string `json:"path"`
+	Content string `json:"content"`
+}
+
+// benchText is 1 MiB of 64-byte lines, as sbx-bench writes.
+var benchText = strings.Repeat(strings.Repeat("7", 63)+"\n", 1<<20/64)
+
+// BenchmarkDecodeArgs1MiB: the schema check and typed decode of a
+// write_file-like call carrying 1 MiB of text.
+func BenchmarkDecodeArgs1MiB(b *testing.B) {
+	raw, _ := json.Marshal(contentArgs{Path: "/tmp/x", Content: benchText})
+	var schema map[string]any
+	json.Unmarshal(mustSchema("t", reflect.TypeFor[contentArgs](), false), &schema)
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		var a contentArgs
+		if err := decodeArgs(raw, schema, &a); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseFrame1MiB: splitting a tools/call line carrying 1 MiB.
+func BenchmarkParseFrame1MiB(b *testing.B) {
+	line, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+		"params": map[string]any{"name": "write_file", "arguments": contentArgs{Path: "/tmp/x", Content: benchText}}})
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		if f, bad := parseFrame(line); f == nil || bad != nil {
+			b.Fatal("bad frame")
 		}
 	}
 }

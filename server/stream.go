@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
 
@@ -332,11 +333,11 @@ func (s *Stream) take(seq uint64, notif bool) *frame {
 // calls jsonrpc2.Conn's send methods; the server writes through
 // writeLine).
 func (s *Stream) WriteObject(v any) error {
-	b, err := marshal(v)
+	buf, err := marshal(v)
 	if err != nil {
 		return err
 	}
-	return s.writeLine(b)
+	return s.writeMarshaled(buf)
 }
 
 // Close implements jsonrpc2.ObjectStream.
@@ -347,16 +348,50 @@ func (s *Stream) Close() error {
 	return nil
 }
 
-// marshal encodes v as compact JSON with a trailing newline, without
-// HTML escaping.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+// lineBufs recycles the buffers messages are encoded into: a fresh buffer
+// for a multi-megabyte result costs more (growing, zeroing, faulting its
+// pages in, collecting it) than encoding into it does. Unlike a sync.Pool
+// it survives garbage collections, which large results make frequent; it
+// holds at most cap(lineBufs) buffers of at most maxPooledLine bytes.
+var lineBufs = make(chan *bytes.Buffer, 2)
+
+// maxPooledLine bounds the buffers kept for reuse.
+const maxPooledLine = 8 << 20
+
+// marshal encodes v as compact JSON with a trailing newline, without HTML
+// escaping, into a pooled buffer; release gives it back once written.
+func marshal(v any) (*bytes.Buffer, error) {
+	var buf *bytes.Buffer
+	select {
+	case buf = <-lineBufs:
+		buf.Reset()
+	default:
+		buf = new(bytes.Buffer)
+	}
+	if err := jsonv2.MarshalWrite(buf, v, encodeOpts); err != nil {
+		release(buf)
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	buf.WriteByte('\n')
+	return buf, nil
+}
+
+// release returns a buffer from marshal to the pool.
+func release(buf *bytes.Buffer) {
+	if buf.Cap() > maxPooledLine {
+		return
+	}
+	select {
+	case lineBufs <- buf:
+	default:
+	}
+}
+
+// writeMarshaled writes and releases a buffer from marshal.
+func (s *Stream) writeMarshaled(buf *bytes.Buffer) error {
+	err := s.writeLine(buf.Bytes())
+	release(buf)
+	return err
 }
 
 // writeLine writes one newline-terminated message.
@@ -386,11 +421,11 @@ type response struct {
 
 // writeError answers with an error object (no id when id is nil).
 func (s *Stream) writeError(id json.RawMessage, e wireError) error {
-	b, err := marshal(response{JSONRPC: "2.0", ID: id, Error: &e})
+	buf, err := marshal(response{JSONRPC: "2.0", ID: id, Error: &e})
 	if err != nil {
 		return err
 	}
-	return s.writeLine(b)
+	return s.writeMarshaled(buf)
 }
 
 // writeResult answers with a result; nil becomes {} (MCP wants an object).
@@ -398,11 +433,14 @@ func (s *Stream) writeResult(id json.RawMessage, result any) error {
 	if result == nil {
 		result = struct{}{}
 	}
-	b, err := marshal(response{JSONRPC: "2.0", ID: id, Result: result})
+	buf, err := marshal(response{JSONRPC: "2.0", ID: id, Result: result})
 	if err != nil {
-		b, _ = marshal(response{JSONRPC: "2.0", ID: id, Error: &wireError{CodeInternalError, "Internal error: encode result: " + err.Error()}})
+		buf, err = marshal(response{JSONRPC: "2.0", ID: id, Error: &wireError{CodeInternalError, "Internal error: encode result: " + err.Error()}})
+		if err != nil {
+			return err
+		}
 	}
-	return s.writeLine(b)
+	return s.writeMarshaled(buf)
 }
 
 // notification is a JSON-RPC notification.
@@ -414,9 +452,9 @@ type notification struct {
 
 // writeNotification sends a notification.
 func (s *Stream) writeNotification(method string, params any) error {
-	b, err := marshal(notification{JSONRPC: "2.0", Method: method, Params: params})
+	buf, err := marshal(notification{JSONRPC: "2.0", Method: method, Params: params})
 	if err != nil {
 		return err
 	}
-	return s.writeLine(b)
+	return s.writeMarshaled(buf)
 }

@@ -43,6 +43,9 @@ type readFileResult struct {
 }
 
 func (r readFileResult) Text() string {
+	if !r.image && r.Encoding != "base64" && r.Content != "" && !r.Truncated {
+		return r.Content // the common case, without copying a large content
+	}
 	var b strings.Builder
 	switch {
 	case r.image:

@@ -136,11 +136,11 @@ func (s *server) hwmKiB() int64 {
 	return v
 }
 
-// timed calls a tool and returns the latency from write to response.
+// timed calls a tool and returns the latency from writing the (already
+// encoded) request line to reading the response line.
 func (s *server) timed(ctx context.Context, name string, args map[string]any) (toolResult, time.Duration, error) {
-	t0 := time.Now()
-	tr, at, err := s.tool(ctx, name, args, nil)
-	return tr, at.Sub(t0), err
+	tr, r, err := s.tool(ctx, name, args, nil)
+	return tr, r.At.Sub(r.Sent), err
 }
 
 // structured decodes a result's structuredContent.
@@ -378,11 +378,11 @@ func (b *bench) newSession(ctx context.Context, s *server) ([]row, error) {
 		if _, _, err := s.tool(cctx, "create_session", map[string]any{"id": id}, nil); err != nil {
 			return nil, err
 		}
-		_, at, err := s.tool(cctx, "exec", map[string]any{"command": "true", "session": id}, nil)
+		_, r, err := s.tool(cctx, "exec", map[string]any{"command": "true", "session": id}, nil)
 		if err != nil {
 			return nil, err
 		}
-		ds = append(ds, at.Sub(t0))
+		ds = append(ds, r.At.Sub(t0))
 		if s.tools["delete_session"] {
 			if _, _, err := s.tool(cctx, "delete_session", map[string]any{"id": id}, nil); err != nil {
 				return nil, err
@@ -472,11 +472,11 @@ func (b *bench) stream(ctx context.Context, s *server) ([]row, error) {
 	}
 	t0 := time.Now()
 	decode0 := s.decodeNanos.Load()
-	tr, at, err := s.tool(cctx, "exec_stream", map[string]any{"command": cmd, "timeout_ms": 480000}, onProgress)
+	tr, resp, err := s.tool(cctx, "exec_stream", map[string]any{"command": cmd, "timeout_ms": 480000}, onProgress)
 	if err != nil {
 		return nil, err
 	}
-	elapsed := at.Sub(t0)
+	elapsed := resp.At.Sub(t0)
 	decode := time.Duration(s.decodeNanos.Load() - decode0)
 	hwm := s.hwmKiB()
 	if bad != nil {
@@ -735,14 +735,14 @@ func newContext(ctx context.Context, s *server, lang string) (time.Duration, err
 	if err != nil || c.ID == "" {
 		return 0, fmt.Errorf("create_code_context returned no id (%v)", err)
 	}
-	tr, at, err := s.tool(ctx, "run_code", map[string]any{"code": "1+1", "language": lang, "context": c.ID}, nil)
+	tr, r, err := s.tool(ctx, "run_code", map[string]any{"code": "1+1", "language": lang, "context": c.ID}, nil)
 	if err != nil {
 		return 0, err
 	}
 	if err := checkTwo(tr, lang); err != nil {
 		return 0, err
 	}
-	d := at.Sub(t0)
+	d := r.At.Sub(t0)
 	if s.tools["delete_code_context"] {
 		if _, _, err := s.tool(ctx, "delete_code_context", map[string]any{"id": c.ID}, nil); err != nil {
 			return 0, err

@@ -38,7 +38,8 @@ type progress struct {
 type response struct {
 	Result json.RawMessage
 	Err    *rpcError
-	At     time.Time // when the line was read from the pipe
+	Sent   time.Time // just before the request line was written (after encoding it)
+	At     time.Time // when the response line was read from the pipe
 }
 
 type rpcError struct {
@@ -232,15 +233,23 @@ func (c *client) dispatch(line []byte, at time.Time) {
 }
 
 func (c *client) send(v any) error {
+	_, err := c.sendAt(v)
+	return err
+}
+
+// sendAt writes v as one line and returns when the write started: encoding
+// the request is the client's work, not part of a latency.
+func (c *client) sendAt(v any) (time.Time, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	b = append(b, '\n')
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	sent := time.Now()
 	_, err = c.stdin.Write(b)
-	return err
+	return sent, err
 }
 
 func (c *client) notify(method string, params any) error {
@@ -281,7 +290,8 @@ func (c *client) call(ctx context.Context, method string, params map[string]any,
 	if params == nil {
 		params = map[string]any{}
 	}
-	if err := c.send(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params}); err != nil {
+	sent, err := c.sendAt(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+	if err != nil {
 		return response{}, fmt.Errorf("%s: write: %w", method, err)
 	}
 	select {
@@ -292,6 +302,7 @@ func (c *client) call(ctx context.Context, method string, params map[string]any,
 		if r.Err != nil {
 			return r, fmt.Errorf("%s: %w", method, r.Err)
 		}
+		r.Sent = sent
 		return r, nil
 	case <-ctx.Done():
 		_ = c.notify("notifications/cancelled", map[string]any{"requestId": id, "reason": "sbx-bench timeout"})
@@ -311,27 +322,27 @@ type toolResult struct {
 }
 
 // tool calls a tool and fails on a protocol error or an isError result. It
-// returns the decoded result and the response's arrival time.
-func (c *client) tool(ctx context.Context, name string, args map[string]any, onProgress func(progress)) (toolResult, time.Time, error) {
+// returns the decoded result and the response (for its Sent and At times).
+func (c *client) tool(ctx context.Context, name string, args map[string]any, onProgress func(progress)) (toolResult, response, error) {
 	if args == nil {
 		args = map[string]any{}
 	}
 	r, err := c.call(ctx, "tools/call", map[string]any{"name": name, "arguments": args}, onProgress)
 	if err != nil {
-		return toolResult{}, time.Time{}, err
+		return toolResult{}, r, err
 	}
 	var tr toolResult
 	if err := json.Unmarshal(r.Result, &tr); err != nil {
-		return tr, r.At, fmt.Errorf("%s: decode result: %w", name, err)
+		return tr, r, fmt.Errorf("%s: decode result: %w", name, err)
 	}
 	if tr.IsError {
 		var texts []string
 		for _, c := range tr.Content {
 			texts = append(texts, c.Text)
 		}
-		return tr, r.At, fmt.Errorf("%s: isError: %s", name, strings.Join(texts, " "))
+		return tr, r, fmt.Errorf("%s: isError: %s", name, strings.Join(texts, " "))
 	}
-	return tr, r.At, nil
+	return tr, r, nil
 }
 
 // toolNames returns the names in tools/list (following pagination).
