@@ -111,6 +111,20 @@ func TestExecAnyCommandText(t *testing.T) {
 	if o.Stdout != "rc=1\n" || o.TimedOut {
 		t.Fatalf("stdin should be empty: %+v", o)
 	}
+	// non-ASCII records are framed by bytes, whatever the session's locale
+	for _, loc := range []string{"", "export LC_ALL=C", "export LC_ALL=C.UTF-8", "unset LC_ALL; export LANG=C"} {
+		if loc != "" {
+			sh(t, cs, loc)
+		}
+		o = execIn(t, cs, map[string]any{"command": "echo \"héllo 日本 🙂 $X\"; cat; pwd", "stdin": "ünï\n",
+			"env": map[string]any{"X": "ẋ"}, "cwd": "/tmp"})
+		if o.Stdout != "héllo 日本 🙂 ẋ\nünï\n/tmp\n" || o.ExitCode != 0 {
+			t.Fatalf("%q, then non-ASCII command, stdin and env: %+v", loc, o)
+		}
+		if o := sh(t, cs, "echo ascii-after"); o.Stdout != "ascii-after\n" {
+			t.Fatalf("%q: framing after a non-ASCII command: %+v", loc, o)
+		}
+	}
 	// invalid UTF-8 is carried as base64, never mangled
 	o = sh(t, cs, `printf 'a\377b'`)
 	if got, _ := base64.StdEncoding.DecodeString(o.Stdout); o.StdoutEncoding != "base64" || string(got) != "a\xffb" {

@@ -7,10 +7,11 @@ package session
 // from a pipe), which makes every byte of a command line cost. A command is
 // therefore one short word, an alias that expands to the real line, followed
 // by a fixed-size header and raw records that __sbx_q reads with `read -N`
-// (byte counted under LC_ALL=C, so any NUL-free text works: heredocs,
-// unbalanced quotes, marker look-alikes, 10 MiB scripts):
+// (byte counted: ASCII records are bytes in any locale, the others are read
+// under LC_ALL=C; so any NUL-free text works: heredocs, unbalanced quotes,
+// marker look-alikes, 10 MiB scripts):
 //
-//	\n__sbx_x[p][i]\n<header: "CLEN PLEN ILEN SEQ" padded to headerLen>
+//	\n__sbx_x[p][i]\n<header: "CLEN PLEN ILEN SEQ BYTEWISE" padded to headerLen>
 //	<CLEN bytes of command><PLEN bytes of prelude><ILEN bytes of stdin>
 //
 // __sbx_x expands to
@@ -58,31 +59,42 @@ import (
 )
 
 const (
-	flushBytes = 16 << 10              // streamed output is sent once this much is pending...
-	maxChunk   = 64 << 10              // ...in notifications of at most this size
-	flushEvery = 10 * time.Millisecond // ...or when this long has passed since the last
-	killWait   = time.Second           // after killing a command's tree, how long the shell gets to report
-	maxRetired = 8                     // retired FIFOs drained in the background, per shell
-	fifoSize   = 1 << 20               // pipe buffer of the output FIFOs
-	smallWrite = 4096                  // a command message this small is written inline (PIPE_BUF)
+	flushBytes   = 16 << 10              // streamed output is sent once this much is pending...
+	maxChunk     = 64 << 10              // ...in notifications of at most this size
+	flushEvery   = 10 * time.Millisecond // ...or when this long has passed since the last
+	killWait     = time.Second           // after killing a command's tree, how long the shell gets to report
+	maxRetired   = 8                     // retired FIFOs drained in the background, per shell
+	fifoSize     = 1 << 20               // pipe buffer of the output FIFOs
+	smallWrite   = 4096                  // a command message this small is written inline (PIPE_BUF)
+	quietOutputs = 2 * time.Millisecond  // how long a non-streamed command's output FIFOs go unwatched
 )
 
 // headerLen is the fixed size of the per-command header.
 const headerLen = 48
 
-// aliasDefs defines the command aliases (see the framing comment).
-var aliasDefs = func() string {
-	var defs []string
-	for _, v := range []struct{ name, body, in string }{
-		{"__sbx_x", `builtin eval -- "$__sbx_c"`, `</dev/null`},
-		{"__sbx_xp", `(builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")`, `</dev/null`},
-		{"__sbx_xi", `builtin eval -- "$__sbx_c"`, `< <(builtin printf %s "$__sbx_i")`},
-		{"__sbx_xpi", `(builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")`, `< <(builtin printf %s "$__sbx_i")`},
+// aliasNames are the command aliases (see the framing comment).
+var aliasNames = [4]string{"__sbx_x", "__sbx_xp", "__sbx_xi", "__sbx_xpi"}
+
+// aliasSetup defines, for the setup script: readonly variables holding
+// each alias's text (__sbx_A0..3), __sbx_a that (re)defines the aliases,
+// and __sbx_ok that tells whether they are intact, so __sbx_post redefines
+// them only after a user removed or changed them.
+var aliasSetup = func() string {
+	var vars, defs, checks []string
+	for i, v := range []struct{ body, in string }{
+		{`builtin eval -- "$__sbx_c"`, `</dev/null`},
+		{`(builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")`, `</dev/null`},
+		{`builtin eval -- "$__sbx_c"`, `< <(builtin printf %s "$__sbx_i")`},
+		{`(builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")`, `< <(builtin printf %s "$__sbx_i")`},
 	} {
 		line := `__sbx_q;` + v.body + ` ` + v.in + ` >"$__sbx_o" 2>"$__sbx_e";__sbx_post "$__sbx_s" $?`
-		defs = append(defs, "builtin alias "+v.name+"="+quote(line))
+		vars = append(vars, fmt.Sprintf("__sbx_A%d=%s", i, quote(line)))
+		defs = append(defs, fmt.Sprintf(`builtin alias %s="$__sbx_A%d"`, aliasNames[i], i))
+		checks = append(checks, fmt.Sprintf(`"${BASH_ALIASES[%s]-}" == "$__sbx_A%d"`, aliasNames[i], i))
 	}
-	return strings.Join(defs, "; ")
+	return "builtin readonly " + strings.Join(vars, " ") + "\n" +
+		"__sbx_a() { builtin shopt -s expand_aliases; " + strings.Join(defs, "; ") + "; }\n" +
+		"__sbx_ok() { builtin shopt -q expand_aliases && [[ " + strings.Join(checks, " && ") + " ]]; }\n"
 }()
 
 // shell is one running bash. Its methods are called with the session's lock held.
@@ -96,8 +108,8 @@ type shell struct {
 	cwd   string
 	stdin *os.File // write end of bash's stdin
 
-	status     *os.File // read end of the status FIFO
-	statusKeep *os.File // our own writer, so the status FIFO never hangs up
+	status     int // read end of the status FIFO (raw: see detach)
+	statusKeep int // our own writer, so the status FIFO never hangs up
 	statusBuf  []byte
 
 	out, err *fifo
@@ -109,16 +121,17 @@ type shell struct {
 	retired []*os.File
 }
 
-// fifo is an output FIFO: its path inside the sandbox and our base read end.
+// fifo is an output FIFO: its path inside the sandbox and our base read end
+// (raw: see detach).
 type fifo struct {
 	path  string
-	base  *os.File
+	base  int
 	dirty bool
 }
 
 // startShell spawns bash with env in dir and waits until it is ready.
 func startShell(ctx context.Context, sb *isolation.Sandbox, tag string, env []string, dir string) (_ *shell, err error) {
-	sh := &shell{sb: sb, tag: tag, dir: sb.RunDir() + "/" + strings.ReplaceAll(tag, "/", "_"), wake: -1}
+	sh := &shell{sb: sb, tag: tag, dir: sb.RunDir() + "/" + strings.ReplaceAll(tag, "/", "_"), wake: -1, status: -1, statusKeep: -1}
 	defer func() {
 		if err != nil {
 			sh.close()
@@ -145,8 +158,11 @@ func startShell(ctx context.Context, sb *isolation.Sandbox, tag string, env []st
 	wg.Add(4)
 	go func() {
 		defer wg.Done()
-		if sh.status, errs[0] = sb.MakeFifo(ctx, statusPath); errs[0] == nil {
-			sh.statusKeep, errs[0] = reopen(sh.status, unix.O_WRONLY)
+		var f *os.File
+		if f, errs[0] = sb.MakeFifo(ctx, statusPath); errs[0] == nil {
+			if sh.status, errs[0] = detach(f); errs[0] == nil {
+				sh.statusKeep, errs[0] = reopenRaw(sh.status, unix.O_WRONLY)
+			}
 		}
 	}()
 	go func() { defer wg.Done(); sh.out, errs[1] = sh.makeFifo(ctx, outPath) }()
@@ -178,13 +194,14 @@ func startShell(ctx context.Context, sb *isolation.Sandbox, tag string, env []st
 	}
 	go func() { <-sh.proc.Done(); sh.poke() }()
 
-	setup := fmt.Sprintf(`__sbx_q() { local IFS=' ' __h; LC_ALL=C builtin read -r -N %d __h; builtin set -- $__h; LC_ALL=C IFS= builtin read -r -N "$1" __sbx_c; if (($2)); then LC_ALL=C IFS= builtin read -r -N "$2" __sbx_p; fi; if (($3)); then LC_ALL=C IFS= builtin read -r -N "$3" __sbx_i; fi; __sbx_s=$4; builtin export %s=%s/"$4"; }
-__sbx_post() { builtin printf '%%s %%s\0%%s\0' "$1" "$2" "$PWD" >%s; __sbx_a; }
-__sbx_a() { builtin shopt -s expand_aliases; %s; }
-builtin readonly -f __sbx_q __sbx_post __sbx_a
+	// __sbx_q switches to the C locale (so read -N counts bytes) only for
+	// records that are not ASCII: each locale switch costs bash ~15 µs.
+	setup := fmt.Sprintf(`__sbx_q() { local IFS=' ' __h; builtin read -r -N %d __h; builtin set -- $__h; if (($5)); then local LC_ALL=C; fi; IFS= builtin read -r -N "$1" __sbx_c; if (($2)); then IFS= builtin read -r -N "$2" __sbx_p; fi; if (($3)); then IFS= builtin read -r -N "$3" __sbx_i; fi; __sbx_s=$4; builtin export %s=%s/"$4"; }
+__sbx_post() { builtin printf '%%s %%s\0%%s\0' "$1" "$2" "$PWD" >%s; __sbx_ok || __sbx_a; }
+%sbuiltin readonly -f __sbx_q __sbx_post __sbx_a __sbx_ok
 __sbx_a
 __sbx_post 0 0
-`, headerLen, isolation.TagEnv, quote(tag), quote(statusPath), aliasDefs)
+`, headerLen, isolation.TagEnv, quote(tag), quote(statusPath), aliasSetup)
 	if _, err := sh.stdin.Write([]byte(setup)); err != nil {
 		return nil, fmt.Errorf("start bash: %w", err)
 	}
@@ -209,21 +226,26 @@ func (sh *shell) makeFifo(ctx context.Context, p string) (*fifo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fifo %s: %w", p, err)
 	}
+	fd, err := detach(f)
+	if err != nil {
+		return nil, fmt.Errorf("fifo %s: %w", p, err)
+	}
 	// A larger pipe lets a fast producer run ahead while the server is busy
 	// writing notifications (best effort: the limit is fs.pipe-max-size).
-	unix.FcntlInt(uintptr(rawFd(f)), unix.F_SETPIPE_SZ, fifoSize)
-	return &fifo{path: p, base: f}, nil
+	unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, fifoSize)
+	return &fifo{path: p, base: fd}, nil
 }
 
 // retire keeps draining an abandoned FIFO in the background (so whatever
 // still writes to it does not get SIGPIPE) until EOF, keeping at most
 // maxRetired; the oldest is closed beyond that.
 func (sh *shell) retire(f *fifo) {
-	fd, err := reopen(f.base, unix.O_RDONLY)
-	f.base.Close()
+	raw, err := reopenRaw(f.base, unix.O_RDONLY)
+	unix.Close(f.base)
 	if err != nil {
 		return
 	}
+	fd := os.NewFile(uintptr(raw), f.path) // non-blocking: the runtime poller waits
 	sh.retired = append(sh.retired, fd)
 	if len(sh.retired) > maxRetired {
 		sh.retired[0].Close()
@@ -314,7 +336,11 @@ func (sh *shell) run(ctx context.Context, c command) (outcome, error) {
 	if ilen > 0 {
 		alias += "i"
 	}
-	fields := fmt.Sprintf("%d %d %d %d", len(c.text), len(c.prelude), ilen, sh.seq)
+	bytewise := 0 // 1: a record is not ASCII, bash must count bytes
+	if !isASCII(c.text) || !isASCII(c.prelude) || (c.stdin != nil && !isASCII(*c.stdin)) {
+		bytewise = 1
+	}
+	fields := fmt.Sprintf("%d %d %d %d %d", len(c.text), len(c.prelude), ilen, sh.seq, bytewise)
 	// The empty line first: after a syntax error inside eval, bash does not
 	// alias-expand the first word of the next line it reads.
 	fmt.Fprintf(&hdr, "\n%s\n%-*s", alias, headerLen, fields)
@@ -323,17 +349,6 @@ func (sh *shell) run(ctx context.Context, c command) (outcome, error) {
 	if c.stdin != nil {
 		msg = append(msg, *c.stdin...)
 	}
-	outFd, err := reopenRaw(sh.out.base)
-	if err != nil {
-		return outcome{}, err
-	}
-	defer unix.Close(outFd)
-	errFd, err := reopenRaw(sh.err.base)
-	if err != nil {
-		return outcome{}, err
-	}
-	defer unix.Close(errFd)
-
 	start := time.Now()
 	writeErr := make(chan error, 1)
 	if len(msg) <= smallWrite {
@@ -344,7 +359,7 @@ func (sh *shell) run(ctx context.Context, c command) (outcome, error) {
 		go func() { _, err := sh.stdin.Write(msg); writeErr <- err }()
 	}
 	deadline := start.Add(c.timeout)
-	res := sh.wait(ctx, sh.seq, deadline, []int{outFd, errFd}, &c, &tag)
+	res := sh.wait(ctx, sh.seq, deadline, []*fifo{sh.out, sh.err}, &c, &tag)
 	res.duration = time.Since(start)
 	if res.shellExited {
 		sh.stdin.Close() // unblocks a pending write
@@ -356,7 +371,13 @@ func (sh *shell) run(ctx context.Context, c command) (outcome, error) {
 // wait polls the command's output FIFOs, the status FIFO and the wake
 // eventfd until the status record for seq arrives, bash exits, or the
 // deadline/ctx forces a kill. outs is nil while waiting for start-up.
-func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []int, c *command, tag *string) outcome {
+//
+// The output FIFOs are watched through read ends opened for this command
+// (the kernel reports one as hung up only after a writer connected since
+// it was opened; the base end, opened long ago, would report a hang-up at
+// once). Until they are watched, and at the end, reads go through the base
+// ends: a read returns EOF once no writer is left, whenever it was opened.
+func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []*fifo, c *command, tag *string) outcome {
 	limit := 1 << 20
 	if c != nil {
 		limit = c.limit
@@ -368,12 +389,31 @@ func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []i
 	names := [2]string{"stdout", "stderr"}
 	caps := [2]*outbuf.Capture{res.stdout, res.stderr}
 	var fds [2]int
+	var watched [2]bool // fds[i] is a read end opened for this command
 	eof := [2]bool{true, true}
-	for i, fd := range outs {
-		fds[i] = fd
+	for i, f := range outs {
+		fds[i] = f.base
 		eof[i] = false
 	}
-	statusFd := rawFd(sh.status)
+	defer func() {
+		for i, w := range watched {
+			if w {
+				unix.Close(fds[i])
+			}
+		}
+	}()
+	// watch switches to per-command read ends (best effort: without one,
+	// the base end is still read when the status arrives).
+	watch := func() {
+		for i := range outs {
+			if !watched[i] && !eof[i] {
+				if fd, err := reopenRaw(outs[i].base, unix.O_RDONLY); err == nil {
+					fds[i], watched[i] = fd, true
+				}
+			}
+		}
+	}
+	statusFd := sh.status
 	var pending [2][]byte // streamed bytes not sent yet
 	lastFlush := time.Time{}
 	var streamed int64
@@ -443,6 +483,16 @@ func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []i
 		flush(true)
 	}
 
+	// A command that is not streamed is not woken for its output at first:
+	// bash opening and closing the FIFOs would each wake this thread, and
+	// on a VM those wake-ups are most of a short command's cost. The FIFOs
+	// hold 1 MiB, so only a command writing more than that within
+	// quietOutputs waits for the drain to start; after the status arrives
+	// everything is drained anyway.
+	watchOutputs := time.Now()
+	if c != nil && c.onChunk == nil {
+		watchOutputs = watchOutputs.Add(quietOutputs)
+	}
 	var killedAt time.Time
 	pfds := make([]unix.PollFd, 0, 4)
 	for {
@@ -504,6 +554,10 @@ func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []i
 				timeout = d
 			}
 		}
+		quiet := now.Before(watchOutputs)
+		if quiet {
+			timeout = min(timeout, watchOutputs.Sub(now))
+		}
 		ms := int(timeout / time.Millisecond)
 		if timeout > 0 && ms == 0 {
 			ms = 1
@@ -511,9 +565,12 @@ func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []i
 		if ms < 0 {
 			ms = 0
 		}
+		if !quiet {
+			watch()
+		}
 		pfds = pfds[:0]
 		for i := range fds {
-			if !eof[i] {
+			if !eof[i] && watched[i] {
 				pfds = append(pfds, unix.PollFd{Fd: int32(fds[i]), Events: unix.POLLIN})
 			} else {
 				pfds = append(pfds, unix.PollFd{Fd: -1})
@@ -544,7 +601,7 @@ func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []i
 
 // readStatus appends whatever the status FIFO holds to statusBuf.
 func (sh *shell) readStatus() {
-	fd := rawFd(sh.status)
+	fd := sh.status
 	var b [512]byte
 	for {
 		n, err := unix.Read(fd, b[:])
@@ -602,14 +659,17 @@ func (sh *shell) kill() {
 // close releases the server-side ends. bash, if still running, sees EOF on
 // stdin and exits.
 func (sh *shell) close() {
-	for _, f := range []*os.File{sh.stdin, sh.status, sh.statusKeep} {
-		if f != nil {
-			f.Close()
+	if sh.stdin != nil {
+		sh.stdin.Close()
+	}
+	for _, fd := range []int{sh.status, sh.statusKeep} {
+		if fd >= 0 {
+			unix.Close(fd)
 		}
 	}
 	for _, f := range []*fifo{sh.out, sh.err} {
 		if f != nil {
-			f.base.Close()
+			unix.Close(f.base)
 		}
 	}
 	for _, f := range sh.retired {
@@ -629,22 +689,26 @@ func (sh *shell) close() {
 	}
 }
 
-// reopen opens f's FIFO again through /proc/self/fd (a new open file
-// description of the same FIFO; no path inside the sandbox is resolved).
-func reopen(f *os.File, mode int) (*os.File, error) {
-	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(rawFd(f)), mode|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("reopen fifo: %w", err)
-	}
-	return os.NewFile(uintptr(fd), f.Name()), nil
-}
-
-// reopenRaw is reopen for a descriptor the caller polls and closes itself
-// (no os.File: no runtime poller registration on the hot path).
-func reopenRaw(f *os.File) (int, error) {
-	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(rawFd(f)), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+// reopenRaw opens fd's FIFO again through /proc/self/fd (a new open file
+// description of the same FIFO; no path inside the sandbox is resolved),
+// non-blocking, as a raw descriptor the caller polls and closes itself.
+func reopenRaw(fd, mode int) (int, error) {
+	nfd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), mode|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("reopen fifo: %w", err)
+	}
+	return nfd, nil
+}
+
+// detach turns a non-blocking *os.File into a raw descriptor of the same
+// open file and closes f, which takes it out of the runtime's epoll set.
+// The poll loop reads the FIFOs itself; registered there, every open,
+// close and write by bash would also wake the runtime's poller thread.
+func detach(f *os.File) (int, error) {
+	fd, err := unix.FcntlInt(uintptr(rawFd(f)), unix.F_DUPFD_CLOEXEC, 0)
+	f.Close()
+	if err != nil {
+		return -1, fmt.Errorf("dup fifo: %w", err)
 	}
 	return fd, nil
 }
@@ -662,6 +726,17 @@ func rawFd(f *os.File) int {
 	fd := -1
 	sc.Control(func(u uintptr) { fd = int(u) })
 	return fd
+}
+
+// isASCII reports whether s has only 7-bit bytes, which every locale bash
+// can run in counts one character each.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // quote returns s as a single-quoted shell word.

@@ -1,0 +1,49 @@
+package session
+
+import (
+	"context"
+	"io"
+	"os"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/sbx-mcp/sbx-mcp/isolation"
+)
+
+func TestMain(m *testing.M) {
+	if isolation.InitMain(os.Args) {
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// BenchmarkExecTrue: a warm session runs `true`, without the MCP layer.
+// It reports the latency percentiles the server adds to (sbx-bench's
+// "warm exec true" row is this plus JSON-RPC and the stdio pipes).
+func BenchmarkExecTrue(b *testing.B) {
+	sb, err := isolation.Start(context.Background(), isolation.Config{Workdir: b.TempDir(), Log: zerolog.New(io.Discard)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sb.Close()
+	m := NewManager(sb, Options{Log: zerolog.New(io.Discard)})
+	ctx := context.Background()
+	if _, err := m.Exec(ctx, Request{Command: "true"}); err != nil {
+		b.Fatal(err)
+	}
+	var d []time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		r, err := m.Exec(ctx, Request{Command: "true"})
+		d = append(d, time.Since(t0))
+		if err != nil || r.ExitCode != 0 {
+			b.Fatalf("%v %+v", err, r)
+		}
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	b.ReportMetric(float64(d[len(d)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(d[len(d)*99/100].Microseconds()), "p99-µs")
+}
