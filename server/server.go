@@ -540,9 +540,9 @@ func (s *Server) runCall(ctx context.Context, id json.RawMessage, key string, c 
 	defer c.cancel()
 
 	ps := &progressState{}
-	var progress func(float64, string, map[string]any)
+	var progress func(float64, Text, map[string]any)
 	if token != nil {
-		progress = func(p float64, msg string, meta map[string]any) {
+		progress = func(p float64, msg Text, meta map[string]any) {
 			ps.mu.Lock()
 			defer ps.mu.Unlock()
 			if ps.done || ctx.Err() != nil {
@@ -555,9 +555,7 @@ func (s *Server) runCall(ctx context.Context, id json.RawMessage, key string, c 
 				p = math.Nextafter(ps.last, math.Inf(1))
 			}
 			ps.started, ps.last = true, p
-			s.stream.writeNotification("notifications/progress", progressParams{
-				ProgressToken: token, Progress: p, Message: msg, Meta: meta,
-			})
+			s.stream.writeProgress(token, p, msg, meta)
 		}
 	}
 	call := NewCall(progress)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -457,4 +458,64 @@ func (s *Stream) writeNotification(method string, params any) error {
 		return err
 	}
 	return s.writeMarshaled(buf)
+}
+
+// progressBufs recycles the buffers progress notifications are built in.
+var progressBufs = make(chan []byte, 2)
+
+// writeProgress sends notifications/progress. The line is assembled by hand
+// (a streamed command sends one per chunk of output, up to thousands a
+// second): the message is quoted straight from its bytes, without a string
+// copy or reflection. meta values that are not strings take the general
+// encoder.
+func (s *Stream) writeProgress(token json.RawMessage, progress float64, msg Text, meta map[string]any) error {
+	keys := make([]string, 0, len(meta))
+	for k, v := range meta {
+		if _, ok := v.(string); !ok {
+			return s.writeNotification("notifications/progress", progressParams{
+				ProgressToken: token, Progress: progress, Message: msg.String(), Meta: meta,
+			})
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b []byte
+	select {
+	case b = <-progressBufs:
+	default:
+		b = make([]byte, 0, 4096)
+	}
+	b = append(b[:0], `{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":`...)
+	b = append(b, token...)
+	b = append(b, `,"progress":`...)
+	b = strconv.AppendFloat(b, progress, 'f', -1, 64)
+	if msg.Len() > 0 {
+		b = append(b, `,"message":`...)
+		if msg.b != nil {
+			b, _ = jsontext.AppendQuote(b, msg.b)
+		} else {
+			b, _ = jsontext.AppendQuote(b, msg.s)
+		}
+	}
+	if len(keys) > 0 {
+		b = append(b, `,"_meta":{`...)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b, _ = jsontext.AppendQuote(b, k)
+			b = append(b, ':')
+			b, _ = jsontext.AppendQuote(b, meta[k].(string))
+		}
+		b = append(b, '}')
+	}
+	b = append(b, "}}\n"...)
+	err := s.writeLine(b)
+	if cap(b) <= maxPooledLine {
+		select {
+		case progressBufs <- b:
+		default:
+		}
+	}
+	return err
 }

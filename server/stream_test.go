@@ -225,3 +225,46 @@ func FuzzFrames(f *testing.F) {
 		}
 	})
 }
+
+func TestWriteProgress(t *testing.T) {
+	var out bytes.Buffer
+	s := NewStream(strings.NewReader(""), &out, 0)
+	msg := "tab\there \"quoted\" back\\slash <b>&amp; \u2028 é \x01 end"
+	s.writeProgress(json.RawMessage(`7`), 65536, Bytes([]byte(msg)), map[string]any{"stream": "stdout", "encoding": "x"})
+	s.writeProgress(json.RawMessage(`"tok"`), 2.5, String(""), nil)
+	s.writeProgress(json.RawMessage(`"tok"`), 3, String("n"), map[string]any{"count": 3}) // non-string meta: general encoder
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("got %d lines: %q", len(lines), out.String())
+	}
+	type params struct {
+		ProgressToken json.RawMessage `json:"progressToken"`
+		Progress      float64         `json:"progress"`
+		Message       *string         `json:"message"`
+		Meta          map[string]any  `json:"_meta"`
+	}
+	var got []params
+	for _, l := range lines {
+		var m struct {
+			JSONRPC, Method string
+			Params          params
+		}
+		if err := json.Unmarshal([]byte(l), &m); err != nil || m.JSONRPC != "2.0" || m.Method != "notifications/progress" {
+			t.Fatalf("line %s: %v %+v", l, err, m)
+		}
+		got = append(got, m.Params)
+	}
+	if p := got[0]; string(p.ProgressToken) != "7" || p.Progress != 65536 || p.Message == nil || *p.Message != msg ||
+		p.Meta["stream"] != "stdout" || p.Meta["encoding"] != "x" {
+		t.Errorf("first: %+v", p)
+	}
+	if strings.Index(lines[0], `"encoding"`) > strings.Index(lines[0], `"stream"`) {
+		t.Errorf("meta keys not sorted: %s", lines[0])
+	}
+	if p := got[1]; string(p.ProgressToken) != `"tok"` || p.Progress != 2.5 || p.Message != nil || p.Meta != nil {
+		t.Errorf("second: %+v (%s)", p, lines[1])
+	}
+	if p := got[2]; p.Meta["count"] != 3.0 || *p.Message != "n" {
+		t.Errorf("third: %+v", p)
+	}
+}

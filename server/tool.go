@@ -64,13 +64,39 @@ func (t *Tool) Schemas() (in, out json.RawMessage) {
 // It is safe for concurrent use.
 type Call struct {
 	// progress is nil when the request carried no _meta.progressToken.
-	progress func(progress float64, message string, meta map[string]any)
+	progress func(progress float64, message Text, meta map[string]any)
 	// log sends notifications/message (nil: logging not wired).
 	log func(level, logger string, data any)
 }
 
+// Text is a progress message: a string, or bytes of valid UTF-8 that are
+// encoded straight from the caller's buffer (a streamed chunk need not be
+// copied into a string first).
+type Text struct {
+	s string
+	b []byte
+}
+
+// String is a Text holding s.
+func String(s string) Text { return Text{s: s} }
+
+// Bytes is a Text holding b, which must be valid UTF-8. b is not kept after
+// the call that takes it returns.
+func Bytes(b []byte) Text { return Text{b: b} }
+
+// Len is the message's length in bytes.
+func (t Text) Len() int { return len(t.s) + len(t.b) }
+
+// String returns the message as a string.
+func (t Text) String() string {
+	if t.b != nil {
+		return string(t.b)
+	}
+	return t.s
+}
+
 // NewCall returns a Call whose Progress forwards to fn (nil: no progress token).
-func NewCall(fn func(progress float64, message string, meta map[string]any)) *Call {
+func NewCall(fn func(progress float64, message Text, meta map[string]any)) *Call {
 	return &Call{progress: fn}
 }
 
@@ -82,6 +108,11 @@ func (c *Call) WantsProgress() bool { return c != nil && c.progress != nil }
 // becomes the notification's params._meta. Every notification is written
 // before the call's response.
 func (c *Call) Progress(progress float64, message string, meta map[string]any) {
+	c.ProgressText(progress, String(message), meta)
+}
+
+// ProgressText is Progress with a message that may be bytes (see Bytes).
+func (c *Call) ProgressText(progress float64, message Text, meta map[string]any) {
 	if c.WantsProgress() {
 		c.progress(progress, message, meta)
 	}

@@ -245,7 +245,8 @@ type Request struct {
 	Stdin     *string
 	MaxOutput int // 0: the manager's default
 	// OnChunk, when set, receives output while the command runs (coalesced
-	// to ~16 KiB or ~10 ms, split on UTF-8 boundaries).
+	// to ~16 KiB or ~10 ms, split on UTF-8 boundaries). data is valid only
+	// until OnChunk returns.
 	OnChunk func(stream string, data []byte)
 }
 

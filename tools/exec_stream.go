@@ -25,12 +25,12 @@ func init() {
 					req.OnChunk = func(stream string, data []byte) {
 						total += int64(len(data))
 						meta := map[string]any{"stream": stream}
-						msg := string(data)
+						msg := server.Bytes(data) // sent before OnChunk returns: no copy
 						if !utf8.Valid(data) {
-							msg = base64.StdEncoding.EncodeToString(data)
+							msg = server.String(base64.StdEncoding.EncodeToString(data))
 							meta["encoding"] = "base64"
 						}
-						call.Progress(float64(total), msg, meta)
+						call.ProgressText(float64(total), msg, meta)
 					}
 				}
 				r, err := d.Sessions.Exec(ctx, req)
