@@ -51,20 +51,59 @@ type fileEntry struct {
 }
 
 func toFileEntry(root string, e *isolation.FileEntry) fileEntry {
+	var c entryConv
+	return c.convert(root, e)
+}
+
+// entryConv converts the entries of one listing, reusing the mode and time
+// strings that repeat across them (a big directory's files mostly share a
+// few modes and modification seconds).
+type entryConv struct {
+	modes    map[uint32]string
+	lastSec  int64
+	lastTime string
+}
+
+func (c *entryConv) convert(root string, e *isolation.FileEntry) fileEntry {
 	p := root
 	if e.Rel != "" {
-		p = filepath.Join(root, e.Rel)
+		p = joinClean(root, e.Rel)
+	}
+	m := e.Mode & 0o7777
+	mode, ok := c.modes[m]
+	if !ok {
+		if c.modes == nil {
+			c.modes = map[uint32]string{}
+		}
+		mode = modeString(m)
+		c.modes[m] = mode
+	}
+	if sec := e.ModTime.Unix(); sec != c.lastSec || c.lastTime == "" {
+		c.lastSec, c.lastTime = sec, e.ModTime.UTC().Format(time.RFC3339)
+	}
+	name := p[strings.LastIndexByte(p, '/')+1:]
+	if name == "" {
+		name = p // the root directory
 	}
 	return fileEntry{
-		Name:          filepath.Base(p),
+		Name:          name,
 		Path:          p,
 		RelativePath:  e.Rel,
 		Type:          e.Type,
 		Size:          e.Size,
-		Mode:          modeString(e.Mode),
-		ModifiedAt:    e.ModTime.UTC().Format(time.RFC3339),
+		Mode:          mode,
+		ModifiedAt:    c.lastTime,
 		SymlinkTarget: e.Target,
 	}
+}
+
+// joinClean joins a clean absolute root and a clean relative path (as the
+// listing produces them) without filepath.Join's general cleaning.
+func joinClean(root, rel string) string {
+	if root == "/" {
+		return "/" + rel
+	}
+	return root + "/" + rel
 }
 
 // modeString renders permission bits like ls: rwxr-xr-x, with s/S for

@@ -3,7 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
-	"strings"
+	"strconv"
 
 	"github.com/sbx-mcp/sbx-mcp/isolation"
 	"github.com/sbx-mcp/sbx-mcp/server"
@@ -31,29 +31,45 @@ type listFilesResult struct {
 }
 
 func (r listFilesResult) Text() string {
-	var b strings.Builder
-	b.Grow(len(r.Entries) * 64)
-	fmt.Fprintf(&b, "%s: %d entries", r.Path, len(r.Entries))
+	b := make([]byte, 0, len(r.Entries)*(48+len(r.Path)/2)+128)
+	b = append(b, r.Path...)
+	b = append(b, ": "...)
+	b = strconv.AppendInt(b, int64(len(r.Entries)), 10)
+	b = append(b, " entries"...)
 	if r.Truncated {
-		b.WriteString(" (truncated: raise max_entries, up to 10000, or list a subdirectory)")
+		b = append(b, " (truncated: raise max_entries, up to 10000, or list a subdirectory)"...)
 	}
-	b.WriteByte('\n')
+	b = append(b, '\n')
+	var pad [20]byte
 	for i := range r.Entries {
 		e := &r.Entries[i]
-		b.WriteByte(typeChar(e.Type))
-		fmt.Fprintf(&b, "%s %10d %s %s", e.Mode, e.Size, e.ModifiedAt, e.RelativePath)
+		b = append(b, typeChar(e.Type))
+		b = append(b, e.Mode...)
+		b = append(b, ' ')
+		size := strconv.AppendInt(pad[:0], e.Size, 10)
+		for range 10 - len(size) {
+			b = append(b, ' ')
+		}
+		b = append(b, size...)
+		b = append(b, ' ')
+		b = append(b, e.ModifiedAt...)
+		b = append(b, ' ')
+		b = append(b, e.RelativePath...)
 		switch {
 		case e.Type == "directory":
-			b.WriteByte('/')
+			b = append(b, '/')
 		case e.SymlinkTarget != "":
-			b.WriteString(" -> " + e.SymlinkTarget)
+			b = append(b, " -> "...)
+			b = append(b, e.SymlinkTarget...)
 		}
-		b.WriteByte('\n')
+		b = append(b, '\n')
 	}
 	for _, u := range r.Unreadable {
-		fmt.Fprintf(&b, "unreadable: %s/\n", u)
+		b = append(b, "unreadable: "...)
+		b = append(b, u...)
+		b = append(b, "/\n"...)
 	}
-	return b.String()
+	return string(b)
 }
 
 func init() {
@@ -84,8 +100,9 @@ func init() {
 					return listFilesResult{}, err
 				}
 				out := listFilesResult{Path: root, Entries: make([]fileEntry, len(res.Entries)), Truncated: res.Truncated, Unreadable: res.Unreadable}
+				var conv entryConv
 				for i := range res.Entries {
-					out.Entries[i] = toFileEntry(root, &res.Entries[i])
+					out.Entries[i] = conv.convert(root, &res.Entries[i])
 				}
 				return out, nil
 			})
