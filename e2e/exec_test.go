@@ -70,6 +70,10 @@ func TestExecStatePersists(t *testing.T) {
 	if !strings.HasPrefix(o.Stdout, "none none\n") || !strings.Contains(o.Stdout, "not found") {
 		t.Fatalf("sessions share state: %q", o.Stdout)
 	}
+	// the shell's own plumbing (its setup script) stays out of the environment
+	if o := sh(t, cs, `env | grep -c '^__sbx' || true; declare -p __sbx_setup 2>&1 | grep -c 'not found'`); o.Stdout != "0\n1\n" {
+		t.Fatalf("setup variable visible: %q", o.Stdout)
+	}
 }
 
 func TestExecAnyCommandText(t *testing.T) {

@@ -47,3 +47,34 @@ func BenchmarkExecTrue(b *testing.B) {
 	b.ReportMetric(float64(d[len(d)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(d[len(d)*99/100].Microseconds()), "p99-µs")
 }
+
+// BenchmarkNewSession: create a session (bash started and ready) and run
+// its first command; sbx-bench's "first exec in a new session" row is this
+// plus two JSON-RPC round trips.
+func BenchmarkNewSession(b *testing.B) {
+	sb, err := isolation.Start(context.Background(), isolation.Config{Workdir: b.TempDir(), Log: zerolog.New(io.Discard)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sb.Close()
+	m := NewManager(sb, Options{Log: zerolog.New(io.Discard)})
+	ctx := context.Background()
+	var d []time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		info, err := m.Create(ctx, CreateRequest{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := m.Exec(ctx, Request{Session: info.ID, Command: "true"})
+		d = append(d, time.Since(t0))
+		if err != nil || r.ExitCode != 0 {
+			b.Fatalf("%v %+v", err, r)
+		}
+		b.StopTimer()
+		m.Delete(ctx, info.ID)
+		b.StartTimer()
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	b.ReportMetric(float64(d[len(d)/2].Microseconds()), "p50-µs")
+}

@@ -46,6 +46,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,6 +69,10 @@ const (
 	smallWrite   = 4096                  // a command message this small is written inline (PIPE_BUF)
 	quietOutputs = 2 * time.Millisecond  // how long a non-streamed command's output FIFOs go unwatched
 )
+
+// setupVar is the environment variable that carries the shell's setup
+// script into bash (unset once evaluated).
+const setupVar = "__sbx_setup"
 
 // headerLen is the fixed size of the per-command header.
 const headerLen = 48
@@ -143,8 +148,16 @@ func startShell(ctx context.Context, sb *isolation.Sandbox, tag string, env []st
 	if err := sb.Do(ctx, opMkdir, mkdirReq{Path: sh.dir}, nil); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
-	// The FIFOs and bash are independent round trips to init: overlap them.
 	statusPath := sh.dir + "/status"
+	// __sbx_q switches to the C locale (so read -N counts bytes) only for
+	// records that are not ASCII: each locale switch costs bash ~15 µs.
+	setup := fmt.Sprintf(`__sbx_q() { local IFS=' ' __h; builtin read -r -N %d __h; builtin set -- $__h; if (($5)); then local LC_ALL=C; fi; IFS= builtin read -r -N "$1" __sbx_c; if (($2)); then IFS= builtin read -r -N "$2" __sbx_p; fi; if (($3)); then IFS= builtin read -r -N "$3" __sbx_i; fi; __sbx_s=$4; builtin export %s=%s/"$4"; }
+__sbx_post() { builtin printf '%%s %%s\0%%s\0' "$1" "$2" "$PWD" >%s; __sbx_ok || __sbx_a; }
+%sbuiltin readonly -f __sbx_q __sbx_post __sbx_a __sbx_ok
+__sbx_a
+__sbx_post 0 0
+`, headerLen, isolation.TagEnv, quote(tag), quote(statusPath), aliasSetup)
+	// The FIFOs and bash are independent round trips to init: overlap them.
 	sh.gen = 1
 	outPath, errPath := sh.dir+"/out.1", sh.dir+"/err.1"
 	r, w, err := os.Pipe()
@@ -172,7 +185,7 @@ func startShell(ctx context.Context, sb *isolation.Sandbox, tag string, env []st
 		sh.proc, errs[3] = sb.Spawn(ctx, isolation.Spec{
 			Path:  "/bin/bash",
 			Args:  []string{"bash", "--norc", "--noprofile"},
-			Env:   env,
+			Env:   append(slices.Clip(env), setupVar+"="+setup),
 			Dir:   dir,
 			Files: []*os.File{r, nil, nil},
 			Tag:   tag,
@@ -194,15 +207,9 @@ func startShell(ctx context.Context, sb *isolation.Sandbox, tag string, env []st
 	}
 	go func() { <-sh.proc.Done(); sh.poke() }()
 
-	// __sbx_q switches to the C locale (so read -N counts bytes) only for
-	// records that are not ASCII: each locale switch costs bash ~15 µs.
-	setup := fmt.Sprintf(`__sbx_q() { local IFS=' ' __h; builtin read -r -N %d __h; builtin set -- $__h; if (($5)); then local LC_ALL=C; fi; IFS= builtin read -r -N "$1" __sbx_c; if (($2)); then IFS= builtin read -r -N "$2" __sbx_p; fi; if (($3)); then IFS= builtin read -r -N "$3" __sbx_i; fi; __sbx_s=$4; builtin export %s=%s/"$4"; }
-__sbx_post() { builtin printf '%%s %%s\0%%s\0' "$1" "$2" "$PWD" >%s; __sbx_ok || __sbx_a; }
-%sbuiltin readonly -f __sbx_q __sbx_post __sbx_a __sbx_ok
-__sbx_a
-__sbx_post 0 0
-`, headerLen, isolation.TagEnv, quote(tag), quote(statusPath), aliasSetup)
-	if _, err := sh.stdin.Write([]byte(setup)); err != nil {
+	// bash reads a script on stdin one byte per read(2); the setup (~1.5 KB)
+	// comes in the environment instead and stdin carries one short line.
+	if _, err := sh.stdin.Write([]byte("builtin eval \"$" + setupVar + "\"; builtin unset " + setupVar + "\n")); err != nil {
 		return nil, fmt.Errorf("start bash: %w", err)
 	}
 	res := sh.wait(ctx, 0, time.Now().Add(10*time.Second), nil, nil, nil)
