@@ -72,6 +72,7 @@ type Server struct {
 
 	running sync.WaitGroup // tools/call goroutines
 	slots   chan struct{}  // capacity MaxCalls
+	jobs    chan func()    // unbuffered: a send succeeds when a worker is idle
 }
 
 // inflight is one running tools/call.
@@ -104,6 +105,7 @@ func New(opts Options) *Server {
 		logLevel: -1,
 		calls:    map[string]*inflight{},
 		slots:    make(chan struct{}, opts.MaxCalls),
+		jobs:     make(chan func()),
 	}
 	for i := range opts.Tools {
 		t := &opts.Tools[i]
@@ -491,7 +493,40 @@ func (s *Server) startCall(f *frame) {
 	s.running.Add(1) // under s.mu, ordered before shutdown's Wait
 	s.mu.Unlock()
 
-	go s.runCall(ctx, f.id, key, c, t, args, token)
+	s.run(func() { s.runCall(ctx, f.id, key, c, t, args, token) })
+}
+
+// workerIdle is how long a call worker waits for another call before it
+// exits.
+const workerIdle = 30 * time.Second
+
+// run hands job to an idle worker goroutine, or starts one. A worker's
+// stack has already grown to what a tool call needs; a fresh goroutine per
+// call would grow (copy) it several times, on every call.
+func (s *Server) run(job func()) {
+	select {
+	case s.jobs <- job:
+	default:
+		go s.worker(job)
+	}
+}
+
+// worker runs job, then further jobs until it has idled for workerIdle or
+// the server shuts down.
+func (s *Server) worker(job func()) {
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		job()
+		idle.Reset(workerIdle)
+		select {
+		case job = <-s.jobs:
+		case <-idle.C:
+			return
+		case <-s.base.Done():
+			return
+		}
+	}
 }
 
 // validToken reports whether a progress token is a string or a number.

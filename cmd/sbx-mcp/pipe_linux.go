@@ -1,18 +1,18 @@
 package main
 
 import (
-	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
 )
 
-// growPipe enlarges stdout's pipe buffer (best effort, up to
-// fs.pipe-max-size) so the server can encode the next progress
-// notification while the client still decodes the previous one, instead of
-// the two taking turns at the default 64 KiB.
-func growPipe(w io.Writer) {
-	f, ok := w.(*os.File)
+// growPipe enlarges the buffer of a stdio pipe (best effort, up to
+// fs.pipe-max-size). On stdout the server can then encode the next progress
+// notification while the client still decodes the previous one; on stdin a
+// client can write a large request (a 1 MiB write_file) in one go. At the
+// default 64 KiB the two sides take turns, with a wake-up per turn.
+func growPipe(end any) {
+	f, ok := end.(*os.File)
 	if !ok {
 		return
 	}

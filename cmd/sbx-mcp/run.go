@@ -58,6 +58,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	// clean up), not kill the process with SIGPIPE.
 	signal.Ignore(syscall.SIGPIPE)
 	growPipe(stdout)
+	growPipe(stdin)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
 
