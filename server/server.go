@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -416,11 +417,47 @@ func (s *Server) cancelled(f *frame) {
 
 // callParams are tools/call's params.
 type callParams struct {
-	Name      *string        `json:"name"`
-	Arguments jsontext.Value `json:"arguments"`
+	Name      *string
+	Arguments json.RawMessage // a sub-slice of the frame's params
 	Meta      struct {
 		ProgressToken jsontext.Value `json:"progressToken"`
-	} `json:"_meta"`
+	}
+}
+
+// splitCallParams takes tools/call's params apart. The frame was validated
+// as a whole, so the arguments (possibly megabytes) are located, not
+// decoded or validated again; the small members are decoded.
+func splitCallParams(params json.RawMessage) (callParams, *wireError) {
+	var p callParams
+	if params == nil {
+		return p, nil
+	}
+	if params[0] != '{' {
+		return p, invalidParams("params must be an object, got %s", withArticle(rawKind(params)))
+	}
+	err := members(params, func(key string, val []byte) error {
+		switch key {
+		case "name":
+			var name string
+			if err := unmarshal(val, &name); err != nil {
+				return errors.New(describeDecodeError(err, `"name"`))
+			}
+			if rawKind(val) != "null" {
+				p.Name = &name
+			}
+		case "arguments":
+			p.Arguments = json.RawMessage(val)
+		case "_meta":
+			if err := unmarshal(val, &p.Meta); err != nil {
+				return errors.New(describeDecodeError(err, `"_meta"`))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return p, invalidParams("%v", err)
+	}
+	return p, nil
 }
 
 // wireResult is a tools/call result.
@@ -434,8 +471,8 @@ type wireResult struct {
 // cancel function is registered before Handle returns, so a
 // notifications/cancelled on the very next line finds it.
 func (s *Server) startCall(f *frame) {
-	var p callParams
-	if werr := decodeParams(f, &p); werr != nil {
+	p, werr := splitCallParams(f.params)
+	if werr != nil {
 		s.stream.writeError(f.id, *werr)
 		return
 	}

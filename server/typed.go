@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/go-json-experiment/json/jsontext"
 	"github.com/invopop/jsonschema"
 )
 
@@ -300,115 +299,91 @@ func nullable(t reflect.Type, s map[string]any, output bool) {
 
 // decodeArgs checks raw against the input schema (unknown, missing and
 // mistyped fields, named by path) and then decodes it into v. The check
-// streams over raw without building a generic value, so a megabyte of
-// content costs one validating pass plus the typed decode.
+// walks raw's structure without validating it again (the frame it came in
+// was validated; the typed decode checks every value anyway), so a
+// megabyte of content costs about one pass: the typed decode's.
 func decodeArgs(raw json.RawMessage, schema map[string]any, v any) error {
-	dec := jsontext.NewDecoder(bytes.NewBuffer(raw), decodeOpts)
-	if err := checkStream(dec, schema, ""); err != nil {
-		if isSyntaxError(err) {
-			return fmt.Errorf("invalid arguments: malformed JSON: %v", err)
+	raw = bytes.TrimSpace(raw)
+	if err := checkRaw(schema, raw, ""); err != nil {
+		if errors.Is(err, errMalformed) {
+			return fmt.Errorf("invalid arguments: malformed JSON")
 		}
 		return fmt.Errorf("invalid arguments: %w", err)
 	}
 	if err := unmarshal(raw, v); err != nil {
+		if isSyntaxError(err) {
+			return fmt.Errorf("invalid arguments: malformed JSON: %v", err)
+		}
 		return fmt.Errorf("invalid arguments: %s", describeDecodeError(err, "arguments"))
 	}
 	return nil
 }
 
-// kindAt names the JSON type of the value dec is at (integer when a number
-// has no fraction or exponent). It consumes the value only when it is a
-// number, which it then returns.
-func kindAt(dec *jsontext.Decoder) (kind string, num jsontext.Value, err error) {
-	k := dec.PeekKind()
-	if k == '0' {
-		num, err = dec.ReadValue()
-		if err != nil {
-			return "", nil, err
-		}
-		if bytes.ContainsAny(num, ".eE") {
-			return "number", num, nil
-		}
-		return "integer", num, nil
-	}
-	if name := jsonKindName(k); name != "" {
-		return name, nil, nil
-	}
-	// invalid input: let a read report the syntax error
-	_, err = dec.ReadToken()
-	if err == nil {
-		err = errors.New("unexpected token")
-	}
-	return "", nil, err
-}
-
-// checkStream validates the value dec is at against the subset of JSON
-// Schema that SchemaFor produces (type, properties, required,
-// additionalProperties, items, enum) and consumes it. Of several problems
-// in an object it reports a missing required member first, then the
-// problem of the alphabetically first member, as a generic check would.
-func checkStream(dec *jsontext.Decoder, s map[string]any, path string) error {
-	kind, num, err := kindAt(dec)
-	if err != nil {
-		return err
+// checkRaw validates the value v against the subset of JSON Schema that
+// SchemaFor produces (type, properties, required, additionalProperties,
+// items, enum). Of several problems in an object it reports a missing
+// required member first, then the problem of the alphabetically first
+// member.
+func checkRaw(s map[string]any, v []byte, path string) error {
+	kind := rawKind(v)
+	if kind == "" {
+		return errMalformed
 	}
 	if t, ok := s["type"]; ok {
 		if ok, want := typeAllows(t, kind); !ok {
-			if num == nil {
-				if err := dec.SkipValue(); err != nil {
-					return err
-				}
-			}
 			if kind == "null" {
 				return fmt.Errorf("%s must not be null (want %s)", fieldName(path), want)
 			}
 			return fmt.Errorf("%s must be %s, got %s", fieldName(path), article(want), kind)
 		}
 	}
-	enum, hasEnum := s["enum"].([]any)
-	hasEnum = hasEnum && kind != "null"
 	switch kind {
 	case "object":
-		return checkObject(dec, s, path)
+		return checkRawObject(s, v, path)
 	case "array":
-		return checkArray(dec, s, path)
-	}
-	var text string
-	switch {
-	case num != nil:
-		text = string(num)
-	case hasEnum:
-		tok, err := dec.ReadToken()
+		it, _ := s["items"].(map[string]any)
+		if it == nil {
+			return nil
+		}
+		var first error
+		err := items(v, func(i int, item []byte) error {
+			if first == nil {
+				if err := checkRaw(it, item, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+					if errors.Is(err, errMalformed) {
+						return err
+					}
+					first = err
+				}
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		text = tok.String()
-	default:
-		return dec.SkipValue()
+		return first
 	}
-	if hasEnum {
-		var opts []string
-		for _, e := range enum {
-			if fmt.Sprint(e) == text {
-				return nil
-			}
-			opts = append(opts, fmt.Sprint(e))
+	enum, ok := s["enum"].([]any)
+	if !ok || kind == "null" {
+		return nil
+	}
+	text := string(v)
+	if kind == "string" {
+		var err error
+		if text, err = unquote(v); err != nil {
+			return err
 		}
-		return fmt.Errorf("%s must be one of %s, got %v", fieldName(path), strings.Join(opts, ", "), text)
 	}
-	return nil
+	var opts []string
+	for _, e := range enum {
+		if fmt.Sprint(e) == text {
+			return nil
+		}
+		opts = append(opts, fmt.Sprint(e))
+	}
+	return fmt.Errorf("%s must be one of %s, got %v", fieldName(path), strings.Join(opts, ", "), text)
 }
 
-// memberErr is a schema problem found in one object member.
-type memberErr struct {
-	key string
-	err error
-}
-
-func checkObject(dec *jsontext.Decoder, s map[string]any, path string) error {
-	if _, err := dec.ReadToken(); err != nil { // '{'
-		return err
-	}
+func checkRawObject(s map[string]any, v []byte, path string) error {
 	join := func(k string) string {
 		if path == "" {
 			return k
@@ -418,22 +393,16 @@ func checkObject(dec *jsontext.Decoder, s map[string]any, path string) error {
 	props, _ := s["properties"].(map[string]any)
 	var first *memberErr // the member problem with the smallest key
 	seen := map[string]bool{}
-	for dec.PeekKind() != '}' {
-		tok, err := dec.ReadToken()
-		if err != nil {
-			return err
-		}
-		k := tok.String()
+	err := members(v, func(k string, val []byte) error {
 		seen[k] = true
-		var sub map[string]any
 		var problem error
 		if ps, ok := props[k].(map[string]any); ok {
-			sub = ps
+			problem = checkRaw(ps, val, join(k))
 		} else {
 			switch ap := s["additionalProperties"].(type) {
 			case bool:
 				if !ap {
-					var known []string
+					known := make([]string, 0, len(props))
 					for p := range props {
 						known = append(known, p)
 					}
@@ -441,24 +410,18 @@ func checkObject(dec *jsontext.Decoder, s map[string]any, path string) error {
 					problem = fmt.Errorf("unknown argument %s (known: %s)", fieldName(join(k)), strings.Join(known, ", "))
 				}
 			case map[string]any:
-				sub = ap
+				problem = checkRaw(ap, val, join(k))
 			}
 		}
-		if sub != nil {
-			if err := checkStream(dec, sub, join(k)); err != nil {
-				if isSyntaxError(err) {
-					return err
-				}
-				problem = err
-			}
-		} else if err := dec.SkipValue(); err != nil {
-			return err
+		if errors.Is(problem, errMalformed) {
+			return problem
 		}
 		if problem != nil && (first == nil || k < first.key) {
 			first = &memberErr{k, problem}
 		}
-	}
-	if _, err := dec.ReadToken(); err != nil { // '}'
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	if req, ok := s["required"].([]any); ok {
@@ -475,30 +438,10 @@ func checkObject(dec *jsontext.Decoder, s map[string]any, path string) error {
 	return nil
 }
 
-func checkArray(dec *jsontext.Decoder, s map[string]any, path string) error {
-	if _, err := dec.ReadToken(); err != nil { // '['
-		return err
-	}
-	it, _ := s["items"].(map[string]any)
-	var first error
-	for i := 0; dec.PeekKind() != ']'; i++ {
-		if it == nil || first != nil {
-			if err := dec.SkipValue(); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := checkStream(dec, it, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-			if isSyntaxError(err) {
-				return err
-			}
-			first = err
-		}
-	}
-	if _, err := dec.ReadToken(); err != nil { // ']'
-		return err
-	}
-	return first
+// memberErr is a schema problem found in one object member.
+type memberErr struct {
+	key string
+	err error
 }
 
 func typeAllows(t any, kind string) (bool, string) {
