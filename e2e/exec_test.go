@@ -115,6 +115,10 @@ func TestExecAnyCommandText(t *testing.T) {
 	if o.Stdout != "rc=1\n" || o.TimedOut {
 		t.Fatalf("stdin should be empty: %+v", o)
 	}
+	// a command sees only its stdio: the shell's command stream is not inherited
+	if o = sh(t, cs, `ls /proc/self/fd | tr '\n' ' '; echo "$0"`); o.Stdout != "0 1 2 3 bash\n" {
+		t.Fatalf("descriptors of a command (3 is ls's own) and $0: %q", o.Stdout)
+	}
 	// non-ASCII records are framed by bytes, whatever the session's locale
 	for _, loc := range []string{"", "export LC_ALL=C", "export LC_ALL=C.UTF-8", "unset LC_ALL; export LANG=C"} {
 		if loc != "" {
