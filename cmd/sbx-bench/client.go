@@ -135,7 +135,7 @@ func (c *client) initialize(ctx context.Context) (json.RawMessage, error) {
 
 // readLoop owns stdout; it closes c.done when stdout ends.
 func (c *client) readLoop(r io.Reader) {
-	br := bufio.NewReaderSize(r, 1<<20)
+	br := bufio.NewReaderSize(r, 16<<20) // whole results in one read buffer: no joining of chunks
 	var err error
 	for {
 		var line []byte
