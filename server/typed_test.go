@@ -179,3 +179,30 @@ func TestNewToolDecoding(t *testing.T) {
 		t.Errorf("env decoded as %v", got.Env)
 	}
 }
+
+func TestTextBytesArgument(t *testing.T) {
+	type args struct {
+		Content TextBytes `json:"content"`
+	}
+	var got args
+	tool := NewTool("t", "d", Annotations{}, func(ctx context.Context, call *Call, a args) (struct{}, error) {
+		got = a
+		return struct{}{}, nil
+	})
+	in, _ := tool.Schemas()
+	if !strings.Contains(string(in), `"content":{"type":"string"}`) {
+		t.Errorf("schema: %s", in)
+	}
+	res := tool.Handle(context.Background(), NewCall(nil), json.RawMessage(`{"content":"a\n\"é\" \u00e9 \ud83d\ude00"}`))
+	if res.IsError || string(got.Content) != "a\n\"é\" é 😀" {
+		t.Errorf("decoded %q (%+v)", got.Content, res.Content)
+	}
+	res = tool.Handle(context.Background(), NewCall(nil), json.RawMessage(`{"content":5}`))
+	if !res.IsError || !strings.Contains(res.Content[0].Text, `"content" must be a string, got integer`) {
+		t.Errorf("number for content: %+v", res.Content)
+	}
+	res = tool.Handle(context.Background(), NewCall(nil), json.RawMessage("{\"content\":\"a\xffb\"}"))
+	if res.IsError || string(got.Content) != "a\uFFFDb" {
+		t.Errorf("invalid UTF-8: %q (%+v)", got.Content, res.Content)
+	}
+}

@@ -6,10 +6,12 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	jsonv1 "github.com/go-json-experiment/json/v1"
+	"github.com/invopop/jsonschema"
 )
 
 // Wire JSON goes through github.com/go-json-experiment/json (the upstream
@@ -122,3 +124,29 @@ func withArticle(kind string) string {
 	}
 	return article(kind)
 }
+
+// TextBytes is a string argument decoded straight into bytes, without the
+// intermediate Go string (and its copy) a megabyte of file content would
+// otherwise cost. Its schema is a JSON string; invalid UTF-8 in it becomes
+// U+FFFD, as in any other string.
+type TextBytes []byte
+
+// UnmarshalJSONFrom implements the v2 decoder's UnmarshalerFrom.
+func (t *TextBytes) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	v, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	if v.Kind() != '"' {
+		return &jsonv2.SemanticError{JSONKind: v.Kind(), GoType: reflect.TypeFor[string]()}
+	}
+	b, err := jsontext.AppendUnquote([]byte(nil), v)
+	if err != nil && utf8.Valid(v) {
+		return err
+	}
+	*t = b
+	return nil
+}
+
+// JSONSchema gives TextBytes the schema of a string (invopop/jsonschema).
+func (TextBytes) JSONSchema() *jsonschema.Schema { return &jsonschema.Schema{Type: "string"} }

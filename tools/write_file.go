@@ -12,12 +12,12 @@ import (
 )
 
 type writeFileArgs struct {
-	Path     string `json:"path" jsonschema_description:"File to write: absolute, or relative to the session's cwd. Missing parent directories are created."`
-	Content  string `json:"content" jsonschema_description:"The new content (text, or base64 with encoding base64)."`
-	Session  string `json:"session,omitempty" jsonschema_description:"Session whose cwd resolves a relative path (default: \"default\")."`
-	Encoding string `json:"encoding,omitempty" jsonschema:"enum=utf-8,enum=base64" jsonschema_description:"utf-8 (default) or base64 for binary content."`
-	Append   bool   `json:"append,omitempty" jsonschema_description:"Append instead of replacing (not atomic)."`
-	Mode     string `json:"mode,omitempty" jsonschema_description:"Permissions as an octal string such as \"0644\" or \"0755\" (default: keep the existing file's mode; 0644 for a new file)."`
+	Path     string           `json:"path" jsonschema_description:"File to write: absolute, or relative to the session's cwd. Missing parent directories are created."`
+	Content  server.TextBytes `json:"content" jsonschema_description:"The new content (text, or base64 with encoding base64)."`
+	Session  string           `json:"session,omitempty" jsonschema_description:"Session whose cwd resolves a relative path (default: \"default\")."`
+	Encoding string           `json:"encoding,omitempty" jsonschema:"enum=utf-8,enum=base64" jsonschema_description:"utf-8 (default) or base64 for binary content."`
+	Append   bool             `json:"append,omitempty" jsonschema_description:"Append instead of replacing (not atomic)."`
+	Mode     string           `json:"mode,omitempty" jsonschema_description:"Permissions as an octal string such as \"0644\" or \"0755\" (default: keep the existing file's mode; 0644 for a new file)."`
 }
 
 type writeFileResult struct {
@@ -80,9 +80,9 @@ func init() {
 				var data []byte
 				switch a.Encoding {
 				case "", "utf-8":
-					data = []byte(a.Content)
+					data = a.Content
 				case "base64":
-					b, err := decodeBase64(a.Content)
+					b, err := decodeBase64(string(a.Content))
 					if err != nil {
 						return writeFileResult{}, err
 					}
