@@ -99,6 +99,7 @@ func (m *Manager) Stream(ctx context.Context, id string, timeout time.Duration, 
 		}
 		select {
 		case <-notify:
+		case <-p.done: // ended after the check above, maybe after its last notify
 		case <-flushT:
 		case <-deadline.C:
 			flush(true)

@@ -174,6 +174,7 @@ func (m *Manager) Wait(ctx context.Context, req WaitRequest) (WaitResult, error)
 		}
 		select {
 		case <-notify:
+		case <-p.done: // ended after the check above, maybe after its last notify
 		case <-timer.C:
 			return timedOut()
 		case <-ctx.Done():
