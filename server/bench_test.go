@@ -116,3 +116,15 @@ func BenchmarkParseFrame1MiB(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCallEmpty: a tools/call round trip of a tool that does nothing
+// (stream with 0 chunks): the protocol layer's share of every call.
+func BenchmarkCallEmpty(b *testing.B) {
+	w, r := benchServer(b)
+	for b.Loop() {
+		io.WriteString(w, `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"stream","arguments":{"chunks":0,"size":1}}}`+"\n")
+		if _, err := r.ReadSlice('\n'); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
