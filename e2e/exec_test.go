@@ -115,6 +115,14 @@ func TestExecAnyCommandText(t *testing.T) {
 	if o.Stdout != "rc=1\n" || o.TimedOut {
 		t.Fatalf("stdin should be empty: %+v", o)
 	}
+	// a command that redirects the shell's own stdout and stderr for good
+	// does not take the next command's output with it
+	if o = sh(t, cs, "exec >/dev/null 2>&1; echo hidden; echo hidden >&2"); o.Stdout != "" || o.Stderr != "" {
+		t.Fatalf("exec >/dev/null: %+v", o)
+	}
+	if o = sh(t, cs, "echo visible; echo err >&2"); o.Stdout != "visible\n" || o.Stderr != "err\n" {
+		t.Fatalf("after exec >/dev/null: %+v", o)
+	}
 	// a command sees only its stdio: the shell's command stream is not inherited
 	if o = sh(t, cs, `ls /proc/self/fd | tr '\n' ' '; echo "$0"`); o.Stdout != "0 1 2 3 bash\n" {
 		t.Fatalf("descriptors of a command (3 is ls's own) and $0: %q", o.Stdout)
