@@ -123,25 +123,30 @@ func members(obj []byte, fn func(key string, val []byte) error) error {
 		if err := fn(key, obj[i:vend]); err != nil {
 			return err
 		}
-		i = skipSpace(obj, vend)
-		if i >= len(obj) {
-			return errMalformed
-		}
-		switch obj[i] {
-		case ',':
-			i = skipSpace(obj, i+1)
-			if i >= len(obj) {
-				return errMalformed
-			}
-		case '}':
-			if i != len(obj)-1 {
-				return errMalformed
-			}
-			return nil
-		default:
-			return errMalformed
+		var last bool
+		if i, last, err = nextMember(obj, vend); err != nil || last {
+			return err
 		}
 	}
+}
+
+// nextMember moves past the separator after a member or element ending
+// at end in the container b, whose last byte the caller checked is the
+// closing bracket: it returns where the next one starts, or last when the
+// closing bracket follows.
+func nextMember(b []byte, end int) (next int, last bool, err error) {
+	i := skipSpace(b, end)
+	if i == len(b)-1 {
+		return 0, true, nil
+	}
+	if i >= len(b) || b[i] != ',' {
+		return 0, false, errMalformed
+	}
+	i = skipSpace(b, i+1)
+	if i >= len(b)-1 {
+		return 0, false, errMalformed // a trailing comma
+	}
+	return i, false, nil
 }
 
 // items calls fn with each element of the array arr (a whole value).
@@ -161,23 +166,9 @@ func items(arr []byte, fn func(i int, val []byte) error) error {
 		if err := fn(n, arr[i:vend]); err != nil {
 			return err
 		}
-		i = skipSpace(arr, vend)
-		if i >= len(arr) {
-			return errMalformed
-		}
-		switch arr[i] {
-		case ',':
-			i = skipSpace(arr, i+1)
-			if i >= len(arr) {
-				return errMalformed
-			}
-		case ']':
-			if i != len(arr)-1 {
-				return errMalformed
-			}
-			return nil
-		default:
-			return errMalformed
+		var last bool
+		if i, last, err = nextMember(arr, vend); err != nil || last {
+			return err
 		}
 	}
 }

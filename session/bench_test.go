@@ -20,16 +20,21 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// BenchmarkExecTrue: a warm session runs `true`, without the MCP layer.
-// It reports the latency percentiles the server adds to (sbx-bench's
-// "warm exec true" row is this plus JSON-RPC and the stdio pipes).
-func BenchmarkExecTrue(b *testing.B) {
+// benchManager starts a sandbox (closed at cleanup) and a manager on it.
+func benchManager(b *testing.B) *Manager {
 	sb, err := isolation.Start(context.Background(), isolation.Config{Workdir: b.TempDir(), Log: zerolog.New(io.Discard)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer sb.Close()
-	m := NewManager(sb, Options{Log: zerolog.New(io.Discard)})
+	b.Cleanup(func() { sb.Close() })
+	return NewManager(sb, Options{Log: zerolog.New(io.Discard)})
+}
+
+// BenchmarkExecTrue: a warm session runs `true`, without the MCP layer.
+// It reports the latency percentiles the server adds to (sbx-bench's
+// "warm exec true" row is this plus JSON-RPC and the stdio pipes).
+func BenchmarkExecTrue(b *testing.B) {
+	m := benchManager(b)
 	ctx := context.Background()
 	if _, err := m.Exec(ctx, Request{Command: "true"}); err != nil {
 		b.Fatal(err)
@@ -52,12 +57,7 @@ func BenchmarkExecTrue(b *testing.B) {
 // its first command; sbx-bench's "first exec in a new session" row is this
 // plus two JSON-RPC round trips.
 func BenchmarkNewSession(b *testing.B) {
-	sb, err := isolation.Start(context.Background(), isolation.Config{Workdir: b.TempDir(), Log: zerolog.New(io.Discard)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sb.Close()
-	m := NewManager(sb, Options{Log: zerolog.New(io.Discard)})
+	m := benchManager(b)
 	ctx := context.Background()
 	var d []time.Duration
 	for b.Loop() {
