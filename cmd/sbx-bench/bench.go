@@ -354,15 +354,38 @@ func (b *bench) warmExec(ctx context.Context, s *server) ([]row, error) {
 			return nil, fmt.Errorf("exec true: exit %d, %v", out.ExitCode, err)
 		}
 	}
-	ds := make([]time.Duration, 0, b.n)
-	for range b.n {
-		_, d, err := s.timed(cctx, "exec", args)
-		if err != nil {
+	measure := func() ([]time.Duration, error) {
+		ds := make([]time.Duration, 0, b.n)
+		for range b.n {
+			_, d, err := s.timed(cctx, "exec", args)
+			if err != nil {
+				return nil, err
+			}
+			ds = append(ds, d)
+		}
+		return ds, nil
+	}
+	// On a VM, how fast a thread blocked on a pipe wakes up adapts to the
+	// traffic (the hypervisor's halt polling): a ping-pong speeds up over
+	// its first second or two. Both phases are reported: right after the
+	// session's first calls, and once the calls have kept going for 2 s.
+	first, err := measure()
+	if err != nil {
+		return nil, err
+	}
+	for start := time.Now(); time.Since(start) < 2*time.Second; {
+		if _, _, err := s.timed(cctx, "exec", args); err != nil {
 			return nil, err
 		}
-		ds = append(ds, d)
 	}
-	return []row{latencyRow("warm `exec true`", ds, 300*time.Microsecond)}, nil
+	steady, err := measure()
+	if err != nil {
+		return nil, err
+	}
+	return []row{
+		latencyRow("`exec true`, the session's first calls", first, 0),
+		latencyRow("warm `exec true` (after 2 s of calls)", steady, 300*time.Microsecond),
+	}, nil
 }
 
 func (b *bench) newSession(ctx context.Context, s *server) ([]row, error) {
