@@ -188,7 +188,7 @@ type step struct {
 
 func (b *bench) runAll(ctx context.Context) error {
 	steps := []step{
-		{"exec", []string{"warm `exec true`"}, b.warmExec, false},
+		{"exec", []string{"`exec true`, the session's first calls", "warm `exec true` (after 2 s of calls)"}, b.warmExec, false},
 		{"session", []string{"first exec in a new session (`create_session` + `exec true`)"}, b.newSession, false},
 		{"progress", []string{"progress latency (command writes a line → client has the notification)"}, b.progressLatency, false},
 		{"file", []string{"`write_file` 1 MiB", "`read_file` 1 MiB"}, b.files, false},
