@@ -21,8 +21,9 @@ package session
 //
 // The p variants run the prelude (per-call cwd/env) and the command in a
 // subshell, so the overrides apply to that command only; the i variants feed
-// the stdin record instead of the shell's /dev/null. The eval runs at top level (not in a
-// function), so `declare`, `return` and `local` behave as typed at a prompt.
+// the stdin record instead of the shell's /dev/null. The eval runs at top
+// level (not in a function), so `declare`, `return` and `local` behave as
+// typed at a prompt.
 // __sbx_q also exports SBX_JOB=SESSIONTAG/SEQ, the tag that lets a timeout
 // kill exactly this command's processes. After every command __sbx_post
 // checks expand_aliases and the aliases and restores them if a user's
@@ -97,8 +98,11 @@ var aliasSetup = func() string {
 		{`builtin eval -- "$__sbx_c"`, `< <(builtin printf %s "$__sbx_i")`},
 		{`(builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")`, `< <(builtin printf %s "$__sbx_i")`},
 	} {
-		line := `__sbx_q;` + v.body + ` ` + v.in + ` >"$__sbx_o" 2>"$__sbx_e";__sbx_post "$__sbx_s" $?`
-		line = strings.Replace(line, "  ", " ", 1)
+		in := v.in
+		if in != "" {
+			in += " "
+		}
+		line := `__sbx_q;` + v.body + ` ` + in + `>"$__sbx_o" 2>"$__sbx_e";__sbx_post "$__sbx_s" $?`
 		vars = append(vars, fmt.Sprintf("__sbx_A%d=%s", i, quote(line)))
 		defs = append(defs, fmt.Sprintf(`builtin alias %s="$__sbx_A%d"`, aliasNames[i], i))
 		checks = append(checks, fmt.Sprintf(`"${BASH_ALIASES[%s]-}" == "$__sbx_A%d"`, aliasNames[i], i))
@@ -117,7 +121,7 @@ type shell struct {
 	gen   int    // FIFO generation
 	seq   int
 	cwd   string
-	stdin *os.File // write end of bash's stdin
+	stdin *os.File // write end of the command pipe (bash's script)
 
 	status     int // read end of the status FIFO (raw: see detach)
 	statusKeep int // our own writer, so the status FIFO never hangs up
@@ -226,8 +230,8 @@ exec 1>&- 2>&-
 	}
 	go func() { <-sh.proc.Done(); sh.poke() }()
 
-	// bash reads a script on stdin one byte per read(2); the setup (~1.5 KB)
-	// comes in the environment instead and stdin carries one short line.
+	// bash reads its script pipe one byte per read(2); the setup (~1.5 KB)
+	// comes in the environment instead and the pipe carries one short line.
 	if _, err := sh.stdin.Write([]byte("builtin eval \"$" + setupVar + "\"; builtin unset " + setupVar + "\n")); err != nil {
 		return nil, fmt.Errorf("start bash: %w", err)
 	}
