@@ -313,32 +313,31 @@ func (s *Sandbox) ListFiles(ctx context.Context, req ListFilesRequest) (ListFile
 	return res, nil
 }
 
+// do runs a file op that needs no data stream and decodes its result.
+func do[R any](ctx context.Context, s *Sandbox, op string, req any) (R, error) {
+	var res R
+	err := s.Do(ctx, op, req, &res)
+	return res, err
+}
+
 // FileInfo describes a path inside the sandbox.
 func (s *Sandbox) FileInfo(ctx context.Context, req FileInfoRequest) (FileInfoResult, error) {
-	var res FileInfoResult
-	err := s.Do(ctx, opFileInfo, req, &res)
-	return res, err
+	return do[FileInfoResult](ctx, s, opFileInfo, req)
 }
 
 // Mkdir creates a directory inside the sandbox.
 func (s *Sandbox) Mkdir(ctx context.Context, req MkdirRequest) (MkdirResult, error) {
-	var res MkdirResult
-	err := s.Do(ctx, opMkdir, req, &res)
-	return res, err
+	return do[MkdirResult](ctx, s, opMkdir, req)
 }
 
 // DeleteFile deletes a path inside the sandbox.
 func (s *Sandbox) DeleteFile(ctx context.Context, req DeleteFileRequest) (DeleteFileResult, error) {
-	var res DeleteFileResult
-	err := s.Do(ctx, opDeleteFile, req, &res)
-	return res, err
+	return do[DeleteFileResult](ctx, s, opDeleteFile, req)
 }
 
 // MoveFile moves a path inside the sandbox.
 func (s *Sandbox) MoveFile(ctx context.Context, req MoveFileRequest) (MoveFileResult, error) {
-	var res MoveFileResult
-	err := s.Do(ctx, opMoveFile, req, &res)
-	return res, err
+	return do[MoveFileResult](ctx, s, opMoveFile, req)
 }
 
 // ----------------------------------------------------------------------------
