@@ -251,19 +251,10 @@ func TestCodeConcurrentCellsInOrder(t *testing.T) {
 
 func TestCodeStreaming(t *testing.T) {
 	gate := filepath.Join(t.TempDir(), "gate")
-	var mu sync.Mutex
-	var msgs []string
-	var progress []float64
-	cs := ConnectWith(t, &mcp.ClientOptions{
-		ProgressNotificationHandler: func(_ context.Context, r *mcp.ProgressNotificationClientRequest) {
-			mu.Lock()
-			defer mu.Unlock()
-			msgs = append(msgs, r.Params.Message)
-			progress = append(progress, r.Params.Progress)
-			if strings.Contains(r.Params.Message, "Step 0") {
-				os.WriteFile(gate, nil, 0o644)
-			}
-		},
+	cs, log := ConnectProgress(t, func(p *mcp.ProgressNotificationParams) {
+		if strings.Contains(p.Message, "Step 0") {
+			os.WriteFile(gate, nil, 0o644)
+		}
 	})
 	// The cell waits for the test to see "Step 0": it only finishes quickly
 	// if the chunk was streamed while the cell ran.
@@ -288,10 +279,9 @@ else:
 	var r codeResult
 	Structured(t, res, &r)
 	if r.Stdout != "Step 0\nstreamed\n" {
-		t.Fatalf("stdout %q (progress messages %q)", r.Stdout, msgs)
+		t.Fatalf("stdout %q (progress messages %q)", r.Stdout, log.Messages())
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	progress := log.Values()
 	for i := 1; i < len(progress); i++ {
 		if progress[i] <= progress[i-1] {
 			t.Fatalf("progress not increasing: %v", progress)

@@ -310,18 +310,7 @@ func serverHWM(t *testing.T) int64 {
 }
 
 func TestExecStreamProgress(t *testing.T) {
-	type note struct {
-		at    time.Time
-		p     *mcp.ProgressNotificationParams
-		token any
-	}
-	var mu sync.Mutex
-	var notes []note
-	cs := ConnectWith(t, &mcp.ClientOptions{ProgressNotificationHandler: func(_ context.Context, r *mcp.ProgressNotificationClientRequest) {
-		mu.Lock()
-		notes = append(notes, note{time.Now(), r.Params, r.Params.ProgressToken})
-		mu.Unlock()
-	}})
+	cs, log := ConnectProgress(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	params := &mcp.CallToolParams{Name: "exec_stream", Arguments: map[string]any{"command": "for i in 1 2 3 4 5; do echo line-$i; echo err-$i >&2; sleep 0.3; done"}}
@@ -336,29 +325,29 @@ func TestExecStreamProgress(t *testing.T) {
 	if o.Stdout != "line-1\nline-2\nline-3\nline-4\nline-5\n" {
 		t.Fatalf("final result: %+v", o)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	notes := log.Notes()
 	if len(notes) < 5 {
 		t.Fatalf("only %d progress notifications", len(notes))
 	}
-	if d := done.Sub(notes[0].at); d < time.Second {
+	if d := done.Sub(notes[0].At); d < time.Second {
 		t.Fatalf("first chunk arrived only %v before the result: not streamed", d)
 	}
 	var got [2]strings.Builder
 	last := -1.0
-	for _, n := range notes {
-		if n.token != "tok-1" || n.p.Progress <= last {
-			t.Fatalf("bad notification %+v (last progress %v)", n.p, last)
+	for _, note := range notes {
+		n := note.Params
+		if n.ProgressToken != "tok-1" || n.Progress <= last {
+			t.Fatalf("bad notification %+v (last progress %v)", n, last)
 		}
-		last = n.p.Progress
-		stream, _ := n.p.Meta["stream"].(string)
+		last = n.Progress
+		stream, _ := n.Meta["stream"].(string)
 		switch stream {
 		case "stdout":
-			got[0].WriteString(n.p.Message)
+			got[0].WriteString(n.Message)
 		case "stderr":
-			got[1].WriteString(n.p.Message)
+			got[1].WriteString(n.Message)
 		default:
-			t.Fatalf("notification without _meta.stream: %+v", n.p)
+			t.Fatalf("notification without _meta.stream: %+v", n)
 		}
 	}
 	if got[0].String() != o.Stdout || !strings.HasPrefix(got[1].String(), "err-1\n") {

@@ -15,7 +15,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -423,17 +422,7 @@ func TestProcessLogPaging(t *testing.T) {
 }
 
 func TestProcessStreamLogs(t *testing.T) {
-	var mu sync.Mutex
-	var msgs []string
-	var progress []float64
-	cs := ConnectWith(t, &mcp.ClientOptions{
-		ProgressNotificationHandler: func(_ context.Context, r *mcp.ProgressNotificationClientRequest) {
-			mu.Lock()
-			defer mu.Unlock()
-			msgs = append(msgs, r.Params.Message)
-			progress = append(progress, r.Params.Progress)
-		},
-	})
+	cs, log := ConnectProgress(t, nil)
 	p := startProc(t, cs, map[string]any{"command": "echo early; sleep 0.3; for i in 1 2 3; do echo line$i; sleep 0.1; done"})
 	CallOK(t, cs, "wait_for_process", map[string]any{"id": p.ID, "pattern": "early"})
 	params := &mcp.CallToolParams{Name: "stream_process_logs", Arguments: map[string]any{"id": p.ID, "timeout_ms": 30000}}
@@ -452,9 +441,8 @@ func TestProcessStreamLogs(t *testing.T) {
 	if r.Status != "completed" || r.TimedOut {
 		t.Fatalf("result = %+v", r)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if got := strings.Join(msgs, ""); got != "early\nline1\nline2\nline3\n" {
+	progress := log.Values()
+	if got := strings.Join(log.Messages(), ""); got != "early\nline1\nline2\nline3\n" {
 		t.Fatalf("streamed %q", got)
 	}
 	if !sort.Float64sAreSorted(progress) {

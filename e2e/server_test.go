@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -139,17 +138,7 @@ func TestServerToolsetsReadOnly(t *testing.T) {
 // cancels a long exec: no result comes, the session stays usable and the
 // command's process is gone.
 func TestServerProgressAndCancel(t *testing.T) {
-	var mu sync.Mutex
-	var progress []float64
-	var token any
-	cs := e2e.ConnectWith(t, &mcp.ClientOptions{
-		ProgressNotificationHandler: func(_ context.Context, r *mcp.ProgressNotificationClientRequest) {
-			mu.Lock()
-			defer mu.Unlock()
-			progress = append(progress, r.Params.Progress)
-			token = r.Params.ProgressToken
-		},
-	})
+	cs, log := e2e.ConnectProgress(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), e2e.CallTimeout)
 	defer cancel()
 	p := &mcp.CallToolParams{Name: "exec_stream", Arguments: map[string]any{"command": "for i in 1 2 3 4 5; do echo line$i; sleep 0.05; done"}}
@@ -164,7 +153,11 @@ func TestServerProgressAndCancel(t *testing.T) {
 	if out := e2e.Map(t, res)["stdout"]; out != "line1\nline2\nline3\nline4\nline5\n" {
 		t.Errorf("stdout = %q", out)
 	}
-	mu.Lock()
+	progress := log.Values()
+	var token any
+	if notes := log.Notes(); len(notes) > 0 {
+		token = notes[len(notes)-1].Params.ProgressToken
+	}
 	if len(progress) == 0 || token != "tok-7" {
 		t.Errorf("progress = %v, token = %v", progress, token)
 	}
@@ -173,7 +166,6 @@ func TestServerProgressAndCancel(t *testing.T) {
 			t.Errorf("progress not increasing: %v", progress)
 		}
 	}
-	mu.Unlock()
 
 	cctx, ccancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
