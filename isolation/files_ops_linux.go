@@ -73,28 +73,12 @@ func readFileOp(ctx context.Context, req ReadFileRequest, w io.Writer) (ReadFile
 	}
 	// Regular files in /proc and /sys report size 0 but have content: read
 	// until EOF rather than trusting st_size.
-	buf := make([]byte, min(length, 256<<10))
-	off := req.Offset
-	for res.N < length {
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
-		chunk := buf[:min(int64(len(buf)), length-res.N)]
-		n, err := f.ReadAt(chunk, off)
-		if n > 0 {
-			if _, werr := w.Write(chunk[:n]); werr != nil {
-				return res, &OpError{Op: op, Path: path, Kind: "io", Msg: "stream to server: " + werr.Error()}
-			}
-			res.N += int64(n)
-			off += int64(n)
-		}
-		if err == io.EOF || (n == 0 && err == nil) {
-			break
-		}
-		if err != nil {
-			return res, fileOpError(op, path, err)
-		}
+	n, err := copyRange(ctx, f, req.Offset, length, w)
+	res.N = n
+	if err != nil {
+		return res, err
 	}
+	off := req.Offset + n
 	if res.N == length {
 		var one [1]byte
 		if n, _ := f.ReadAt(one[:], off); n > 0 {
@@ -106,6 +90,88 @@ func readFileOp(ctx context.Context, req ReadFileRequest, w io.Writer) (ReadFile
 		res.Size = off // /proc-like files report size 0
 	}
 	return res, nil
+}
+
+// copyRange sends up to length bytes of f from off to w, stopping early at
+// EOF. When w is a pipe the bytes are spliced (the page cache's pages go
+// into the pipe without a copy through user space); otherwise, or where
+// f's filesystem cannot splice, they are read into a buffer and written.
+func copyRange(ctx context.Context, f *os.File, off, length int64, w io.Writer) (int64, error) {
+	const op = opReadFile
+	n, err := spliceRange(ctx, f, off, length, w)
+	if err != nil || n == length {
+		return n, err
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	for n < length {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		chunk := buf[:min(int64(len(buf)), length-n)]
+		k, err := f.ReadAt(chunk, off+n)
+		if k > 0 {
+			if _, werr := w.Write(chunk[:k]); werr != nil {
+				return n, &OpError{Op: op, Path: f.Name(), Kind: "io", Msg: "stream to server: " + werr.Error()}
+			}
+			n += int64(k)
+		}
+		if err == io.EOF || (k == 0 && err == nil) {
+			break
+		}
+		if err != nil {
+			return n, fileOpError(op, f.Name(), err)
+		}
+	}
+	return n, nil
+}
+
+// copyBufs holds copyRange's buffers.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// spliceRange splices up to length bytes of f from off into w when w is a
+// pipe. It returns early, with what it moved, at EOF or where splicing
+// does not apply (EINVAL: w is not a pipe or f's filesystem cannot
+// splice); copyRange carries on from there.
+func spliceRange(ctx context.Context, f *os.File, off, length int64, w io.Writer) (int64, error) {
+	const op = opReadFile
+	pw, ok := w.(*os.File)
+	if !ok {
+		return 0, nil
+	}
+	rc, err := pw.SyscallConn()
+	if err != nil {
+		return 0, nil
+	}
+	src := int(f.Fd())
+	var n int64
+	for n < length {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		var k int64
+		var serr error
+		pos := off + n
+		werr := rc.Write(func(fd uintptr) bool {
+			k, serr = unix.Splice(src, &pos, int(fd), nil, int(length-n), unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			return serr != unix.EAGAIN
+		})
+		switch {
+		case werr != nil:
+			return n, &OpError{Op: op, Path: f.Name(), Kind: "io", Msg: "stream to server: " + werr.Error()}
+		case serr == unix.EINVAL:
+			return n, nil
+		case serr == unix.EPIPE:
+			return n, &OpError{Op: op, Path: f.Name(), Kind: "io", Msg: "stream to server: " + serr.Error()}
+		case serr != nil:
+			return n, fileOpError(op, f.Name(), serr)
+		case k == 0:
+			return n, nil // EOF
+		}
+		n += k
+	}
+	return n, nil
 }
 
 func readableRegular(op, path string, mode uint32) error {
