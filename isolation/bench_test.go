@@ -1,6 +1,7 @@
 package isolation
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
@@ -80,5 +81,31 @@ func BenchmarkDo(b *testing.B) {
 		if err := s.Do(context.Background(), "test.echo", map[string]string{"s": "x"}, &out); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkSandboxReadFile1MiB: read_file's round trip through init, with
+// the bytes crossing a pipe into the server.
+func BenchmarkSandboxReadFile1MiB(b *testing.B) {
+	dir := b.TempDir()
+	s, err := Start(context.Background(), Config{Isolation: os.Getenv("SBX_BENCH_ISOLATION"), Workdir: dir, Log: zerolog.New(io.Discard)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	p := dir + "/1m"
+	if err := os.WriteFile(p, bytes.Repeat([]byte("abcdefghijklmno\n"), 1<<16), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(1 << 20)
+	for b.Loop() {
+		res, err := s.ReadFile(context.Background(), ReadFileRequest{Path: p})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Data) != 1<<20 {
+			b.Fatalf("read %d bytes", len(res.Data))
+		}
+		res.Release()
 	}
 }

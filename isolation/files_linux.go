@@ -33,6 +33,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -91,6 +92,17 @@ type ReadFileResult struct {
 	Head      []byte `json:"head"`      // first 512 bytes of the file when Offset > 0 (for sniffing)
 	N         int64  `json:"n"`         // bytes streamed
 	Data      []byte `json:"-"`         // the bytes read (filled by the client)
+
+	release func() // gives Data's buffer back (Release); shared by copies
+}
+
+// Release gives Data's buffer back for later reads. Data, and anything
+// made from it without a copy, must not be used afterwards. Calling it is
+// optional; calling it again, or on a copy, does nothing.
+func (r *ReadFileResult) Release() {
+	if r.release != nil {
+		r.release()
+	}
 }
 
 // WriteFileRequest writes Data to Path, creating parent directories. Without
@@ -192,16 +204,46 @@ func (s *Sandbox) ReadFile(ctx context.Context, req ReadFileRequest) (ReadFileRe
 		n = ReadFileMaxBytes
 	}
 	data, err := doReading(ctx, s, opReadFile, req.Path, int(n), req, &res, func(r io.Reader) ([]byte, error) {
-		return readAllInto(r, make([]byte, 0, min(n, 1<<20)+1), ReadFileMaxBytes+1)
+		return readAllInto(r, readBuf(int(n)), ReadFileMaxBytes+1)
 	})
 	if err != nil {
+		putReadBuf(data)
 		return res, err
 	}
 	if int64(len(data)) != res.N {
+		putReadBuf(data)
 		return res, &OpError{Op: opReadFile, Path: req.Path, Kind: "io", Msg: fmt.Sprintf("short read: got %d of %d bytes; retry", len(data), res.N)}
 	}
 	res.Data = data
+	res.release = sync.OnceFunc(func() { putReadBuf(data) })
 	return res, nil
+}
+
+// readBufs recycles ReadFile's buffers. A fresh megabyte per read costs
+// more than the read itself: on a VM the page faults of fresh memory, and
+// the scavenger handing it back to the kernel, dominate
+// (BenchmarkSandboxReadFile1MiB: 1.7 ms with fresh buffers, 0.4 recycled).
+var readBufs = make(chan []byte, 2)
+
+// readBuf returns an empty buffer for a read of up to n bytes.
+func readBuf(n int) []byte {
+	select {
+	case b := <-readBufs:
+		return b[:0]
+	default:
+		return make([]byte, 0, min(n, 1<<20)+1)
+	}
+}
+
+// putReadBuf recycles b (nil and oversized buffers are dropped).
+func putReadBuf(b []byte) {
+	if b == nil || cap(b) > ReadFileMaxBytes+1 {
+		return
+	}
+	select {
+	case readBufs <- b[:0]:
+	default:
+	}
 }
 
 // doReading runs op with the write end of a fresh pipe (buffer grown

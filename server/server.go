@@ -506,7 +506,7 @@ func (s *Server) startCall(f *frame) {
 	case s.slots <- struct{}{}:
 	default:
 		s.stream.writeResult(f.id, wireResult{
-			Content: []Content{{Type: "text", Text: fmt.Sprintf("server busy: %d tool calls are already running; wait for one to finish and retry", s.opts.MaxCalls)}},
+			Content: []Content{{Type: "text", Text: String(fmt.Sprintf("server busy: %d tool calls are already running; wait for one to finish and retry", s.opts.MaxCalls))}},
 			IsError: true,
 		})
 		return
@@ -639,6 +639,7 @@ func (s *Server) runCall(ctx context.Context, id json.RawMessage, key string, c 
 	}
 	call := NewCall(progress)
 	call.log = s.LogMessage
+	defer call.responded()
 	var res *Result
 	if s.opts.Ready != nil {
 		select {
@@ -689,5 +690,5 @@ func (s *Server) invoke(ctx context.Context, call *Call, t *Tool, args json.RawM
 
 // ErrorResult is an isError result with one text block.
 func ErrorResult(text string) *Result {
-	return &Result{Content: []Content{{Type: "text", Text: text}}, IsError: true}
+	return &Result{Content: []Content{{Type: "text", Text: String(text)}}, IsError: true}
 }

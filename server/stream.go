@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"sync"
 
-	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
 
@@ -334,11 +333,11 @@ func (s *Stream) take(seq uint64, notif bool) *frame {
 // calls jsonrpc2.Conn's send methods; the server writes through
 // writeLine).
 func (s *Stream) WriteObject(v any) error {
-	buf, err := marshal(v)
+	e, line, err := marshal(v)
 	if err != nil {
 		return err
 	}
-	return s.writeMarshaled(buf)
+	return s.writeMarshaled(e, line)
 }
 
 // Close implements jsonrpc2.ObjectStream.
@@ -349,49 +348,10 @@ func (s *Stream) Close() error {
 	return nil
 }
 
-// lineBufs recycles the buffers messages are encoded into: a fresh buffer
-// for a multi-megabyte result costs more (growing, zeroing, faulting its
-// pages in, collecting it) than encoding into it does. Unlike a sync.Pool
-// it survives garbage collections, which large results make frequent; it
-// holds at most cap(lineBufs) buffers of at most maxPooledLine bytes.
-var lineBufs = make(chan *bytes.Buffer, 2)
-
-// maxPooledLine bounds the buffers kept for reuse.
-const maxPooledLine = 8 << 20
-
-// marshal encodes v as compact JSON with a trailing newline, without HTML
-// escaping, into a pooled buffer; release gives it back once written.
-func marshal(v any) (*bytes.Buffer, error) {
-	var buf *bytes.Buffer
-	select {
-	case buf = <-lineBufs:
-		buf.Reset()
-	default:
-		buf = new(bytes.Buffer)
-	}
-	if err := jsonv2.MarshalWrite(buf, v, encodeOpts); err != nil {
-		release(buf)
-		return nil, err
-	}
-	buf.WriteByte('\n')
-	return buf, nil
-}
-
-// release returns a buffer from marshal to the pool.
-func release(buf *bytes.Buffer) {
-	if buf.Cap() > maxPooledLine {
-		return
-	}
-	select {
-	case lineBufs <- buf:
-	default:
-	}
-}
-
-// writeMarshaled writes and releases a buffer from marshal.
-func (s *Stream) writeMarshaled(buf *bytes.Buffer) error {
-	err := s.writeLine(buf.Bytes())
-	release(buf)
+// writeMarshaled writes a line from marshal and releases its encoder.
+func (s *Stream) writeMarshaled(e *encoder, line []byte) error {
+	err := s.writeLine(line)
+	e.release()
 	return err
 }
 
@@ -422,11 +382,11 @@ type response struct {
 
 // writeError answers with an error object (no id when id is nil).
 func (s *Stream) writeError(id json.RawMessage, e wireError) error {
-	buf, err := marshal(response{JSONRPC: "2.0", ID: id, Error: &e})
+	enc, line, err := marshal(response{JSONRPC: "2.0", ID: id, Error: &e})
 	if err != nil {
 		return err
 	}
-	return s.writeMarshaled(buf)
+	return s.writeMarshaled(enc, line)
 }
 
 // writeResult answers with a result; nil becomes {} (MCP wants an object).
@@ -434,14 +394,14 @@ func (s *Stream) writeResult(id json.RawMessage, result any) error {
 	if result == nil {
 		result = struct{}{}
 	}
-	buf, err := marshal(response{JSONRPC: "2.0", ID: id, Result: result})
+	e, line, err := marshal(response{JSONRPC: "2.0", ID: id, Result: result})
 	if err != nil {
-		buf, err = marshal(response{JSONRPC: "2.0", ID: id, Error: &wireError{CodeInternalError, "Internal error: encode result: " + err.Error()}})
+		e, line, err = marshal(response{JSONRPC: "2.0", ID: id, Error: &wireError{CodeInternalError, "Internal error: encode result: " + err.Error()}})
 		if err != nil {
 			return err
 		}
 	}
-	return s.writeMarshaled(buf)
+	return s.writeMarshaled(e, line)
 }
 
 // notification is a JSON-RPC notification.
@@ -453,11 +413,11 @@ type notification struct {
 
 // writeNotification sends a notification.
 func (s *Stream) writeNotification(method string, params any) error {
-	buf, err := marshal(notification{JSONRPC: "2.0", Method: method, Params: params})
+	e, line, err := marshal(notification{JSONRPC: "2.0", Method: method, Params: params})
 	if err != nil {
 		return err
 	}
-	return s.writeMarshaled(buf)
+	return s.writeMarshaled(e, line)
 }
 
 // progressBufs recycles the buffers progress notifications are built in.
@@ -492,9 +452,9 @@ func (s *Stream) writeProgress(token json.RawMessage, progress float64, msg Text
 	if msg.Len() > 0 {
 		b = append(b, `,"message":`...)
 		if msg.b != nil {
-			b, _ = jsontext.AppendQuote(b, msg.b)
+			b = appendQuoted(b, msg.b)
 		} else {
-			b, _ = jsontext.AppendQuote(b, msg.s)
+			b = appendQuoted(b, msg.s)
 		}
 	}
 	if len(keys) > 0 {
@@ -503,9 +463,9 @@ func (s *Stream) writeProgress(token json.RawMessage, progress float64, msg Text
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b, _ = jsontext.AppendQuote(b, k)
+			b = appendQuoted(b, k)
 			b = append(b, ':')
-			b, _ = jsontext.AppendQuote(b, meta[k].(string))
+			b = appendQuoted(b, meta[k].(string))
 		}
 		b = append(b, '}')
 	}

@@ -3,6 +3,9 @@ package server
 import (
 	"context"
 	"encoding/json"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/invopop/jsonschema"
 )
 
 // Annotations are the MCP tool annotations (hints for the client).
@@ -17,7 +20,7 @@ type Annotations struct {
 // Content is one MCP content block (text or image).
 type Content struct {
 	Type     string `json:"type"`               // "text" or "image"
-	Text     string `json:"text,omitempty"`     // for "text"
+	Text     Text   `json:"text,omitzero"`      // for "text"
 	Data     string `json:"data,omitempty"`     // base64, for "image"
 	MimeType string `json:"mimeType,omitempty"` // for "image"
 }
@@ -33,6 +36,11 @@ type Result struct {
 // Texter lets a typed result choose its readable text block; without it the
 // text block is the indented JSON of the result.
 type Texter interface{ Text() string }
+
+// BlockTexter is a Texter whose text block may be bytes (Bytes), which go
+// out without being copied into a string: a file's content. It takes
+// precedence over Texter.
+type BlockTexter interface{ TextBlock() Text }
 
 // Imager lets a typed result add image blocks after the text block.
 type Imager interface{ Images() []Content }
@@ -67,11 +75,31 @@ type Call struct {
 	progress func(progress float64, message Text, meta map[string]any)
 	// log sends notifications/message (nil: logging not wired).
 	log func(level, logger string, data any)
+	// after runs once the response is written or dropped (AfterResponse).
+	after []func()
 }
 
-// Text is a progress message: a string, or bytes of valid UTF-8 that are
-// encoded straight from the caller's buffer (a streamed chunk need not be
-// copied into a string first).
+// AfterResponse arranges for f to run once the call's response has been
+// written (or dropped, when the call was cancelled): a handler whose result
+// refers to a pooled buffer gives it back there. Call it from the handler's
+// goroutine.
+func (c *Call) AfterResponse(f func()) {
+	if c != nil {
+		c.after = append(c.after, f)
+	}
+}
+
+// responded runs the AfterResponse functions.
+func (c *Call) responded() {
+	for _, f := range c.after {
+		f()
+	}
+	c.after = nil
+}
+
+// Text is a string, or bytes of valid UTF-8 that are encoded straight from
+// the caller's buffer: a streamed chunk or a file's content need not be
+// copied into a string first. In a JSON value it is a string.
 type Text struct {
 	s string
 	b []byte
@@ -80,9 +108,32 @@ type Text struct {
 // String is a Text holding s.
 func String(s string) Text { return Text{s: s} }
 
-// Bytes is a Text holding b, which must be valid UTF-8. b is not kept after
-// the call that takes it returns.
+// Bytes is a Text holding b, which must be valid UTF-8. As a progress
+// message b is not kept after the call that takes it returns; in a result
+// it must stay unchanged until the response is written (AfterResponse).
 func Bytes(b []byte) Text { return Text{b: b} }
+
+// IsZero reports whether t is empty (omitzero).
+func (t Text) IsZero() bool { return t.Len() == 0 }
+
+// MarshalJSONTo writes t as a JSON string (v2 encoder).
+func (t Text) MarshalJSONTo(enc *jsontext.Encoder) error {
+	if t.b != nil {
+		return enc.WriteValue(appendQuoted(nil, t.b))
+	}
+	return enc.WriteToken(jsontext.String(t.s))
+}
+
+// MarshalJSON writes t as a JSON string (encoding/json).
+func (t Text) MarshalJSON() ([]byte, error) {
+	if t.b != nil {
+		return appendQuoted(nil, t.b), nil
+	}
+	return appendQuoted(nil, t.s), nil
+}
+
+// JSONSchema gives Text the schema of a string (invopop/jsonschema).
+func (Text) JSONSchema() *jsonschema.Schema { return &jsonschema.Schema{Type: "string"} }
 
 // Len is the message's length in bytes.
 func (t Text) Len() int { return len(t.s) + len(t.b) }

@@ -79,14 +79,16 @@ func isObjectType(t reflect.Type) bool {
 func toResult(r any, structured bool) *Result {
 	res := &Result{}
 	if v := reflect.ValueOf(r); !v.IsValid() || (v.Kind() == reflect.Pointer && v.IsNil()) {
-		return &Result{Content: []Content{{Type: "text", Text: "ok"}}}
+		return &Result{Content: []Content{{Type: "text", Text: String("ok")}}}
 	}
 	if structured {
 		res.Structured = r
 	}
-	text := ""
-	if tx, ok := r.(Texter); ok {
-		text = tx.Text()
+	var text Text
+	if tx, ok := r.(BlockTexter); ok {
+		text = tx.TextBlock()
+	} else if tx, ok := r.(Texter); ok {
+		text = String(tx.Text())
 	} else {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
@@ -95,7 +97,7 @@ func toResult(r any, structured bool) *Result {
 		if err := enc.Encode(r); err != nil {
 			return ErrorResult("internal error: encode result: " + err.Error())
 		}
-		text = strings.TrimSuffix(buf.String(), "\n")
+		text = String(strings.TrimSuffix(buf.String(), "\n"))
 	}
 	res.Content = append(res.Content, Content{Type: "text", Text: text})
 	if im, ok := r.(Imager); ok {

@@ -167,7 +167,7 @@ func TestNewToolDecoding(t *testing.T) {
 			t.Errorf("%s: isError = %v (%+v)", tt.args, res.IsError, res.Content)
 			continue
 		}
-		if len(res.Content) == 0 || res.Content[0].Type != "text" || !strings.Contains(res.Content[0].Text, tt.text) {
+		if len(res.Content) == 0 || res.Content[0].Type != "text" || !strings.Contains(res.Content[0].Text.String(), tt.text) {
 			t.Errorf("%s: content = %+v, want text containing %q", tt.args, res.Content, tt.text)
 		}
 		if !tt.isError && res.Structured == nil {
@@ -198,7 +198,7 @@ func TestTextBytesArgument(t *testing.T) {
 		t.Errorf("decoded %q (%+v)", got.Content, res.Content)
 	}
 	res = tool.Handle(context.Background(), NewCall(nil), json.RawMessage(`{"content":5}`))
-	if !res.IsError || !strings.Contains(res.Content[0].Text, `"content" must be a string, got integer`) {
+	if !res.IsError || !strings.Contains(res.Content[0].Text.String(), `"content" must be a string, got integer`) {
 		t.Errorf("number for content: %+v", res.Content)
 	}
 	res = tool.Handle(context.Background(), NewCall(nil), json.RawMessage("{\"content\":\"a\xffb\"}"))

@@ -15,9 +15,9 @@ import (
 	"github.com/sbx-mcp/sbx-mcp/server"
 )
 
-// readFileTextBudget bounds the JSON-escaped size of utf-8 content (control
-// characters and <>& escape to six bytes each), so a text result stays far
-// below 10 MiB even though it appears twice (text block and structuredContent).
+// readFileTextBudget bounds the quoted size of utf-8 content (a control
+// character takes six bytes), so a text result stays far below 10 MiB even
+// though it appears twice (text block and structuredContent).
 const readFileTextBudget = 3 << 20
 
 type readFileArgs struct {
@@ -29,33 +29,43 @@ type readFileArgs struct {
 }
 
 type readFileResult struct {
-	Path       string `json:"path" jsonschema_description:"Absolute path."`
-	Content    string `json:"content" jsonschema_description:"The bytes read, as text or base64 (see encoding)."`
-	Encoding   string `json:"encoding" jsonschema:"enum=utf-8,enum=base64"`
-	MimeType   string `json:"mime_type" jsonschema_description:"Sniffed from the content with the extension as a hint."`
-	Size       int64  `json:"size" jsonschema_description:"Size of the whole file in bytes."`
-	IsBinary   bool   `json:"is_binary" jsonschema_description:"The bytes are not UTF-8 text."`
-	Truncated  bool   `json:"truncated" jsonschema_description:"More bytes follow: call again with offset=next_offset."`
-	Offset     int64  `json:"offset" jsonschema_description:"Offset of the first byte returned."`
-	NextOffset int64  `json:"next_offset,omitempty" jsonschema_description:"Where the next page starts (when truncated)."`
+	Path       string      `json:"path" jsonschema_description:"Absolute path."`
+	Content    server.Text `json:"content" jsonschema_description:"The bytes read, as text or base64 (see encoding)."`
+	Encoding   string      `json:"encoding" jsonschema:"enum=utf-8,enum=base64"`
+	MimeType   string      `json:"mime_type" jsonschema_description:"Sniffed from the content with the extension as a hint."`
+	Size       int64       `json:"size" jsonschema_description:"Size of the whole file in bytes."`
+	IsBinary   bool        `json:"is_binary" jsonschema_description:"The bytes are not UTF-8 text."`
+	Truncated  bool        `json:"truncated" jsonschema_description:"More bytes follow: call again with offset=next_offset."`
+	Offset     int64       `json:"offset" jsonschema_description:"Offset of the first byte returned."`
+	NextOffset int64       `json:"next_offset,omitempty" jsonschema_description:"Where the next page starts (when truncated)."`
 
 	image bool // send the bytes as an image block too
 }
 
+// TextBlock is the content itself in the common case (text, whole), sent
+// from the read's buffer without a copy; otherwise Text.
+func (r readFileResult) TextBlock() server.Text {
+	if !r.image && r.Encoding != "base64" && r.Content.Len() > 0 && !r.Truncated {
+		return r.Content
+	}
+	return server.String(r.Text())
+}
+
 func (r readFileResult) Text() string {
-	if !r.image && r.Encoding != "base64" && r.Content != "" && !r.Truncated {
-		return r.Content // the common case, without copying a large content
+	content := r.Content.String()
+	if !r.image && r.Encoding != "base64" && content != "" && !r.Truncated {
+		return content
 	}
 	var b strings.Builder
 	switch {
 	case r.image:
 		fmt.Fprintf(&b, "Image %s (%s, %d bytes), returned as an image block; base64 is in structuredContent.", r.Path, r.MimeType, r.Size)
 	case r.Encoding == "base64":
-		fmt.Fprintf(&b, "Binary file %s (%s, %d bytes); content as base64:\n%s", r.Path, r.MimeType, r.Size, r.Content)
-	case r.Content == "" && !r.Truncated:
+		fmt.Fprintf(&b, "Binary file %s (%s, %d bytes); content as base64:\n%s", r.Path, r.MimeType, r.Size, content)
+	case content == "" && !r.Truncated:
 		fmt.Fprintf(&b, "[%s: no content at offset %d; size %d bytes]", r.Path, r.Offset, r.Size)
 	default:
-		b.WriteString(r.Content)
+		b.WriteString(content)
 	}
 	if r.Truncated {
 		fmt.Fprintf(&b, "\n\n[truncated: returned bytes %d-%d of %d; call read_file with offset=%d to read on]",
@@ -68,7 +78,7 @@ func (r readFileResult) Images() []server.Content {
 	if !r.image {
 		return nil
 	}
-	return []server.Content{{Type: "image", Data: r.Content, MimeType: r.MimeType}}
+	return []server.Content{{Type: "image", Data: r.Content.String(), MimeType: r.MimeType}}
 }
 
 // imageTypes are sent as MCP image blocks as well.
@@ -97,6 +107,8 @@ func init() {
 				if err != nil {
 					return readFileResult{}, err
 				}
+				// utf-8 content is the read's buffer, in use until the response is out
+				call.AfterResponse(res.Release)
 				return encodeRead(p, a.Encoding, a.Offset, res)
 			})
 	})
@@ -129,16 +141,16 @@ func encodeRead(path, encoding string, offset int64, res isolation.ReadFileResul
 		return out, fmt.Errorf("read_file %s: not valid UTF-8 text (%s); read it with encoding \"base64\"", path, out.MimeType)
 	}
 	if encoding == "utf-8" || (encoding != "base64" && isText) {
-		if n := fitJSONBudget(text, readFileTextBudget); n < len(text) {
+		if n := server.QuotedPrefix(text, readFileTextBudget); n < len(text) {
 			text = text[:n]
 			out.Truncated = true
 		}
 		out.Encoding = "utf-8"
-		out.Content = string(text)
+		out.Content = server.Bytes(text)
 		data = text
 	} else {
 		out.Encoding = "base64"
-		out.Content = base64.StdEncoding.EncodeToString(data)
+		out.Content = server.String(base64.StdEncoding.EncodeToString(data))
 	}
 	if out.Truncated {
 		out.NextOffset = offset + int64(len(data))
@@ -162,44 +174,6 @@ func trimPartialRune(b []byte) []byte {
 		}
 	}
 	return b
-}
-
-// jsonCost is the bytes each input byte becomes in a JSON string (worst
-// case: with HTML escaping; 0xE2 starts U+2028/U+2029, six bytes for three).
-var jsonCost = func() (t [256]uint8) {
-	for i := range t {
-		t[i] = 1
-	}
-	for i := range 0x20 {
-		t[i] = 6
-	}
-	for _, c := range []byte("\n\r\t\"\\") {
-		t[c] = 2
-	}
-	for _, c := range []byte("<>&") {
-		t[c] = 6
-	}
-	t[0xE2] = 4
-	return t
-}()
-
-// fitJSONBudget returns how many bytes of the valid UTF-8 text b fit in
-// budget bytes once JSON-escaped (cut at a rune boundary).
-func fitJSONBudget(b []byte, budget int) int {
-	cost := 0
-	for i := 0; i < len(b); i++ {
-		if i%(64<<10) == 0 && cost+(len(b)-i)*6 <= budget {
-			return len(b) // the rest fits whatever it holds
-		}
-		cost += int(jsonCost[b[i]])
-		if cost > budget {
-			for i > 0 && !utf8.RuneStart(b[i]) {
-				i--
-			}
-			return i
-		}
-	}
-	return len(b)
 }
 
 // textTypes are extension types (besides text/*) that hold text.

@@ -3,12 +3,11 @@ package tools
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/server"
 )
 
 var png1x1, _ = base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
@@ -66,7 +65,7 @@ func TestEncodeRead(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Content != tt.content || got.Encoding != tt.encoding || got.MimeType != tt.mime || got.IsBinary != tt.binary ||
+			if got.Content.String() != tt.content || got.Encoding != tt.encoding || got.MimeType != tt.mime || got.IsBinary != tt.binary ||
 				got.Truncated != tt.truncated || got.NextOffset != tt.next || got.image != tt.image {
 				t.Errorf("got %+v", got)
 			}
@@ -94,13 +93,13 @@ func TestReadResultSizeBound(t *testing.T) {
 			if err != nil {
 				continue
 			}
-			structured, _ := json.Marshal(r)
-			text, _ := json.Marshal(r.Text())
+			structured, _ := server.Encode(r)
+			text, _ := server.Encode(r.Text())
 			if total := len(structured) + len(text); total > 7<<20 {
 				t.Errorf("%s/%s: result is %d bytes", name, enc, total)
 			}
-			if r.Encoding == "utf-8" && r.Truncated && r.NextOffset != int64(len(r.Content)) {
-				t.Errorf("%s/%s: next_offset %d for %d bytes of content", name, enc, r.NextOffset, len(r.Content))
+			if r.Encoding == "utf-8" && r.Truncated && r.NextOffset != int64(r.Content.Len()) {
+				t.Errorf("%s/%s: next_offset %d for %d bytes of content", name, enc, r.NextOffset, r.Content.Len())
 			}
 		}
 	}
@@ -140,26 +139,30 @@ func TestModeString(t *testing.T) {
 	}
 }
 
-func TestFitJSONBudget(t *testing.T) {
-	for name, b := range map[string][]byte{
-		"plain":      bytes.Repeat([]byte("a"), 1000),
-		"controls":   bytes.Repeat([]byte{1}, 1000),
-		"html":       bytes.Repeat([]byte("<a&b>"), 200),
-		"separators": bytes.Repeat([]byte("x\u2028é"), 200),
-		"mixed":      bytes.Repeat([]byte("line \"q\"\t\\ ✓ \x7f\n"), 100),
+func TestEncodeReadTextBudget(t *testing.T) {
+	for name, tc := range map[string]struct {
+		data []byte
+		want int // bytes of content kept
+	}{
+		"plain fits":   {bytes.Repeat([]byte("abcdefg\n"), 1<<17), 1 << 20},
+		"controls cut": {bytes.Repeat([]byte{1}, 1<<20), (readFileTextBudget - 2) / 6},
+		// 9 bytes of budget are left after "a": four é fit, the fifth would be cut
+		"cut at a rune":    {append(bytes.Repeat([]byte{1}, (readFileTextBudget-2)/6-1), append([]byte("a"), bytes.Repeat([]byte("é"), 1<<10)...)...), (readFileTextBudget-2)/6 - 1 + 1 + 8},
+		"quotes and runes": {bytes.Repeat([]byte(`"✓`), 1<<19), 2 << 20},
 	} {
-		for _, budget := range []int{0, 7, 100, 999, 5000, 100000} {
-			n := fitJSONBudget(b, budget)
-			if !utf8.Valid(b[:n]) {
-				t.Errorf("%s/%d: cut inside a rune at %d", name, budget, n)
-			}
-			enc, _ := json.Marshal(string(b[:n]))
-			if len(enc)-2 > budget {
-				t.Errorf("%s/%d: %d bytes fit, which encode to %d", name, budget, n, len(enc)-2)
-			}
-			if n < len(b) && budget >= len(b)*6 {
-				t.Errorf("%s/%d: cut at %d although everything fits", name, budget, n)
-			}
+		out, err := encodeRead("/f.txt", "auto", 0, isolation.ReadFileResult{Data: tc.data, Size: int64(len(tc.data))})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		truncated := tc.want < len(tc.data)
+		if out.Content.Len() != tc.want || out.Truncated != truncated || out.Encoding != "utf-8" {
+			t.Errorf("%s: %d bytes of content (truncated %v, %s), want %d (truncated %v)", name, out.Content.Len(), out.Truncated, out.Encoding, tc.want, truncated)
+		}
+		if truncated && out.NextOffset != int64(tc.want) {
+			t.Errorf("%s: next_offset %d, want %d", name, out.NextOffset, tc.want)
+		}
+		if enc, _ := server.Encode(out.Content); len(enc) > readFileTextBudget {
+			t.Errorf("%s: content encodes to %d bytes, over the budget %d", name, len(enc), readFileTextBudget)
 		}
 	}
 }

@@ -1,0 +1,185 @@
+package server
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// libraryQuoted is the wire encoder's own rendering of s.
+func libraryQuoted(t testing.TB, s string) string {
+	b, err := jsonv2.Marshal(s, encodeOpts)
+	if err != nil {
+		t.Fatalf("marshal %q: %v", s, err)
+	}
+	return string(b)
+}
+
+var quoteCases = []string{
+	"", "a", `"`, `\`, "plain ascii text that is longer than a word",
+	"tab\there\nnew line\r\x00\x01\x1f\x7f end", `<>&'`,
+	"héllo wörld ✓ 日本語 🙂", "\u2028\u2029",
+	"bad \xff utf-8 \xe2\x82 cut", "\xc3", "ends in half \xf0\x9f\x99",
+	strings.Repeat("0123456\n", 100), strings.Repeat("é\"", 50),
+	"12345678\"", "1234567\x00", "\x80\x80\x80\x80\x80\x80\x80\x80\x80",
+}
+
+func TestAppendQuotedMatchesEncoder(t *testing.T) {
+	for _, s := range quoteCases {
+		want := libraryQuoted(t, s)
+		if got := string(appendQuoted(nil, s)); got != want {
+			t.Errorf("appendQuoted(%q) = %s, want %s", s, got, want)
+		}
+		if got := string(appendQuoted([]byte("x"), []byte(s))); got != "x"+want {
+			t.Errorf("appendQuoted([]byte %q) = %s, want x%s", s, got, want)
+		}
+	}
+}
+
+func FuzzAppendQuoted(f *testing.F) {
+	for _, s := range quoteCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := libraryQuoted(t, s)
+		if got := string(appendQuoted(nil, s)); got != want {
+			t.Fatalf("appendQuoted(%q) = %s, want %s", s, got, want)
+		}
+		if got := string(appendQuoted(nil, []byte(s))); got != want {
+			t.Fatalf("appendQuoted([]byte %q) = %s, want %s", s, got, want)
+		}
+		if !utf8.ValidString(s) {
+			return
+		}
+		for _, budget := range []int{0, 2, 3, 7, len(want) / 2, len(want) - 1, len(want)} {
+			checkQuotedPrefix(t, s, budget)
+		}
+	})
+}
+
+// checkQuotedPrefix checks that QuotedPrefix(s, budget) is a rune
+// boundary whose quoting fits, and that one more rune would not.
+func checkQuotedPrefix(t *testing.T, s string, budget int) {
+	t.Helper()
+	n := QuotedPrefix(s, budget)
+	if n < 0 || n > len(s) || (n < len(s) && !utf8.RuneStart(s[n])) {
+		t.Fatalf("QuotedPrefix(%q, %d) = %d: not a rune boundary", s, budget, n)
+	}
+	if q := len(appendQuoted(nil, s[:n])); n > 0 && q > budget {
+		t.Fatalf("QuotedPrefix(%q, %d) = %d, which quotes to %d bytes", s, budget, n, q)
+	}
+	if n < len(s) {
+		_, size := utf8.DecodeRuneInString(s[n:])
+		if q := len(appendQuoted(nil, s[:n+size])); q <= budget {
+			t.Fatalf("QuotedPrefix(%q, %d) = %d, but %d bytes (%d quoted) fit", s, budget, n, n+size, q)
+		}
+	}
+}
+
+func TestQuotedPrefix(t *testing.T) {
+	for _, s := range quoteCases {
+		if !utf8.ValidString(s) {
+			continue
+		}
+		for budget := range len(libraryQuoted(t, s)) + 2 {
+			checkQuotedPrefix(t, s, budget)
+		}
+	}
+	if n := QuotedPrefix(strings.Repeat("a", 100), 52); n != 50 {
+		t.Errorf("QuotedPrefix(100×a, 52) = %d, want 50", n)
+	}
+	if n := QuotedPrefix("ab\x01c", 8); n != 2 {
+		t.Errorf(`QuotedPrefix("ab\x01c", 8) = %d, want 2 (\u0001 needs six bytes)`, n)
+	}
+}
+
+func BenchmarkQuote1MiB(b *testing.B) {
+	s := benchText
+	buf := make([]byte, 0, 2<<20)
+	b.Run("appendQuoted", func(b *testing.B) {
+		b.SetBytes(int64(len(s)))
+		for b.Loop() {
+			buf = appendQuoted(buf[:0], s)
+		}
+	})
+	b.Run("jsontext.AppendQuote", func(b *testing.B) {
+		b.SetBytes(int64(len(s)))
+		for b.Loop() {
+			buf, _ = jsontext.AppendQuote(buf[:0], s)
+		}
+	})
+	b.Run("QuotedPrefix", func(b *testing.B) {
+		b.SetBytes(int64(len(s)))
+		for b.Loop() {
+			QuotedPrefix(s, 3<<20)
+		}
+	})
+}
+
+func TestMarshalSplicesBigStrings(t *testing.T) {
+	big := strings.Repeat("big \"text\"\n✓\x01", bigString/8)
+	other := strings.Repeat("o", bigString) + "\xff"
+	type inner struct {
+		Text  string `json:"text"`
+		Empty string `json:"empty,omitempty"`
+	}
+	values := map[string]any{
+		"top-level":  big,
+		"twice":      struct{ A, B string }{big, big},
+		"equal copy": struct{ A, B string }{big, strings.Clone(big)},
+		"nested": map[string]any{
+			"content":    []any{inner{Text: big}, inner{Text: "small"}},
+			"structured": &inner{Text: big},
+			"other":      other,
+			"list":       []string{other, "x", big},
+		},
+		"big name": map[string]string{big: "v", "k": other},
+		"text blocks": []any{
+			Content{Type: "text", Text: Bytes([]byte(big))}, Content{Type: "text", Text: String(big)},
+			Content{Type: "text", Text: Bytes([]byte("small ✓\n"))}, Content{Type: "image", Data: other},
+			big, Bytes([]byte(other)),
+		},
+		"none": map[string]any{"a": "b", "n": 1},
+	}
+	for range 3 { // encoders are reused: each pass must give the same lines
+		for name, v := range values {
+			want, err := jsonv2.Marshal(v, encodeOpts, jsonv2.WithMarshalers(jsonv2.MarshalToFunc(
+				func(enc *jsontext.Encoder, t Text) error { return enc.WriteToken(jsontext.String(t.String())) })))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, line, err := marshal(v)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if string(line) != string(want)+"\n" {
+				t.Errorf("%s: marshal differs from the library's encoding (%d vs %d bytes)", name, len(line), len(want)+1)
+			}
+			e.release()
+		}
+	}
+}
+
+// BenchmarkMarshalRead1MiB: the response of a read_file of 1 MiB of text,
+// which carries the content twice.
+func BenchmarkMarshalRead1MiB(b *testing.B) {
+	type readResult struct {
+		Path    string `json:"path"`
+		Content string `json:"content"`
+		Size    int    `json:"size"`
+	}
+	res := &Result{Content: []Content{{Type: "text", Text: String(benchText)}},
+		Structured: readResult{Path: "/w/bench-1mib.txt", Content: benchText, Size: len(benchText)}}
+	v := response{JSONRPC: "2.0", ID: []byte("7"), Result: res}
+	b.SetBytes(int64(len(benchText)))
+	for b.Loop() {
+		e, _, err := marshal(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.release()
+	}
+}
