@@ -51,6 +51,7 @@ const ListFilesMaxEntries = 10000
 // Op names of the file operations.
 const (
 	opReadFile   = "read_file"
+	opOpenRead   = "read_file.open"
 	opWriteFile  = "write_file"
 	opListFiles  = "list_files"
 	opMkdir      = "mkdir"
@@ -83,6 +84,13 @@ type ReadFileRequest struct {
 	Path   string `json:"path"`
 	Offset int64  `json:"offset"`
 	Length int64  `json:"length"`
+}
+
+// openReadResult is the answer of opOpenRead: the open file comes with it,
+// unless Stream says to read through opReadFile.
+type openReadResult struct {
+	Size   int64 `json:"size"`
+	Stream bool  `json:"stream"`
 }
 
 // ReadFileResult is what ReadFile returns.
@@ -196,8 +204,70 @@ type MoveFileResult struct {
 // ----------------------------------------------------------------------------
 // Client side: typed methods on *Sandbox.
 
-// ReadFile reads a file inside the sandbox; the bytes arrive through a pipe.
+// ReadFile reads a file inside the sandbox. Init opens it there and, on a
+// disk or memory filesystem, hands the open file back for the server to
+// read; elsewhere (procfs, sysfs, FUSE) init reads it and the bytes arrive
+// through a pipe.
 func (s *Sandbox) ReadFile(ctx context.Context, req ReadFileRequest) (ReadFileResult, error) {
+	var opened openReadResult
+	files, err := s.doFiles(ctx, opOpenRead, req, &opened)
+	if err != nil {
+		return ReadFileResult{}, err
+	}
+	if len(files) == 1 && !opened.Stream {
+		defer files[0].Close()
+		return readOpened(files[0], req, opened.Size)
+	}
+	closeAll(files)
+	return s.streamFile(ctx, req)
+}
+
+// readOpened reads what req asks for from f, a regular file init opened,
+// into a recycled buffer.
+func readOpened(f *os.File, req ReadFileRequest, size int64) (ReadFileResult, error) {
+	res := ReadFileResult{Size: size}
+	length := req.Length
+	if length <= 0 || length > ReadFileMaxBytes {
+		length = ReadFileMaxBytes
+	}
+	if req.Offset > 0 {
+		head := make([]byte, 512)
+		n, err := f.ReadAt(head, 0)
+		if err != nil && err != io.EOF {
+			return res, fileOpError(opReadFile, req.Path, err)
+		}
+		res.Head = head[:n]
+	}
+	// Sizes on these filesystems are exact: read what the size promises,
+	// plus one byte to tell whether more follow (the file may have grown).
+	want := min(length, max(size-req.Offset, 0))
+	buf := slices.Grow(readBuf(int(want)), int(want)+1)
+	for int64(len(buf)) <= want {
+		n, err := f.ReadAt(buf[len(buf):want+1], req.Offset+int64(len(buf)))
+		buf = buf[:len(buf)+n]
+		if err == io.EOF || (n == 0 && err == nil) {
+			break
+		}
+		if err != nil {
+			putReadBuf(buf)
+			return res, fileOpError(opReadFile, req.Path, err)
+		}
+	}
+	if int64(len(buf)) > want {
+		res.Truncated = true
+		buf = buf[:want]
+	}
+	res.N = int64(len(buf))
+	if end := req.Offset + res.N; res.N > 0 && end > res.Size {
+		res.Size = end // grew since init's fstat
+	}
+	res.Data = buf
+	res.release = sync.OnceFunc(func() { putReadBuf(buf) })
+	return res, nil
+}
+
+// streamFile reads a file through init: the bytes arrive through a pipe.
+func (s *Sandbox) streamFile(ctx context.Context, req ReadFileRequest) (ReadFileResult, error) {
 	var res ReadFileResult
 	n := req.Length
 	if n <= 0 || n > ReadFileMaxBytes {
@@ -395,6 +465,7 @@ func init() {
 	registerPipeOp(opListFiles, func(ctx context.Context, req ListFilesRequest, f *os.File) (any, error) {
 		return listFilesOp(ctx, req, f)
 	})
+	registerFileOp(opOpenRead, openReadOp)
 	registerFileOp(opFileInfo, fileInfoOp)
 	registerFileOp(opMkdir, mkdirOp)
 	registerFileOp(opDeleteFile, deleteFileOp)

@@ -42,8 +42,19 @@ func writeTestFile(t *testing.T, path, content string) {
 	}
 }
 
-func TestReadFileOp(t *testing.T) {
-	dir := t.TempDir()
+// readCase is one read_file case: the bytes and metadata it must give, or
+// the kind of error.
+type readCase struct {
+	name      string
+	req       ReadFileRequest
+	want      string
+	truncated bool
+	size      int64
+	kind      string
+}
+
+// readCases makes the files of the read_file cases in dir.
+func readCases(t *testing.T, dir string) []readCase {
 	big := bytes.Repeat([]byte("0123456789abcdef"), (ReadFileMaxBytes/16)+10)
 	writeTestFile(t, dir+"/a.txt", "héllo wörld\n")
 	writeTestFile(t, dir+"/big", string(big))
@@ -55,18 +66,11 @@ func TestReadFileOp(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Mkdir(dir+"/sub", 0o755)
-
-	tests := []struct {
-		name      string
-		req       ReadFileRequest
-		want      string
-		truncated bool
-		size      int64
-		kind      string
-	}{
+	return []readCase{
 		{name: "text", req: ReadFileRequest{Path: dir + "/a.txt"}, want: "héllo wörld\n", size: 14},
 		{name: "through symlink", req: ReadFileRequest{Path: dir + "/link"}, want: "héllo wörld\n", size: 14},
 		{name: "offset length", req: ReadFileRequest{Path: dir + "/a.txt", Offset: 8, Length: 3}, want: "ör", truncated: true, size: 14},
+		{name: "offset to end", req: ReadFileRequest{Path: dir + "/a.txt", Offset: 8, Length: 6}, want: "örld\n", size: 14},
 		{name: "offset past end", req: ReadFileRequest{Path: dir + "/a.txt", Offset: 100}, want: "", size: 14},
 		{name: "empty", req: ReadFileRequest{Path: dir + "/empty"}, want: "", size: 0},
 		{name: "capped", req: ReadFileRequest{Path: dir + "/big"}, want: string(big[:ReadFileMaxBytes]), truncated: true, size: int64(len(big))},
@@ -81,32 +85,63 @@ func TestReadFileOp(t *testing.T) {
 		{name: "negative offset", req: ReadFileRequest{Path: dir + "/a.txt", Offset: -1}, kind: "invalid"},
 		{name: "not a directory", req: ReadFileRequest{Path: dir + "/a.txt/x"}, kind: "not_directory"},
 	}
-	for _, tt := range tests {
+}
+
+// check compares what a read gave with the case.
+func (tt readCase) check(t *testing.T, res ReadFileResult, data []byte, err error) {
+	t.Helper()
+	if tt.kind != "" {
+		wantKind(t, err, tt.kind)
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tt.name == "proc file with size 0" {
+		if !strings.HasPrefix(string(data), tt.want) || res.Size != int64(len(data)) {
+			t.Fatalf("got %q size %d", data, res.Size)
+		}
+		return
+	}
+	if string(data) != tt.want || res.N != int64(len(data)) {
+		t.Errorf("content = %d bytes %.40q, N %d; want %d bytes %.40q", len(data), data, res.N, len(tt.want), tt.want)
+	}
+	if res.Truncated != tt.truncated || res.Size != tt.size {
+		t.Errorf("truncated %v size %d; want %v %d", res.Truncated, res.Size, tt.truncated, tt.size)
+	}
+	if tt.req.Offset > 0 && len(res.Head) == 0 && tt.size > 0 {
+		t.Errorf("no head for offset read")
+	}
+}
+
+func TestReadFileOp(t *testing.T) {
+	for _, tt := range readCases(t, t.TempDir()) {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			res, err := readFileOp(context.Background(), tt.req, &buf)
-			if tt.kind != "" {
-				wantKind(t, err, tt.kind)
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.name == "proc file with size 0" {
-				if !strings.HasPrefix(buf.String(), tt.want) || res.Size != int64(buf.Len()) {
-					t.Fatalf("got %q size %d", buf.String(), res.Size)
-				}
-				return
-			}
-			if buf.String() != tt.want || res.N != int64(buf.Len()) {
-				t.Errorf("content = %d bytes %.40q, N %d; want %d bytes %.40q", buf.Len(), buf.String(), res.N, len(tt.want), tt.want)
-			}
-			if res.Truncated != tt.truncated || res.Size != tt.size {
-				t.Errorf("truncated %v size %d; want %v %d", res.Truncated, res.Size, tt.truncated, tt.size)
-			}
-			if tt.req.Offset > 0 && len(res.Head) == 0 && tt.size > 0 {
-				t.Errorf("no head for offset read")
-			}
+			tt.check(t, res, buf.Bytes(), err)
+		})
+	}
+}
+
+// TestSandboxReadFile runs the cases through init: files on the work
+// directory's filesystem come back as open files the server reads, /proc
+// streams through a pipe; both must agree with the op.
+func TestSandboxReadFile(t *testing.T) {
+	dir := t.TempDir()
+	cases := readCases(t, dir)
+	s := startSandbox(t, Config{Workdir: dir})
+	var fs unix.Statfs_t
+	if err := unix.Statfs(dir, &fs); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("work directory filesystem 0x%x, handed over: %v", fs.Type, passableFS[int64(fs.Type)])
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := s.ReadFile(context.Background(), tt.req)
+			tt.check(t, res, res.Data, err)
+			res.Release()
+			res.Release() // twice is harmless
 		})
 	}
 }

@@ -30,39 +30,12 @@ import (
 func readFileOp(ctx context.Context, req ReadFileRequest, w io.Writer) (ReadFileResult, error) {
 	const op = opReadFile
 	var res ReadFileResult
-	path := req.Path
-	if err := checkAbs(op, path); err != nil {
-		return res, err
-	}
-	if req.Offset < 0 || req.Length < 0 {
-		return res, &OpError{Op: op, Path: path, Kind: "invalid", Msg: "offset and length must not be negative"}
-	}
-	length := req.Length
-	if length == 0 || length > ReadFileMaxBytes {
-		length = ReadFileMaxBytes
-	}
-	// stat first so a device is never even opened; fstat after the open
-	// catches a swap in between. O_NONBLOCK keeps the open of a FIFO from
-	// blocking; regular files ignore it.
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return res, fileOpError(op, path, err)
-	}
-	if err := readableRegular(op, path, st.Mode); err != nil {
-		return res, err
-	}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	f, st, length, err := openForRead(req)
 	if err != nil {
-		return res, fileOpError(op, path, err)
-	}
-	f := os.NewFile(uintptr(fd), path)
-	defer f.Close()
-	if err := unix.Fstat(fd, &st); err != nil {
-		return res, fileOpError(op, path, err)
-	}
-	if err := readableRegular(op, path, st.Mode); err != nil {
 		return res, err
 	}
+	defer f.Close()
+	path := req.Path
 	if req.Offset > 0 {
 		head := make([]byte, 512)
 		n, err := f.ReadAt(head, 0)
@@ -90,6 +63,79 @@ func readFileOp(ctx context.Context, req ReadFileRequest, w io.Writer) (ReadFile
 		res.Size = off // /proc-like files report size 0
 	}
 	return res, nil
+}
+
+// openForRead opens req.Path for read_file: a regular file only, checked
+// before the open (a device is never opened) and after it (a swap in
+// between is caught). It returns the length to read.
+func openForRead(req ReadFileRequest) (*os.File, unix.Stat_t, int64, error) {
+	const op = opReadFile
+	var st unix.Stat_t
+	path := req.Path
+	if err := checkAbs(op, path); err != nil {
+		return nil, st, 0, err
+	}
+	if req.Offset < 0 || req.Length < 0 {
+		return nil, st, 0, &OpError{Op: op, Path: path, Kind: "invalid", Msg: "offset and length must not be negative"}
+	}
+	length := req.Length
+	if length == 0 || length > ReadFileMaxBytes {
+		length = ReadFileMaxBytes
+	}
+	if err := unix.Stat(path, &st); err != nil {
+		return nil, st, 0, fileOpError(op, path, err)
+	}
+	if err := readableRegular(op, path, st.Mode); err != nil {
+		return nil, st, 0, err
+	}
+	// O_NONBLOCK keeps the open of a FIFO swapped in from blocking;
+	// regular files ignore it.
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, st, 0, fileOpError(op, path, err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	if err := unix.Fstat(fd, &st); err != nil {
+		f.Close()
+		return nil, st, 0, fileOpError(op, path, err)
+	}
+	if err := readableRegular(op, path, st.Mode); err != nil {
+		f.Close()
+		return nil, st, 0, err
+	}
+	return f, st, length, nil
+}
+
+// openReadOp opens a file for read_file and, when its filesystem is one
+// whose reads do not depend on who reads, hands the open file to the
+// server, which reads it without another hop. Elsewhere (procfs, sysfs,
+// FUSE: reads there may check the reader's credentials or be served by a
+// sandboxed daemon that would see the server) it answers Stream, and the
+// server asks for the bytes through the read_file op instead.
+func openReadOp(ctx context.Context, req ReadFileRequest) (any, error) {
+	f, st, _, err := openForRead(req)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &fs); err != nil || !passableFS[int64(fs.Type)] {
+		return openReadResult{Stream: true}, nil
+	}
+	fd, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		return nil, fileOpError(opReadFile, req.Path, err)
+	}
+	return fileResult{v: openReadResult{Size: st.Size}, fds: []int{fd}}, nil
+}
+
+// passableFS are the filesystems whose open files init may hand to the
+// server: disk and memory filesystems, whose reads check nothing beyond
+// the open done inside the sandbox.
+var passableFS = map[int64]bool{
+	unix.EXT4_SUPER_MAGIC: true, unix.XFS_SUPER_MAGIC: true, unix.BTRFS_SUPER_MAGIC: true,
+	unix.TMPFS_MAGIC: true, unix.RAMFS_MAGIC: true, unix.OVERLAYFS_SUPER_MAGIC: true,
+	unix.F2FS_SUPER_MAGIC: true, unix.SQUASHFS_MAGIC: true, unix.EROFS_SUPER_MAGIC_V1: true,
 }
 
 // copyRange sends up to length bytes of f from off to w, stopping early at

@@ -683,22 +683,30 @@ func (s *Sandbox) MakeFifo(ctx context.Context, path string) (*os.File, error) {
 // op as open fds (e.g. a pipe to stream bulk data through; init closes its
 // copies when the op returns). An op's *OpError comes back as *OpError.
 func (s *Sandbox) Do(ctx context.Context, op string, req, resp any, files ...*os.File) error {
+	got, err := s.doFiles(ctx, op, req, resp, files...)
+	closeAll(got)
+	return err
+}
+
+// doFiles is Do for an op that may hand open files back (fileResult); the
+// caller owns them.
+func (s *Sandbox) doFiles(ctx context.Context, op string, req, resp any, files ...*os.File) ([]*os.File, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
-		return fmt.Errorf("op %s: encode request: %w", op, err)
+		return nil, fmt.Errorf("op %s: encode request: %w", op, err)
 	}
 	r, err := s.roundTrip(ctx, &message{Kind: kOp, Op: op, Body: body}, files, nil)
 	runtime.KeepAlive(files)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	closeAll(r.files)
 	if resp != nil && len(r.m.Body) > 0 {
 		if err := json.Unmarshal(r.m.Body, resp); err != nil {
-			return fmt.Errorf("op %s: decode result: %w", op, err)
+			closeAll(r.files)
+			return nil, fmt.Errorf("op %s: decode result: %w", op, err)
 		}
 	}
-	return nil
+	return r.files, nil
 }
 
 // lineLogger forwards init's stderr (start-up failures, Go panics) to the
