@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"errors"
+	"io"
 	"slices"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -83,9 +84,8 @@ func (e *encoder) leaveOut(enc *jsontext.Encoder, t Text) error {
 }
 
 // marshal encodes v as one line of compact JSON with a trailing newline,
-// without HTML escaping. The line belongs to the encoder: release it once
-// written.
-func marshal(v any) (*encoder, []byte, error) {
+// without HTML escaping; writeTo writes it. Release the encoder afterwards.
+func marshal(v any) (*encoder, error) {
 	var e *encoder
 	select {
 	case e = <-encoders:
@@ -96,51 +96,90 @@ func marshal(v any) (*encoder, []byte, error) {
 	e.bigs = e.bigs[:0]
 	if err := jsonv2.MarshalWrite(&e.msg, v, e.opts); err != nil {
 		e.release()
-		return nil, nil, err
+		return nil, err
 	}
 	e.msg.WriteByte('\n')
-	if len(e.bigs) == 0 {
-		return e, e.msg.Bytes(), nil
-	}
-	return e, e.splice(), nil
+	return e, nil
 }
 
 // Encode returns v as the server puts it on the wire, without the
 // newline: compact JSON with encoding/json's semantics and no HTML or
 // JavaScript escaping.
 func Encode(v any) ([]byte, error) {
-	e, line, err := marshal(v)
+	e, err := marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	out := bytes.Clone(line[:len(line)-1])
-	e.release()
-	return out, nil
+	defer e.release()
+	var out bytes.Buffer
+	if err := e.writeTo(&out); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
 }
 
-// splice builds the line from msg and the big strings. A string equal to
-// one already quoted (read_file's content, twice) is copied from the line.
-func (e *encoder) splice() []byte {
+// writeChunk is about how much of a line with big strings writeTo quotes
+// before writing it: the reader takes in one piece while the next is
+// being quoted.
+const writeChunk = 256 << 10
+
+// writeTo writes the line to w. The big strings are spliced in as they are
+// quoted, in pieces of about writeChunk bytes; a string equal to one
+// already quoted (read_file's content, twice) is written again from where
+// it was quoted.
+func (e *encoder) writeTo(w io.Writer) error {
 	m := e.msg.Bytes()
+	if len(e.bigs) == 0 {
+		_, err := w.Write(m)
+		return err
+	}
 	line := e.line[:0]
+	sent := 0
+	flush := func() error {
+		if sent == len(line) {
+			return nil
+		}
+		_, err := w.Write(line[sent:])
+		sent = len(line)
+		return err
+	}
 	at := 0
 	for i := range e.bigs {
 		b := &e.bigs[i]
 		line = append(line, m[at:b.end-len(`""`)]...)
 		at = b.end
-		b.start = len(line)
 		if j := slices.IndexFunc(e.bigs[:i], func(o bigRef) bool { return o.same(b) }); j >= 0 {
-			line = append(line, line[e.bigs[j].start:e.bigs[j].stop]...)
-		} else if b.t.b != nil {
-			line = appendQuoted(line, b.t.b)
-		} else {
-			line = appendQuoted(line, b.t.s)
+			b.start, b.stop = e.bigs[j].start, e.bigs[j].stop
+			if err := flush(); err != nil {
+				return err
+			}
+			if _, err := w.Write(line[b.start:b.stop]); err != nil {
+				return err
+			}
+			continue
 		}
+		b.start = len(line)
+		line = append(line, '"')
+		for rest := b.t; rest.Len() > 0; {
+			var piece Text
+			piece, rest = rest.cut(writeChunk)
+			if piece.b != nil {
+				line = appendQuotedBody(line, piece.b)
+			} else {
+				line = appendQuotedBody(line, piece.s)
+			}
+			if len(line)-sent >= writeChunk {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		line = append(line, '"')
 		b.stop = len(line)
 	}
 	line = append(line, m[at:]...)
 	e.line = line
-	return line
+	return flush()
 }
 
 // release returns the encoder to the pool.

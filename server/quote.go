@@ -63,6 +63,12 @@ func plainLen[T text](s T) (n int, high bool) {
 // as \b \f \n \r \t or \u00xx, invalid UTF-8 as U+FFFD.
 func appendQuoted[T text](dst []byte, s T) []byte {
 	dst = append(dst, '"')
+	dst = appendQuotedBody(dst, s)
+	return append(dst, '"')
+}
+
+// appendQuotedBody is appendQuoted without the quotes.
+func appendQuotedBody[T text](dst []byte, s T) []byte {
 	for len(s) > 0 {
 		n, high := plainLen(s)
 		if high && !validUTF8(s[:n]) {
@@ -76,7 +82,7 @@ func appendQuoted[T text](dst []byte, s T) []byte {
 		dst = appendEscaped(dst, s[n])
 		s = s[n+1:]
 	}
-	return append(dst, '"')
+	return dst
 }
 
 func validUTF8[T text](s T) bool {

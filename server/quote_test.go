@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -143,6 +145,8 @@ func TestMarshalSplicesBigStrings(t *testing.T) {
 			big, Bytes([]byte(other)),
 		},
 		"none": map[string]any{"a": "b", "n": 1},
+		// pieces cut across two-, three- and four-byte runes and invalid bytes
+		"long": []any{strings.Repeat("aé✓🙂\xff\x80", writeChunk/5), Bytes([]byte("x" + strings.Repeat("🙂é", writeChunk/3)))},
 	}
 	for range 3 { // encoders are reused: each pass must give the same lines
 		for name, v := range values {
@@ -151,16 +155,34 @@ func TestMarshalSplicesBigStrings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e, line, err := marshal(v)
+			e, err := marshal(v)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
-			if string(line) != string(want)+"\n" {
-				t.Errorf("%s: marshal differs from the library's encoding (%d vs %d bytes)", name, len(line), len(want)+1)
+			var w countingWriter
+			if err := e.writeTo(&w); err != nil {
+				t.Fatal(err)
 			}
 			e.release()
+			if line := w.String(); line != string(want)+"\n" {
+				t.Errorf("%s: marshal differs from the library's encoding (%d vs %d bytes)", name, len(line), len(want)+1)
+			}
+			if len(want) > 3*writeChunk && w.writes < 3 {
+				t.Errorf("%s: %d bytes in %d writes, want pieces of about %d", name, len(want), w.writes, writeChunk)
+			}
 		}
 	}
+}
+
+// countingWriter is a bytes.Buffer that counts Write calls.
+type countingWriter struct {
+	bytes.Buffer
+	writes int
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.writes++
+	return w.Buffer.Write(p)
 }
 
 // BenchmarkMarshalRead1MiB: the response of a read_file of 1 MiB of text,
@@ -176,8 +198,11 @@ func BenchmarkMarshalRead1MiB(b *testing.B) {
 	v := response{JSONRPC: "2.0", ID: []byte("7"), Result: res}
 	b.SetBytes(int64(len(benchText)))
 	for b.Loop() {
-		e, _, err := marshal(v)
+		e, err := marshal(v)
 		if err != nil {
+			b.Fatal(err)
+		}
+		if err := e.writeTo(io.Discard); err != nil {
 			b.Fatal(err)
 		}
 		e.release()

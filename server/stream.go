@@ -333,11 +333,11 @@ func (s *Stream) take(seq uint64, notif bool) *frame {
 // calls jsonrpc2.Conn's send methods; the server writes through
 // writeLine).
 func (s *Stream) WriteObject(v any) error {
-	e, line, err := marshal(v)
+	e, err := marshal(v)
 	if err != nil {
 		return err
 	}
-	return s.writeMarshaled(e, line)
+	return s.writeMarshaled(e)
 }
 
 // Close implements jsonrpc2.ObjectStream.
@@ -349,20 +349,29 @@ func (s *Stream) Close() error {
 }
 
 // writeMarshaled writes a line from marshal and releases its encoder.
-func (s *Stream) writeMarshaled(e *encoder, line []byte) error {
-	err := s.writeLine(line)
+func (s *Stream) writeMarshaled(e *encoder) error {
+	err := s.writeWith(e.writeTo)
 	e.release()
 	return err
 }
 
 // writeLine writes one newline-terminated message.
 func (s *Stream) writeLine(b []byte) error {
+	return s.writeWith(func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// writeWith writes one message with write, alone on the output; after a
+// failed write every later one fails too.
+func (s *Stream) writeWith(write func(io.Writer) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if s.werr != nil {
 		return s.werr
 	}
-	if _, err := s.w.Write(b); err != nil {
+	if err := write(s.w); err != nil {
 		s.werr = err
 		if s.onWErr != nil {
 			go s.onWErr(err)
@@ -382,11 +391,11 @@ type response struct {
 
 // writeError answers with an error object (no id when id is nil).
 func (s *Stream) writeError(id json.RawMessage, e wireError) error {
-	enc, line, err := marshal(response{JSONRPC: "2.0", ID: id, Error: &e})
+	enc, err := marshal(response{JSONRPC: "2.0", ID: id, Error: &e})
 	if err != nil {
 		return err
 	}
-	return s.writeMarshaled(enc, line)
+	return s.writeMarshaled(enc)
 }
 
 // writeResult answers with a result; nil becomes {} (MCP wants an object).
@@ -394,14 +403,14 @@ func (s *Stream) writeResult(id json.RawMessage, result any) error {
 	if result == nil {
 		result = struct{}{}
 	}
-	e, line, err := marshal(response{JSONRPC: "2.0", ID: id, Result: result})
+	e, err := marshal(response{JSONRPC: "2.0", ID: id, Result: result})
 	if err != nil {
-		e, line, err = marshal(response{JSONRPC: "2.0", ID: id, Error: &wireError{CodeInternalError, "Internal error: encode result: " + err.Error()}})
+		e, err = marshal(response{JSONRPC: "2.0", ID: id, Error: &wireError{CodeInternalError, "Internal error: encode result: " + err.Error()}})
 		if err != nil {
 			return err
 		}
 	}
-	return s.writeMarshaled(e, line)
+	return s.writeMarshaled(e)
 }
 
 // notification is a JSON-RPC notification.
@@ -413,11 +422,11 @@ type notification struct {
 
 // writeNotification sends a notification.
 func (s *Stream) writeNotification(method string, params any) error {
-	e, line, err := marshal(notification{JSONRPC: "2.0", Method: method, Params: params})
+	e, err := marshal(notification{JSONRPC: "2.0", Method: method, Params: params})
 	if err != nil {
 		return err
 	}
-	return s.writeMarshaled(e, line)
+	return s.writeMarshaled(e)
 }
 
 // progressBufs recycles the buffers progress notifications are built in.

@@ -113,6 +113,24 @@ func String(s string) Text { return Text{s: s} }
 // it must stay unchanged until the response is written (AfterResponse).
 func Bytes(b []byte) Text { return Text{b: b} }
 
+// cut splits t after about n bytes, at the start of a rune (so a piece
+// never ends inside a valid UTF-8 sequence).
+func (t Text) cut(n int) (head, tail Text) {
+	if t.Len() <= n {
+		return t, Text{}
+	}
+	if t.b != nil {
+		if i := runeStartAtOrBefore(t.b, n); i > 0 {
+			n = i
+		}
+		return Bytes(t.b[:n]), Bytes(t.b[n:])
+	}
+	if i := runeStartAtOrBefore(t.s, n); i > 0 {
+		n = i
+	}
+	return String(t.s[:n]), String(t.s[n:])
+}
+
 // IsZero reports whether t is empty (omitzero).
 func (t Text) IsZero() bool { return t.Len() == 0 }
 
