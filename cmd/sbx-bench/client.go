@@ -135,11 +135,22 @@ func (c *client) initialize(ctx context.Context) (json.RawMessage, error) {
 
 // readLoop owns stdout; it closes c.done when stdout ends.
 func (c *client) readLoop(r io.Reader) {
-	br := bufio.NewReaderSize(r, 16<<20) // whole results in one read buffer: no joining of chunks
+	// Whole results land in one read buffer and are decoded there: no
+	// joining of chunks, and no copy (a fresh multi-megabyte slice per
+	// response would put this client's page faults into the latency).
+	br := bufio.NewReaderSize(r, 16<<20)
 	var err error
 	for {
 		var line []byte
-		line, err = br.ReadBytes('\n')
+		line, err = br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull { // longer than the buffer: collect it
+			long := append([]byte(nil), line...)
+			for err == bufio.ErrBufferFull {
+				line, err = br.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
+		}
 		at := time.Now()
 		if len(bytes.TrimSpace(line)) > 0 {
 			c.dispatch(line, at)
