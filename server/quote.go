@@ -2,6 +2,7 @@ package server
 
 import (
 	"math/bits"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -175,4 +176,78 @@ func runeStartAtOrBefore[T text](s T, n int) int {
 		n--
 	}
 	return n
+}
+
+// appendUnquoted appends the text of q, a JSON string literal (quotes
+// included) that a decoder has already validated, with decodeOpts'
+// semantics: escapes resolved, invalid UTF-8 as U+FFFD. Runs without
+// escapes are found eight bytes at a time. ok is false, with dst as it
+// was, for a literal with an escaped UTF-16 surrogate, whose edge cases
+// are the library's to decide.
+func appendUnquoted(dst, q []byte) (out []byte, ok bool) {
+	start := len(dst)
+	s := q[1 : len(q)-1]
+	for len(s) > 0 {
+		n, high := plainLen(s)
+		if high && !utf8.Valid(s[:n]) {
+			dst = appendReplacingInvalid(dst, string(s[:n]))
+		} else {
+			dst = append(dst, s[:n]...)
+		}
+		if n == len(s) {
+			break
+		}
+		// In a valid literal the only byte plainLen stops at is '\\'.
+		if s[n] != '\\' || n+1 >= len(s) {
+			return dst[:start], false
+		}
+		switch c := s[n+1]; c {
+		case '"', '\\', '/':
+			dst = append(dst, c)
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, ok := hex4(s[n+2:])
+			if !ok || utf16.IsSurrogate(r) {
+				return dst[:start], false
+			}
+			dst = utf8.AppendRune(dst, r)
+			s = s[n+6:]
+			continue
+		default:
+			return dst[:start], false
+		}
+		s = s[n+2:]
+	}
+	return dst, true
+}
+
+// hex4 parses the four hex digits b starts with.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }

@@ -208,3 +208,55 @@ func BenchmarkMarshalRead1MiB(b *testing.B) {
 		e.release()
 	}
 }
+
+var unquoteCases = []string{
+	`""`, `"plain"`, `"a\n\"é\" \u00e9 \ud83d\ude00"`, `"\/\b\f\n\r\t\\"`, "\"bad \xff\xfe utf-8 \xe2\x82\"",
+	`"\ud800"`, `"\udc00x"`, `"\ud800\u0041"`, `"\uD83D\uDE00"`, `"\u0000\u001F\u007f"`,
+	`"` + strings.Repeat(`0123456\n`, 50) + `"`,
+}
+
+func FuzzAppendUnquoted(f *testing.F) {
+	for _, s := range unquoteCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, q := range []string{s, string(appendQuoted(nil, s))} {
+			if !jsontext.Value(q).IsValid(decodeOpts) || jsontext.Value(q).Kind() != '"' {
+				continue
+			}
+			var want string
+			werr := jsonv2.Unmarshal([]byte(q), &want, decodeOpts)
+			got, ok := appendUnquoted([]byte("x"), []byte(q))
+			if !ok {
+				if string(got) != "x" {
+					t.Fatalf("appendUnquoted(%q) gave up but changed dst to %q", q, got)
+				}
+				continue
+			}
+			if werr != nil {
+				t.Fatalf("appendUnquoted(%q) = %q, but the decoder says %v", q, got, werr)
+			}
+			if string(got) != "x"+want {
+				t.Fatalf("appendUnquoted(%q) = %q, want x%q", q, got, want)
+			}
+		}
+	})
+}
+
+func TestTextBytesDecodesLikeAString(t *testing.T) {
+	for _, q := range append(unquoteCases, string(appendQuoted(nil, benchText))) {
+		var want string
+		werr := jsonv2.Unmarshal([]byte(q), &want, decodeOpts)
+		for range 3 { // buffers are recycled: each decode must stand alone
+			var got TextBytes
+			err := unmarshal([]byte(q), &got)
+			if (err != nil) != (werr != nil) || string(got) != want {
+				t.Fatalf("TextBytes %.60q = %.60q (%v), want %.60q (%v)", q, got, err, want, werr)
+			}
+			got.Release()
+			if got != nil {
+				t.Fatal("Release left the bytes in place")
+			}
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -127,9 +126,13 @@ func withArticle(kind string) string {
 
 // TextBytes is a string argument decoded straight into bytes, without the
 // intermediate Go string (and its copy) a megabyte of file content would
-// otherwise cost. Its schema is a JSON string; invalid UTF-8 in it becomes
-// U+FFFD, as in any other string.
+// otherwise cost, into a recycled buffer (Release). Its schema is a JSON
+// string; invalid UTF-8 in it becomes U+FFFD, as in any other string.
 type TextBytes []byte
+
+// textBufs recycles TextBytes buffers: a fresh megabyte per call costs
+// more in page faults than decoding into it does.
+var textBufs = make(chan []byte, 2)
 
 // UnmarshalJSONFrom implements the v2 decoder's UnmarshalerFrom.
 func (t *TextBytes) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
@@ -140,12 +143,34 @@ func (t *TextBytes) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if v.Kind() != '"' {
 		return &jsonv2.SemanticError{JSONKind: v.Kind(), GoType: reflect.TypeFor[string]()}
 	}
-	b, err := jsontext.AppendUnquote([]byte(nil), v)
-	if err != nil && utf8.Valid(v) {
-		return err
+	var buf []byte
+	select {
+	case buf = <-textBufs:
+	default:
+	}
+	b, ok := appendUnquoted(buf[:0], v)
+	if !ok { // escaped surrogates: decode as a string does
+		var s string
+		if err := jsonv2.Unmarshal(v, &s, decodeOpts); err != nil {
+			return err
+		}
+		b = append(b, s...)
 	}
 	*t = b
 	return nil
+}
+
+// Release gives t's buffer back for a later decode and empties t. Nothing
+// may use the bytes afterwards; a handler calls it once it is done with
+// them.
+func (t *TextBytes) Release() {
+	if b := *t; b != nil && cap(b) <= maxPooledLine {
+		select {
+		case textBufs <- b[:0]:
+		default:
+		}
+	}
+	*t = nil
 }
 
 // JSONSchema gives TextBytes the schema of a string (invopop/jsonschema).
