@@ -413,7 +413,9 @@ func replaceFile(ctx context.Context, op, path, final string, mode uint32, exist
 
 // copyCtx copies r to w, checking ctx between chunks.
 func copyCtx(ctx context.Context, w io.Writer, r io.Reader) (int64, error) {
-	buf := make([]byte, 256<<10)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	var total int64
 	for {
 		if err := ctx.Err(); err != nil {
