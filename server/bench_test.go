@@ -111,9 +111,11 @@ func BenchmarkParseFrame1MiB(b *testing.B) {
 		"params": map[string]any{"name": "write_file", "arguments": contentArgs{Path: "/tmp/x", Content: benchText}}})
 	b.SetBytes(int64(len(line)))
 	for b.Loop() {
-		if f, bad := parseFrame(line); f == nil || bad != nil {
+		f, bad := parseFrame(line)
+		if f == nil || bad != nil {
 			b.Fatal("bad frame")
 		}
+		f.release()
 	}
 }
 

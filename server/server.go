@@ -472,6 +472,12 @@ type wireResult struct {
 // cancel function is registered before Handle returns, so a
 // notifications/cancelled on the very next line finds it.
 func (s *Server) startCall(f *frame) {
+	handed := false // to the call, which releases the params when it is done
+	defer func() {
+		if !handed {
+			f.release()
+		}
+	}()
 	p, werr := splitCallParams(f.params)
 	if werr != nil {
 		s.stream.writeError(f.id, *werr)
@@ -531,7 +537,11 @@ func (s *Server) startCall(f *frame) {
 	s.running.Add(1) // under s.mu, ordered before shutdown's Wait
 	s.mu.Unlock()
 
-	s.run(func() { s.runCall(ctx, f.id, key, c, t, args, token) })
+	handed = true
+	s.run(func() {
+		s.runCall(ctx, f.id, key, c, t, args, token)
+		f.release()
+	})
 	// The call is now next in line on this processor, but the read loop
 	// would go on to a blocking read of stdin, leaving it there until the
 	// runtime's monitor takes the processor back or another thread steals

@@ -37,6 +37,7 @@ type frame struct {
 	id     json.RawMessage // nil for a notification; else a JSON string or integer, verbatim
 	method string
 	params json.RawMessage // nil when absent or null
+	pooled bool            // params is a recycled buffer (release)
 }
 
 // badFrame is the answer to an invalid line: id is echoed when it could be
@@ -64,22 +65,32 @@ func parseFrame(line []byte) (*frame, *badFrame) {
 		}
 		return nil, &badFrame{err: wireError{CodeInvalidRequest, "Invalid Request: a message must be a JSON object"}}
 	}
-	// One validating pass splits the message; each member is present
-	// (non-nil, possibly "null") or absent (nil).
-	var m struct {
-		JSONRPC jsontext.Value `json:"jsonrpc"`
-		ID      jsontext.Value `json:"id"`
-		Method  jsontext.Value `json:"method"`
-		Params  jsontext.Value `json:"params"`
-		Result  jsontext.Value `json:"result"`
-		Error   jsontext.Value `json:"error"`
+	// One validating pass, then a walk that finds the members without
+	// copying them; each is present (non-nil, possibly "null") or absent
+	// (nil). A duplicate name takes the last value.
+	if !validJSON(line) {
+		return nil, &badFrame{err: wireError{CodeParseError, "Parse error: the line is not valid JSON"}}
 	}
-	if err := unmarshal(line, &m); err != nil {
-		if isSyntaxError(err) {
-			return nil, &badFrame{err: wireError{CodeParseError, "Parse error: the line is not valid JSON"}}
+	var m struct{ JSONRPC, ID, Method, Params, Result, Error jsontext.Value }
+	members(line, func(key string, val []byte) error {
+		switch key {
+		case "jsonrpc":
+			m.JSONRPC = val
+		case "id":
+			m.ID = val
+		case "method":
+			m.Method = val
+		case "params":
+			m.Params = val
+		case "result":
+			m.Result = val
+		case "error":
+			m.Error = val
 		}
-		return nil, &badFrame{err: wireError{CodeParseError, "Parse error: " + err.Error()}}
-	}
+		return nil
+	})
+	// The line's buffer is reused for the next line: keep copies.
+	m.ID = bytes.Clone(m.ID)
 	var id json.RawMessage
 	hasID := m.ID != nil
 	if hasID {
@@ -109,9 +120,45 @@ func parseFrame(line []byte) (*frame, *badFrame) {
 		if p[0] != '{' && p[0] != '[' {
 			return invalid(`"params" must be an object`)
 		}
-		f.params = json.RawMessage(p)
+		if len(p) >= bigParams && method == "tools/call" {
+			f.params, f.pooled = append(takeParamBuf(), p...), true
+		} else {
+			f.params = bytes.Clone(p)
+		}
 	}
 	return f, nil
+}
+
+// bigParams is the size from which a tools/call's params are copied into
+// a recycled buffer (release) rather than a fresh one: a fresh megabyte
+// per write_file costs more in page faults than the copy.
+const bigParams = 64 << 10
+
+// paramBufs recycles the buffers of big params.
+var paramBufs = make(chan []byte, 2)
+
+func takeParamBuf() []byte {
+	select {
+	case b := <-paramBufs:
+		return b[:0]
+	default:
+		return []byte{}
+	}
+}
+
+// release recycles the frame's params buffer; the params must not be used
+// afterwards.
+func (f *frame) release() {
+	if !f.pooled {
+		return
+	}
+	if b := f.params; cap(b) <= maxPooledLine {
+		select {
+		case paramBufs <- b[:0]:
+		default:
+		}
+	}
+	f.params, f.pooled = nil, false
 }
 
 // validID reports whether raw is a JSON string or an integer (no fraction,
