@@ -34,11 +34,6 @@ func unmarshal(b []byte, v any) error {
 	return jsonv2.Unmarshal(b, v, decodeOpts)
 }
 
-// validJSON reports whether b is one valid JSON value.
-func validJSON(b []byte) bool {
-	return jsontext.Value(b).IsValid(decodeOpts)
-}
-
 // isSyntaxError reports whether err is about malformed JSON (as opposed
 // to a well-formed value of the wrong type).
 func isSyntaxError(err error) bool {
