@@ -47,4 +47,11 @@
 // is lost. EOF on fd 4 (the server died) or on the socket makes init kill
 // every sandbox process and exit; Pdeathsig SIGKILL on init does the same
 // through the kernel in the namespace levels.
+//
+// File operations are ops: init resolves and opens every path, with its
+// mount namespace and credentials. Bulk data crosses a pipe passed with
+// the request (write_file, list_files, and read_file on pseudo
+// filesystems), except that read_file.open on a disk or memory filesystem
+// replies with the open file itself, which the server reads: those
+// filesystems check nothing at read time beyond the open done inside.
 package isolation
