@@ -99,9 +99,36 @@ func BenchmarkDecodeArgs1MiB(b *testing.B) {
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
 		var a contentArgs
-		if err := decodeArgs(raw, schema, &a); err != nil {
+		if err := decodeArgs(raw, schema, &a, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkDecodeTextArgs1MiB: the same for write_file's own argument
+// type, whose content is a TextBytes (taken apart by takeBigTexts).
+func BenchmarkDecodeTextArgs1MiB(b *testing.B) {
+	type textArgs struct {
+		Path    string    `json:"path"`
+		Content TextBytes `json:"content"`
+	}
+	raw, _ := json.Marshal(contentArgs{Path: "/tmp/x", Content: benchText})
+	var schema map[string]any
+	json.Unmarshal(mustSchema("t", reflect.TypeFor[textArgs](), false), &schema)
+	for _, mode := range []struct {
+		name  string
+		texts []textField
+	}{{"typed decode", nil}, {"taken apart", textFieldsOf(reflect.TypeFor[textArgs]())}} {
+		b.Run(mode.name, func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				var a textArgs
+				if err := decodeArgs(raw, schema, &a, mode.texts); err != nil {
+					b.Fatal(err)
+				}
+				a.Content.Release()
+			}
+		})
 	}
 }
 

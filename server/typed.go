@@ -38,6 +38,7 @@ func NewTool[A, R any](name, description string, ann Annotations, h func(ctx con
 		in, out json.RawMessage
 		inMap   map[string]any
 	)
+	texts := textFieldsOf(inT)
 	gen := func() {
 		in = mustSchema(name, inT, false)
 		if err := json.Unmarshal(in, &inMap); err != nil {
@@ -55,7 +56,7 @@ func NewTool[A, R any](name, description string, ann Annotations, h func(ctx con
 	t.Handle = func(ctx context.Context, call *Call, raw json.RawMessage) *Result {
 		var args A
 		once.Do(gen)
-		if err := decodeArgs(raw, inMap, &args); err != nil {
+		if err := decodeArgs(raw, inMap, &args, texts); err != nil {
 			return ErrorResult(err.Error())
 		}
 		r, err := h(ctx, call, args)
@@ -304,7 +305,10 @@ func nullable(t reflect.Type, s map[string]any, output bool) {
 // walks raw's structure without validating it again (the frame it came in
 // was validated; the typed decode checks every value anyway), so a
 // megabyte of content costs about one pass: the typed decode's.
-func decodeArgs(raw json.RawMessage, schema map[string]any, v any) error {
+//
+// The big string members bound for the TextBytes fields in texts are
+// decoded apart (takeBigTexts).
+func decodeArgs(raw json.RawMessage, schema map[string]any, v any, texts []textField) error {
 	raw = bytes.TrimSpace(raw)
 	if err := checkRaw(schema, raw, ""); err != nil {
 		if errors.Is(err, errMalformed) {
@@ -312,12 +316,15 @@ func decodeArgs(raw json.RawMessage, schema map[string]any, v any) error {
 		}
 		return fmt.Errorf("invalid arguments: %w", err)
 	}
-	if err := unmarshal(raw, v); err != nil {
+	rest, taken := takeBigTexts(raw, texts)
+	if err := unmarshal(rest, v); err != nil {
+		releaseTexts(taken)
 		if isSyntaxError(err) {
 			return fmt.Errorf("invalid arguments: malformed JSON: %v", err)
 		}
 		return fmt.Errorf("invalid arguments: %s", describeDecodeError(err, "arguments"))
 	}
+	putTexts(v, taken)
 	return nil
 }
 

@@ -206,3 +206,49 @@ func TestTextBytesArgument(t *testing.T) {
 		t.Errorf("invalid UTF-8: %q (%+v)", got.Content, res.Content)
 	}
 }
+
+// Big content takes takeBigTexts's path: it must decode exactly as a
+// string argument does, and fail where that fails.
+func TestBigTextBytesArgument(t *testing.T) {
+	type args struct {
+		Path    string    `json:"path"`
+		Content TextBytes `json:"content"`
+		Note    string    `json:"note,omitempty"`
+	}
+	big := strings.Repeat("line \"q\" é ✓\t\\\n", bigString/10)
+	var got args
+	tool := NewTool("t", "d", Annotations{}, func(ctx context.Context, call *Call, a args) (struct{}, error) {
+		got = a
+		return struct{}{}, nil
+	})
+	quoted := string(appendQuoted(nil, big))
+	for _, tc := range []struct {
+		name, raw string
+		want      string // content; "" with err set: the call fails
+		err       string
+	}{
+		{name: "plain", raw: `{"path":"p","content":` + quoted + `}`, want: big},
+		{name: "first member", raw: `{"content":` + quoted + `,"path":"p","note":` + quoted + `}`, want: big},
+		{name: "invalid utf-8", raw: `{"path":"p","content":"` + strings.Repeat("é", bigString) + "\xff\xfe" + `"}`, want: strings.Repeat("é", bigString) + "\ufffd\ufffd"},
+		{name: "escapes", raw: `{"path":"p","content":"` + strings.Repeat(`\u00e9\/\b\f\r`, bigString/10) + `"}`, want: strings.Repeat("é/\b\f\r", bigString/10)},
+		{name: "lone surrogate", raw: `{"path":"p","content":"` + strings.Repeat("x", bigString) + `\ud800"}`, want: strings.Repeat("x", bigString) + "\ufffd"},
+		{name: "duplicate member", raw: `{"path":"p","content":` + quoted + `,"content":"last"}`, want: "last"},
+		{name: "raw control character", raw: `{"path":"p","content":"` + strings.Repeat("x", bigString) + "\x01" + `"}`, err: "invalid arguments"},
+		{name: "bad escape", raw: `{"path":"p","content":"` + strings.Repeat("x", bigString) + `\q"}`, err: "invalid arguments"},
+	} {
+		got = args{}
+		res := tool.Handle(context.Background(), NewCall(nil), json.RawMessage(tc.raw))
+		if tc.err != "" {
+			if !res.IsError || !strings.Contains(res.Content[0].Text.String(), tc.err) {
+				t.Errorf("%s: want an error containing %q, got %+v", tc.name, tc.err, res.Content)
+			}
+			continue
+		}
+		if res.IsError || string(got.Content) != tc.want || got.Path != "p" {
+			t.Errorf("%s: path %q, %d bytes of content (want %d): %.80q (%v)", tc.name, got.Path, len(got.Content), len(tc.want), got.Content, res.Content)
+		}
+		if tc.name == "first member" && got.Note != big {
+			t.Errorf("%s: a big string for a string field came out as %d bytes", tc.name, len(got.Note))
+		}
+	}
+}

@@ -138,6 +138,10 @@ func (t *TextBytes) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if v.Kind() != '"' {
 		return &jsonv2.SemanticError{JSONKind: v.Kind(), GoType: reflect.TypeFor[string]()}
 	}
+	if len(v) == len(`""`) {
+		*t = TextBytes{}
+		return nil
+	}
 	var buf []byte
 	select {
 	case buf = <-textBufs:
