@@ -22,10 +22,8 @@ func validValue(b []byte, i, depth int) (int, bool) {
 	switch c := b[i]; {
 	case c == '"':
 		return validString(b, i)
-	case c == '{':
-		return validObject(b, i, depth+1)
-	case c == '[':
-		return validArray(b, i, depth+1)
+	case c == '{' || c == '[':
+		return validContainer(b, i, depth+1)
 	case c == 't':
 		return validLiteral(b, i, "true")
 	case c == 'f':
@@ -38,52 +36,34 @@ func validValue(b []byte, i, depth int) (int, bool) {
 	return i, false
 }
 
-func validObject(b []byte, i, depth int) (int, bool) {
+// validContainer checks the object or array starting at b[i]: members
+// (a string, ':' and a value) of an object, values of an array.
+func validContainer(b []byte, i, depth int) (int, bool) {
 	if depth > maxDepth {
 		return i, false
 	}
+	closer, object := byte(']'), b[i] == '{'
+	if object {
+		closer = '}'
+	}
 	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
+	if i < len(b) && b[i] == closer {
 		return i + 1, true
 	}
 	for {
-		if i >= len(b) || b[i] != '"' {
-			return i, false
-		}
 		var ok bool
-		if i, ok = validString(b, i); !ok {
-			return i, false
-		}
-		if i = skipSpace(b, i); i >= len(b) || b[i] != ':' {
-			return i, false
-		}
-		if i, ok = validValue(b, skipSpace(b, i+1), depth); !ok {
-			return i, false
-		}
-		if i = skipSpace(b, i); i >= len(b) {
-			return i, false
-		}
-		switch b[i] {
-		case ',':
+		if object {
+			if i >= len(b) || b[i] != '"' {
+				return i, false
+			}
+			if i, ok = validString(b, i); !ok {
+				return i, false
+			}
+			if i = skipSpace(b, i); i >= len(b) || b[i] != ':' {
+				return i, false
+			}
 			i = skipSpace(b, i+1)
-		case '}':
-			return i + 1, true
-		default:
-			return i, false
 		}
-	}
-}
-
-func validArray(b []byte, i, depth int) (int, bool) {
-	if depth > maxDepth {
-		return i, false
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return i + 1, true
-	}
-	for {
-		var ok bool
 		if i, ok = validValue(b, i, depth); !ok {
 			return i, false
 		}
@@ -93,7 +73,7 @@ func validArray(b []byte, i, depth int) (int, bool) {
 		switch b[i] {
 		case ',':
 			i = skipSpace(b, i+1)
-		case ']':
+		case closer:
 			return i + 1, true
 		default:
 			return i, false
