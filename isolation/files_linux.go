@@ -38,6 +38,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbx-mcp/sbx-mcp/freelist"
 )
 
 // ReadFileMaxBytes is the most raw bytes one read_file returns; larger files
@@ -241,7 +243,7 @@ func readOpened(f *os.File, req ReadFileRequest, size int64) (ReadFileResult, er
 	// Sizes on these filesystems are exact: read what the size promises,
 	// plus one byte to tell whether more follow (the file may have grown).
 	want := min(length, max(size-req.Offset, 0))
-	buf := slices.Grow(readBuf(int(want)), int(want)+1)
+	buf := slices.Grow(readBufs.Get(), int(want)+1)
 	for int64(len(buf)) <= want {
 		n, err := f.ReadAt(buf[len(buf):want+1], req.Offset+int64(len(buf)))
 		buf = buf[:len(buf)+n]
@@ -249,7 +251,7 @@ func readOpened(f *os.File, req ReadFileRequest, size int64) (ReadFileResult, er
 			break
 		}
 		if err != nil {
-			putReadBuf(buf)
+			readBufs.Put(buf)
 			return res, fileOpError(opReadFile, req.Path, err)
 		}
 	}
@@ -262,7 +264,7 @@ func readOpened(f *os.File, req ReadFileRequest, size int64) (ReadFileResult, er
 		res.Size = end // grew since init's fstat
 	}
 	res.Data = buf
-	res.release = sync.OnceFunc(func() { putReadBuf(buf) })
+	res.release = sync.OnceFunc(func() { readBufs.Put(buf) })
 	return res, nil
 }
 
@@ -274,47 +276,25 @@ func (s *Sandbox) streamFile(ctx context.Context, req ReadFileRequest) (ReadFile
 		n = ReadFileMaxBytes
 	}
 	data, err := doReading(ctx, s, opReadFile, req.Path, int(n), req, &res, func(r io.Reader) ([]byte, error) {
-		return readAllInto(r, readBuf(int(n)), ReadFileMaxBytes+1)
+		return readAllInto(r, slices.Grow(readBufs.Get(), int(min(n, 1<<20))+1), ReadFileMaxBytes+1)
 	})
 	if err != nil {
-		putReadBuf(data)
+		readBufs.Put(data)
 		return res, err
 	}
 	if int64(len(data)) != res.N {
-		putReadBuf(data)
+		readBufs.Put(data)
 		return res, &OpError{Op: opReadFile, Path: req.Path, Kind: "io", Msg: fmt.Sprintf("short read: got %d of %d bytes; retry", len(data), res.N)}
 	}
 	res.Data = data
-	res.release = sync.OnceFunc(func() { putReadBuf(data) })
+	res.release = sync.OnceFunc(func() { readBufs.Put(data) })
 	return res, nil
 }
 
 // readBufs recycles ReadFile's buffers. A fresh megabyte per read costs
-// more than the read itself: on a VM the page faults of fresh memory, and
-// the scavenger handing it back to the kernel, dominate
-// (BenchmarkSandboxReadFile1MiB: 1.7 ms with fresh buffers, 0.4 recycled).
-var readBufs = make(chan []byte, 2)
-
-// readBuf returns an empty buffer for a read of up to n bytes.
-func readBuf(n int) []byte {
-	select {
-	case b := <-readBufs:
-		return b[:0]
-	default:
-		return make([]byte, 0, min(n, 1<<20)+1)
-	}
-}
-
-// putReadBuf recycles b (nil and oversized buffers are dropped).
-func putReadBuf(b []byte) {
-	if b == nil || cap(b) > ReadFileMaxBytes+1 {
-		return
-	}
-	select {
-	case readBufs <- b[:0]:
-	default:
-	}
-}
+// more than the read itself (BenchmarkSandboxReadFile1MiB: 1.7 ms with
+// fresh buffers, 0.4 recycled).
+var readBufs = freelist.New(2, ReadFileMaxBytes+1)
 
 // doReading runs op with the write end of a fresh pipe (buffer grown
 // towards size) while consume reads the other end in a goroutine that owns

@@ -51,7 +51,8 @@ type takenText struct {
 
 // takeBigTexts takes raw's big string members that fields decode out of it.
 // It returns raw with "" in their place (raw itself when nothing was
-// taken) and what it took; put sets the fields once the rest is decoded. A
+// taken) and what it took; putTexts sets the fields once the rest is
+// decoded. A
 // member named twice, or one appendUnquoted leaves to the library, stays
 // for the typed decode.
 func takeBigTexts(raw []byte, fields []textField) ([]byte, []takenText) {
@@ -74,19 +75,7 @@ func takeBigTexts(raw []byte, fields []textField) ([]byte, []takenText) {
 	})
 	taken = slices.DeleteFunc(taken, func(t takenText) bool { return seen[t.field.name] > 1 })
 	for i := range taken {
-		t := &taken[i]
-		var buf []byte
-		select {
-		case buf = <-textBufs:
-		default:
-		}
-		b, ok := appendUnquoted(buf[:0], raw[t.start:t.end])
-		if !ok {
-			unused := TextBytes(b)
-			unused.Release()
-			continue
-		}
-		t.b = b
+		taken[i].b, _ = unquoteText(raw[taken[i].start:taken[i].end])
 	}
 	taken = slices.DeleteFunc(taken, func(t takenText) bool { return t.b == nil })
 	if len(taken) == 0 {

@@ -11,11 +11,11 @@ import (
 )
 
 // bigString is the length from which the encoder leaves a string (or a
-// Text) out of a message: it writes "" in its place, and the line is assembled around the
-// placeholders with each distinct string quoted once by appendQuoted. That
-// is several times faster than the library's quoting, and a string that
-// appears twice (read_file's content is both the text block and
-// structuredContent.content) is quoted only once.
+// Text) out of a message: it writes "" in its place, and writeTo writes
+// the line around the placeholders, quoting each distinct string once with
+// appendQuoted. That is several times faster than the library's quoting,
+// and a string that appears twice (read_file's content is both the text
+// block and structuredContent.content) is quoted only once.
 const bigString = 16 << 10
 
 // maxPooledLine bounds the buffers an encoder keeps between messages.
@@ -27,13 +27,13 @@ const maxPooledLine = 8 << 20
 // encoder's marshal options cache what they learn about types.
 type encoder struct {
 	msg  bytes.Buffer // the message with a placeholder for each big string
-	line []byte       // msg with the big strings spliced in
+	line []byte       // writeTo's buffer: msg with each distinct big string quoted
 	bigs []bigRef
 	opts jsonv2.Options // encodeOpts plus the big-string marshaler bound to this encoder
 }
 
 // bigRef is a big string (or Text) left out of msg: its placeholder ""
-// ends at end, and splice puts it quoted at line[start:stop].
+// ends at end, and writeTo quotes it at line[start:stop].
 type bigRef struct {
 	t           Text
 	end         int
@@ -163,11 +163,7 @@ func (e *encoder) writeTo(w io.Writer) error {
 		for rest := b.t; rest.Len() > 0; {
 			var piece Text
 			piece, rest = rest.cut(writeChunk)
-			if piece.b != nil {
-				line = appendQuotedBody(line, piece.b)
-			} else {
-				line = appendQuotedBody(line, piece.s)
-			}
+			line = piece.appendQuotedBody(line)
 			if len(line)-sent >= writeChunk {
 				if err := flush(); err != nil {
 					return err

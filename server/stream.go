@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/sbx-mcp/sbx-mcp/freelist"
 )
 
 // MaxLine is the default limit of one input line (one JSON-RPC message).
@@ -121,7 +123,7 @@ func parseFrame(line []byte) (*frame, *badFrame) {
 			return invalid(`"params" must be an object`)
 		}
 		if len(p) >= bigParams && method == "tools/call" {
-			f.params, f.pooled = append(takeParamBuf(), p...), true
+			f.params, f.pooled = append(paramBufs.Get(), p...), true
 		} else {
 			f.params = bytes.Clone(p)
 		}
@@ -135,30 +137,15 @@ func parseFrame(line []byte) (*frame, *badFrame) {
 const bigParams = 64 << 10
 
 // paramBufs recycles the buffers of big params.
-var paramBufs = make(chan []byte, 2)
-
-func takeParamBuf() []byte {
-	select {
-	case b := <-paramBufs:
-		return b[:0]
-	default:
-		return []byte{}
-	}
-}
+var paramBufs = freelist.New(2, maxPooledLine)
 
 // release recycles the frame's params buffer; the params must not be used
 // afterwards.
 func (f *frame) release() {
-	if !f.pooled {
-		return
+	if f.pooled {
+		paramBufs.Put(f.params)
+		f.params, f.pooled = nil, false
 	}
-	if b := f.params; cap(b) <= maxPooledLine {
-		select {
-		case paramBufs <- b[:0]:
-		default:
-		}
-	}
-	f.params, f.pooled = nil, false
 }
 
 // validID reports whether raw is a JSON string or an integer (no fraction,
@@ -477,7 +464,7 @@ func (s *Stream) writeNotification(method string, params any) error {
 }
 
 // progressBufs recycles the buffers progress notifications are built in.
-var progressBufs = make(chan []byte, 2)
+var progressBufs = freelist.New(2, maxPooledLine)
 
 // writeProgress sends notifications/progress. The line is assembled by hand
 // (a streamed command sends one per chunk of output, up to thousands a
@@ -495,23 +482,13 @@ func (s *Stream) writeProgress(token json.RawMessage, progress float64, msg Text
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	var b []byte
-	select {
-	case b = <-progressBufs:
-	default:
-		b = make([]byte, 0, 4096)
-	}
-	b = append(b[:0], `{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":`...)
+	b := append(progressBufs.Get(), `{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":`...)
 	b = append(b, token...)
 	b = append(b, `,"progress":`...)
 	b = strconv.AppendFloat(b, progress, 'f', -1, 64)
 	if msg.Len() > 0 {
 		b = append(b, `,"message":`...)
-		if msg.b != nil {
-			b = appendQuoted(b, msg.b)
-		} else {
-			b = appendQuoted(b, msg.s)
-		}
+		b = msg.appendQuoted(b)
 	}
 	if len(keys) > 0 {
 		b = append(b, `,"_meta":{`...)
@@ -527,11 +504,6 @@ func (s *Stream) writeProgress(token json.RawMessage, progress float64, msg Text
 	}
 	b = append(b, "}}\n"...)
 	err := s.writeLine(b)
-	if cap(b) <= maxPooledLine {
-		select {
-		case progressBufs <- b:
-		default:
-		}
-	}
+	progressBufs.Put(b)
 	return err
 }

@@ -137,17 +137,25 @@ func (t Text) IsZero() bool { return t.Len() == 0 }
 // MarshalJSONTo writes t as a JSON string (v2 encoder).
 func (t Text) MarshalJSONTo(enc *jsontext.Encoder) error {
 	if t.b != nil {
-		return enc.WriteValue(appendQuoted(nil, t.b))
+		return enc.WriteValue(t.appendQuoted(nil))
 	}
 	return enc.WriteToken(jsontext.String(t.s))
 }
 
 // MarshalJSON writes t as a JSON string (encoding/json).
-func (t Text) MarshalJSON() ([]byte, error) {
+func (t Text) MarshalJSON() ([]byte, error) { return t.appendQuoted(nil), nil }
+
+// appendQuoted appends t as a JSON string (appendQuoted).
+func (t Text) appendQuoted(dst []byte) []byte {
+	return append(t.appendQuotedBody(append(dst, '"')), '"')
+}
+
+// appendQuotedBody is appendQuoted without the quotes.
+func (t Text) appendQuotedBody(dst []byte) []byte {
 	if t.b != nil {
-		return appendQuoted(nil, t.b), nil
+		return appendQuotedBody(dst, t.b)
 	}
-	return appendQuoted(nil, t.s), nil
+	return appendQuotedBody(dst, t.s)
 }
 
 // JSONSchema gives Text the schema of a string (invopop/jsonschema).

@@ -303,11 +303,9 @@ func nullable(t reflect.Type, s map[string]any, output bool) {
 // decodeArgs checks raw against the input schema (unknown, missing and
 // mistyped fields, named by path) and then decodes it into v. The check
 // walks raw's structure without validating it again (the frame it came in
-// was validated; the typed decode checks every value anyway), so a
-// megabyte of content costs about one pass: the typed decode's.
-//
-// The big string members bound for the TextBytes fields in texts are
-// decoded apart (takeBigTexts).
+// was validated; the decode checks every value anyway). The big string
+// members bound for the TextBytes fields in texts are unquoted apart
+// (takeBigTexts), so a megabyte of write_file content costs one SWAR pass.
 func decodeArgs(raw json.RawMessage, schema map[string]any, v any, texts []textField) error {
 	raw = bytes.TrimSpace(raw)
 	if err := checkRaw(schema, raw, ""); err != nil {

@@ -11,6 +11,8 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	jsonv1 "github.com/go-json-experiment/json/v1"
 	"github.com/invopop/jsonschema"
+
+	"github.com/sbx-mcp/sbx-mcp/freelist"
 )
 
 // Wire JSON goes through github.com/go-json-experiment/json (the upstream
@@ -125,9 +127,20 @@ func withArticle(kind string) string {
 // string; invalid UTF-8 in it becomes U+FFFD, as in any other string.
 type TextBytes []byte
 
-// textBufs recycles TextBytes buffers: a fresh megabyte per call costs
-// more in page faults than decoding into it does.
-var textBufs = make(chan []byte, 2)
+// textBufs recycles TextBytes buffers.
+var textBufs = freelist.New(2, maxPooledLine)
+
+// unquoteText unquotes the string literal v into a recycled buffer
+// (appendUnquoted); ok is false, and nothing is kept, where it leaves v to
+// the library.
+func unquoteText(v []byte) (TextBytes, bool) {
+	b, ok := appendUnquoted(textBufs.Get(), v)
+	if !ok {
+		textBufs.Put(b)
+		return nil, false
+	}
+	return b, true
+}
 
 // UnmarshalJSONFrom implements the v2 decoder's UnmarshalerFrom.
 func (t *TextBytes) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
@@ -142,20 +155,15 @@ func (t *TextBytes) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		*t = TextBytes{}
 		return nil
 	}
-	var buf []byte
-	select {
-	case buf = <-textBufs:
-	default:
+	if b, ok := unquoteText(v); ok {
+		*t = b
+		return nil
 	}
-	b, ok := appendUnquoted(buf[:0], v)
-	if !ok { // escaped surrogates: decode as a string does
-		var s string
-		if err := jsonv2.Unmarshal(v, &s, decodeOpts); err != nil {
-			return err
-		}
-		b = append(b, s...)
+	var s string // escaped surrogates: decode as a string does
+	if err := jsonv2.Unmarshal(v, &s, decodeOpts); err != nil {
+		return err
 	}
-	*t = b
+	*t = append(textBufs.Get(), s...)
 	return nil
 }
 
@@ -163,12 +171,7 @@ func (t *TextBytes) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 // may use the bytes afterwards; a handler calls it once it is done with
 // them.
 func (t *TextBytes) Release() {
-	if b := *t; b != nil && cap(b) <= maxPooledLine {
-		select {
-		case textBufs <- b[:0]:
-		default:
-		}
-	}
+	textBufs.Put(*t)
 	*t = nil
 }
 
