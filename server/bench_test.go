@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+
+	"github.com/sbx-mcp/sbx-mcp/jsonwire"
 )
 
 type chunkArgs struct {
@@ -99,14 +101,14 @@ func BenchmarkDecodeArgs1MiB(b *testing.B) {
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
 		var a contentArgs
-		if err := decodeArgs(raw, schema, &a, nil); err != nil {
+		if err := decodeArgs(raw, schema, &a, jsonwire.TextFields{}); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 // BenchmarkDecodeTextArgs1MiB: the same for write_file's own argument
-// type, whose content is a TextBytes (taken apart by takeBigTexts).
+// type, whose content is a TextBytes (taken apart by jsonwire.TextFields).
 func BenchmarkDecodeTextArgs1MiB(b *testing.B) {
 	type textArgs struct {
 		Path    string    `json:"path"`
@@ -117,16 +119,17 @@ func BenchmarkDecodeTextArgs1MiB(b *testing.B) {
 	json.Unmarshal(mustSchema("t", reflect.TypeFor[textArgs](), false), &schema)
 	for _, mode := range []struct {
 		name  string
-		texts []textField
-	}{{"typed decode", nil}, {"taken apart", textFieldsOf(reflect.TypeFor[textArgs]())}} {
+		texts jsonwire.TextFields
+	}{{"typed decode", jsonwire.TextFields{}}, {"taken apart", jsonwire.TextFieldsOf(reflect.TypeFor[textArgs]())}} {
 		b.Run(mode.name, func(b *testing.B) {
+			fields := jsonwire.TextFieldsOf(reflect.TypeFor[textArgs]())
 			b.SetBytes(int64(len(raw)))
 			for b.Loop() {
 				var a textArgs
 				if err := decodeArgs(raw, schema, &a, mode.texts); err != nil {
 					b.Fatal(err)
 				}
-				a.Content.Release()
+				fields.Release(&a)
 			}
 		})
 	}

@@ -17,4 +17,9 @@
 // on the read loop right after ReadObject returned. Replies are written by
 // the Server itself so ids are echoed byte for byte and results are never
 // null.
+//
+// Byte-level JSON (validation, the raw walker, quoting, the line encoder)
+// lives in jsonwire. Buffers that results and arguments borrow belong to
+// the server: a result's OwnedBytes and a call's TextBytes arguments are
+// given back after the response is written (or dropped), never by a tool.
 package server

@@ -16,6 +16,8 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/rs/zerolog"
 	"github.com/sourcegraph/jsonrpc2"
+
+	"github.com/sbx-mcp/sbx-mcp/jsonwire"
 )
 
 // Protocol versions this server speaks, newest first.
@@ -255,7 +257,7 @@ func decodeParams(f *frame, v any) *wireError {
 	if p == nil {
 		p = json.RawMessage("{}")
 	}
-	if err := unmarshal(p, v); err != nil {
+	if err := jsonwire.Unmarshal(p, v); err != nil {
 		return invalidParams("%s", describeDecodeError(err, "params"))
 	}
 	return nil
@@ -434,22 +436,22 @@ func splitCallParams(params json.RawMessage) (callParams, *wireError) {
 		return p, nil
 	}
 	if params[0] != '{' {
-		return p, invalidParams("params must be an object, got %s", withArticle(rawKind(params)))
+		return p, invalidParams("params must be an object, got %s", withArticle(jsonwire.Kind(params)))
 	}
-	err := members(params, func(key string, val []byte) error {
+	err := jsonwire.Members(params, func(key string, val []byte) error {
 		switch key {
 		case "name":
 			var name string
-			if err := unmarshal(val, &name); err != nil {
+			if err := jsonwire.Unmarshal(val, &name); err != nil {
 				return errors.New(describeDecodeError(err, `"name"`))
 			}
-			if rawKind(val) != "null" {
+			if jsonwire.Kind(val) != "null" {
 				p.Name = &name
 			}
 		case "arguments":
 			p.Arguments = json.RawMessage(val)
 		case "_meta":
-			if err := unmarshal(val, &p.Meta); err != nil {
+			if err := jsonwire.Unmarshal(val, &p.Meta); err != nil {
 				return errors.New(describeDecodeError(err, `"_meta"`))
 			}
 		}

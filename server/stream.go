@@ -13,6 +13,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/sbx-mcp/sbx-mcp/freelist"
+	"github.com/sbx-mcp/sbx-mcp/jsonwire"
 )
 
 // MaxLine is the default limit of one input line (one JSON-RPC message).
@@ -59,7 +60,7 @@ func parseFrame(line []byte) (*frame, *badFrame) {
 		return nil, nil
 	}
 	if line[0] != '{' {
-		if !validJSON(line) {
+		if !jsonwire.Valid(line) {
 			return nil, &badFrame{err: wireError{CodeParseError, "Parse error: the line is not valid JSON"}}
 		}
 		if line[0] == '[' {
@@ -70,11 +71,11 @@ func parseFrame(line []byte) (*frame, *badFrame) {
 	// One validating pass, then a walk that finds the members without
 	// copying them; each is present (non-nil, possibly "null") or absent
 	// (nil). A duplicate name takes the last value.
-	if !validJSON(line) {
+	if !jsonwire.Valid(line) {
 		return nil, &badFrame{err: wireError{CodeParseError, "Parse error: the line is not valid JSON"}}
 	}
 	var m struct{ JSONRPC, ID, Method, Params, Result, Error jsontext.Value }
-	members(line, func(key string, val []byte) error {
+	jsonwire.Members(line, func(key string, val []byte) error {
 		switch key {
 		case "jsonrpc":
 			m.JSONRPC = val
@@ -114,7 +115,7 @@ func parseFrame(line []byte) (*frame, *badFrame) {
 		return invalid(`missing "method"`)
 	}
 	var method string
-	if m.Method.Kind() != '"' || unmarshal(m.Method, &method) != nil {
+	if m.Method.Kind() != '"' || jsonwire.Unmarshal(m.Method, &method) != nil {
 		return invalid(`"method" must be a string`)
 	}
 	f := &frame{id: id, method: method}
@@ -137,7 +138,7 @@ func parseFrame(line []byte) (*frame, *badFrame) {
 const bigParams = 64 << 10
 
 // paramBufs recycles the buffers of big params.
-var paramBufs = freelist.New(2, maxPooledLine)
+var paramBufs = freelist.New(2, jsonwire.MaxKept)
 
 // release recycles the frame's params buffer; the params must not be used
 // afterwards.
@@ -367,7 +368,7 @@ func (s *Stream) take(seq uint64, notif bool) *frame {
 // calls jsonrpc2.Conn's send methods; the server writes through
 // writeLine).
 func (s *Stream) WriteObject(v any) error {
-	e, err := marshal(v)
+	e, err := jsonwire.Marshal(v)
 	if err != nil {
 		return err
 	}
@@ -382,10 +383,11 @@ func (s *Stream) Close() error {
 	return nil
 }
 
-// writeMarshaled writes a line from marshal and releases its encoder.
-func (s *Stream) writeMarshaled(e *encoder) error {
-	err := s.writeWith(e.writeTo)
-	e.release()
+// writeMarshaled writes a line from jsonwire.Marshal and releases it,
+// which gives back the buffers of the results it holds.
+func (s *Stream) writeMarshaled(e *jsonwire.Line) error {
+	err := s.writeWith(e.Write)
+	e.Release()
 	return err
 }
 
@@ -425,7 +427,7 @@ type response struct {
 
 // writeError answers with an error object (no id when id is nil).
 func (s *Stream) writeError(id json.RawMessage, e wireError) error {
-	enc, err := marshal(response{JSONRPC: "2.0", ID: id, Error: &e})
+	enc, err := jsonwire.Marshal(response{JSONRPC: "2.0", ID: id, Error: &e})
 	if err != nil {
 		return err
 	}
@@ -437,9 +439,9 @@ func (s *Stream) writeResult(id json.RawMessage, result any) error {
 	if result == nil {
 		result = struct{}{}
 	}
-	e, err := marshal(response{JSONRPC: "2.0", ID: id, Result: result})
+	e, err := jsonwire.Marshal(response{JSONRPC: "2.0", ID: id, Result: result})
 	if err != nil {
-		e, err = marshal(response{JSONRPC: "2.0", ID: id, Error: &wireError{CodeInternalError, "Internal error: encode result: " + err.Error()}})
+		e, err = jsonwire.Marshal(response{JSONRPC: "2.0", ID: id, Error: &wireError{CodeInternalError, "Internal error: encode result: " + err.Error()}})
 		if err != nil {
 			return err
 		}
@@ -456,7 +458,7 @@ type notification struct {
 
 // writeNotification sends a notification.
 func (s *Stream) writeNotification(method string, params any) error {
-	e, err := marshal(notification{JSONRPC: "2.0", Method: method, Params: params})
+	e, err := jsonwire.Marshal(notification{JSONRPC: "2.0", Method: method, Params: params})
 	if err != nil {
 		return err
 	}
@@ -464,7 +466,7 @@ func (s *Stream) writeNotification(method string, params any) error {
 }
 
 // progressBufs recycles the buffers progress notifications are built in.
-var progressBufs = freelist.New(2, maxPooledLine)
+var progressBufs = freelist.New(2, jsonwire.MaxKept)
 
 // writeProgress sends notifications/progress. The line is assembled by hand
 // (a streamed command sends one per chunk of output, up to thousands a
@@ -488,7 +490,7 @@ func (s *Stream) writeProgress(token json.RawMessage, progress float64, msg Text
 	b = strconv.AppendFloat(b, progress, 'f', -1, 64)
 	if msg.Len() > 0 {
 		b = append(b, `,"message":`...)
-		b = msg.appendQuoted(b)
+		b = msg.AppendQuoted(b)
 	}
 	if len(keys) > 0 {
 		b = append(b, `,"_meta":{`...)
@@ -496,9 +498,9 @@ func (s *Stream) writeProgress(token json.RawMessage, progress float64, msg Text
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendQuoted(b, k)
+			b = jsonwire.AppendQuoted(b, k)
 			b = append(b, ':')
-			b = appendQuoted(b, meta[k].(string))
+			b = jsonwire.AppendQuoted(b, meta[k].(string))
 		}
 		b = append(b, '}')
 	}

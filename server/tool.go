@@ -4,8 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/go-json-experiment/json/jsontext"
-	"github.com/invopop/jsonschema"
+	"github.com/sbx-mcp/sbx-mcp/jsonwire"
 )
 
 // Annotations are the MCP tool annotations (hints for the client).
@@ -75,21 +74,21 @@ type Call struct {
 	progress func(progress float64, message Text, meta map[string]any)
 	// log sends notifications/message (nil: logging not wired).
 	log func(level, logger string, data any)
-	// after runs once the response is written or dropped (AfterResponse).
+	// after runs once the response is written or dropped (afterResponse).
 	after []func()
 }
 
-// AfterResponse arranges for f to run once the call's response has been
-// written (or dropped, when the call was cancelled): a handler whose result
-// refers to a pooled buffer gives it back there. Call it from the handler's
+// afterResponse arranges for f to run once the call's response has been
+// written (or dropped, when the call was cancelled): the server gives back
+// the buffers of a call's arguments there. Call it from the handler's
 // goroutine.
-func (c *Call) AfterResponse(f func()) {
+func (c *Call) afterResponse(f func()) {
 	if c != nil {
 		c.after = append(c.after, f)
 	}
 }
 
-// responded runs the AfterResponse functions.
+// responded runs the afterResponse functions.
 func (c *Call) responded() {
 	for _, f := range c.after {
 		f()
@@ -97,80 +96,37 @@ func (c *Call) responded() {
 	c.after = nil
 }
 
-// Text is a string, or bytes of valid UTF-8 that are encoded straight from
-// the caller's buffer: a streamed chunk or a file's content need not be
-// copied into a string first. In a JSON value it is a string.
-type Text struct {
-	s string
-	b []byte
-}
+// Text is a string, or bytes of valid UTF-8 encoded straight from the
+// caller's buffer; in a JSON value it is a string (jsonwire.Text).
+type Text = jsonwire.Text
 
 // String is a Text holding s.
-func String(s string) Text { return Text{s: s} }
+func String(s string) Text { return jsonwire.String(s) }
 
 // Bytes is a Text holding b, which must be valid UTF-8. As a progress
 // message b is not kept after the call that takes it returns; in a result
-// it must stay unchanged until the response is written (AfterResponse).
-func Bytes(b []byte) Text { return Text{b: b} }
+// it must stay unchanged until the response is written.
+func Bytes(b []byte) Text { return jsonwire.Bytes(b) }
 
-// cut splits t after about n bytes, at the start of a rune (so a piece
-// never ends inside a valid UTF-8 sequence).
-func (t Text) cut(n int) (head, tail Text) {
-	if t.Len() <= n {
-		return t, Text{}
-	}
-	if t.b != nil {
-		if i := runeStartAtOrBefore(t.b, n); i > 0 {
-			n = i
-		}
-		return Bytes(t.b[:n]), Bytes(t.b[n:])
-	}
-	if i := runeStartAtOrBefore(t.s, n); i > 0 {
-		n = i
-	}
-	return String(t.s[:n]), String(t.s[n:])
-}
+// OwnedBytes is Bytes for a buffer the result hands over to the server:
+// release gives it back once the response holding it has been written (a
+// dropped response leaves it to the garbage collector). Handlers never
+// release result buffers themselves.
+func OwnedBytes(b []byte, release func()) Text { return jsonwire.OwnedBytes(b, release) }
 
-// IsZero reports whether t is empty (omitzero).
-func (t Text) IsZero() bool { return t.Len() == 0 }
+// TextBytes is a string argument decoded straight into a recycled buffer
+// (jsonwire.TextBytes). A handler may use the bytes until its call's
+// response is written; the server gives the buffer back after that.
+type TextBytes = jsonwire.TextBytes
 
-// MarshalJSONTo writes t as a JSON string (v2 encoder).
-func (t Text) MarshalJSONTo(enc *jsontext.Encoder) error {
-	if t.b != nil {
-		return enc.WriteValue(t.appendQuoted(nil))
-	}
-	return enc.WriteToken(jsontext.String(t.s))
-}
+// QuotedPrefix returns how many bytes of the valid UTF-8 text s fit in
+// budget bytes once quoted as a JSON string on the wire (quotes included),
+// cut at a rune boundary. A tool whose result carries a large text uses it
+// to stay within a size it promises.
+func QuotedPrefix[T string | []byte](s T, budget int) int { return jsonwire.QuotedPrefix(s, budget) }
 
-// MarshalJSON writes t as a JSON string (encoding/json).
-func (t Text) MarshalJSON() ([]byte, error) { return t.appendQuoted(nil), nil }
-
-// appendQuoted appends t as a JSON string (appendQuoted).
-func (t Text) appendQuoted(dst []byte) []byte {
-	return append(t.appendQuotedBody(append(dst, '"')), '"')
-}
-
-// appendQuotedBody is appendQuoted without the quotes.
-func (t Text) appendQuotedBody(dst []byte) []byte {
-	if t.b != nil {
-		return appendQuotedBody(dst, t.b)
-	}
-	return appendQuotedBody(dst, t.s)
-}
-
-// JSONSchema gives Text the schema of a string (invopop/jsonschema).
-func (Text) JSONSchema() *jsonschema.Schema { return &jsonschema.Schema{Type: "string"} }
-
-// Len is the message's length in bytes.
-func (t Text) Len() int { return len(t.s) + len(t.b) }
-
-// String returns the message as a string.
-func (t Text) String() string {
-	if t.b != nil {
-		return string(t.b)
-	}
-	return t.s
-}
+// Encode returns v as the server puts it on the wire, without the newline.
+func Encode(v any) ([]byte, error) { return jsonwire.Encode(v) }
 
 // NewCall returns a Call whose Progress forwards to fn (nil: no progress token).
 func NewCall(fn func(progress float64, message Text, meta map[string]any)) *Call {

@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"github.com/invopop/jsonschema"
+
+	"github.com/sbx-mcp/sbx-mcp/jsonwire"
 )
 
 // NewTool builds a Tool from a typed handler: the input schema is generated
@@ -38,7 +40,7 @@ func NewTool[A, R any](name, description string, ann Annotations, h func(ctx con
 		in, out json.RawMessage
 		inMap   map[string]any
 	)
-	texts := textFieldsOf(inT)
+	texts := jsonwire.TextFieldsOf(inT)
 	gen := func() {
 		in = mustSchema(name, inT, false)
 		if err := json.Unmarshal(in, &inMap); err != nil {
@@ -58,6 +60,11 @@ func NewTool[A, R any](name, description string, ann Annotations, h func(ctx con
 		once.Do(gen)
 		if err := decodeArgs(raw, inMap, &args, texts); err != nil {
 			return ErrorResult(err.Error())
+		}
+		if texts.Len() > 0 {
+			// the decoded buffers stay the handler's until the response is out
+			held := args
+			call.afterResponse(func() { texts.Release(&held) })
 		}
 		r, err := h(ctx, call, args)
 		if err != nil {
@@ -305,24 +312,22 @@ func nullable(t reflect.Type, s map[string]any, output bool) {
 // walks raw's structure without validating it again (the frame it came in
 // was validated; the decode checks every value anyway). The big string
 // members bound for the TextBytes fields in texts are unquoted apart
-// (takeBigTexts), so a megabyte of write_file content costs one SWAR pass.
-func decodeArgs(raw json.RawMessage, schema map[string]any, v any, texts []textField) error {
+// (jsonwire.TextFields), so a megabyte of write_file content costs one
+// SWAR pass.
+func decodeArgs(raw json.RawMessage, schema map[string]any, v any, texts jsonwire.TextFields) error {
 	raw = bytes.TrimSpace(raw)
 	if err := checkRaw(schema, raw, ""); err != nil {
-		if errors.Is(err, errMalformed) {
+		if errors.Is(err, jsonwire.ErrMalformed) {
 			return fmt.Errorf("invalid arguments: malformed JSON")
 		}
 		return fmt.Errorf("invalid arguments: %w", err)
 	}
-	rest, taken := takeBigTexts(raw, texts)
-	if err := unmarshal(rest, v); err != nil {
-		releaseTexts(taken)
-		if isSyntaxError(err) {
+	if err := texts.Unmarshal(raw, v); err != nil {
+		if jsonwire.IsSyntaxError(err) {
 			return fmt.Errorf("invalid arguments: malformed JSON: %v", err)
 		}
 		return fmt.Errorf("invalid arguments: %s", describeDecodeError(err, "arguments"))
 	}
-	putTexts(v, taken)
 	return nil
 }
 
@@ -332,9 +337,9 @@ func decodeArgs(raw json.RawMessage, schema map[string]any, v any, texts []textF
 // required member first, then the problem of the alphabetically first
 // member.
 func checkRaw(s map[string]any, v []byte, path string) error {
-	kind := rawKind(v)
+	kind := jsonwire.Kind(v)
 	if kind == "" {
-		return errMalformed
+		return jsonwire.ErrMalformed
 	}
 	if t, ok := s["type"]; ok {
 		if ok, want := typeAllows(t, kind); !ok {
@@ -353,10 +358,10 @@ func checkRaw(s map[string]any, v []byte, path string) error {
 			return nil
 		}
 		var first error
-		err := items(v, func(i int, item []byte) error {
+		err := jsonwire.Items(v, func(i int, item []byte) error {
 			if first == nil {
 				if err := checkRaw(it, item, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-					if errors.Is(err, errMalformed) {
+					if errors.Is(err, jsonwire.ErrMalformed) {
 						return err
 					}
 					first = err
@@ -376,7 +381,7 @@ func checkRaw(s map[string]any, v []byte, path string) error {
 	text := string(v)
 	if kind == "string" {
 		var err error
-		if text, err = unquote(v); err != nil {
+		if text, err = jsonwire.Unquote(v); err != nil {
 			return err
 		}
 	}
@@ -400,7 +405,7 @@ func checkRawObject(s map[string]any, v []byte, path string) error {
 	props, _ := s["properties"].(map[string]any)
 	var first *memberErr // the member problem with the smallest key
 	seen := map[string]bool{}
-	err := members(v, func(k string, val []byte) error {
+	err := jsonwire.Members(v, func(k string, val []byte) error {
 		seen[k] = true
 		var problem error
 		if ps, ok := props[k].(map[string]any); ok {
@@ -420,7 +425,7 @@ func checkRawObject(s map[string]any, v []byte, path string) error {
 				problem = checkRaw(ap, val, join(k))
 			}
 		}
-		if errors.Is(problem, errMalformed) {
+		if errors.Is(problem, jsonwire.ErrMalformed) {
 			return problem
 		}
 		if problem != nil && (first == nil || k < first.key) {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sbx-mcp/sbx-mcp/jsonwire"
 )
 
 type schemaInner struct {
@@ -215,13 +217,13 @@ func TestBigTextBytesArgument(t *testing.T) {
 		Content TextBytes `json:"content"`
 		Note    string    `json:"note,omitempty"`
 	}
-	big := strings.Repeat("line \"q\" é ✓\t\\\n", bigString/10)
+	big := strings.Repeat("line \"q\" é ✓\t\\\n", jsonwire.BigString/10)
 	var got args
 	tool := NewTool("t", "d", Annotations{}, func(ctx context.Context, call *Call, a args) (struct{}, error) {
 		got = a
 		return struct{}{}, nil
 	})
-	quoted := string(appendQuoted(nil, big))
+	quoted := string(jsonwire.AppendQuoted(nil, big))
 	for _, tc := range []struct {
 		name, raw string
 		want      string // content; "" with err set: the call fails
@@ -229,12 +231,12 @@ func TestBigTextBytesArgument(t *testing.T) {
 	}{
 		{name: "plain", raw: `{"path":"p","content":` + quoted + `}`, want: big},
 		{name: "first member", raw: `{"content":` + quoted + `,"path":"p","note":` + quoted + `}`, want: big},
-		{name: "invalid utf-8", raw: `{"path":"p","content":"` + strings.Repeat("é", bigString) + "\xff\xfe" + `"}`, want: strings.Repeat("é", bigString) + "\ufffd\ufffd"},
-		{name: "escapes", raw: `{"path":"p","content":"` + strings.Repeat(`\u00e9\/\b\f\r`, bigString/10) + `"}`, want: strings.Repeat("é/\b\f\r", bigString/10)},
-		{name: "lone surrogate", raw: `{"path":"p","content":"` + strings.Repeat("x", bigString) + `\ud800"}`, want: strings.Repeat("x", bigString) + "\ufffd"},
+		{name: "invalid utf-8", raw: `{"path":"p","content":"` + strings.Repeat("é", jsonwire.BigString) + "\xff\xfe" + `"}`, want: strings.Repeat("é", jsonwire.BigString) + "\ufffd\ufffd"},
+		{name: "escapes", raw: `{"path":"p","content":"` + strings.Repeat(`\u00e9\/\b\f\r`, jsonwire.BigString/10) + `"}`, want: strings.Repeat("é/\b\f\r", jsonwire.BigString/10)},
+		{name: "lone surrogate", raw: `{"path":"p","content":"` + strings.Repeat("x", jsonwire.BigString) + `\ud800"}`, want: strings.Repeat("x", jsonwire.BigString) + "\ufffd"},
 		{name: "duplicate member", raw: `{"path":"p","content":` + quoted + `,"content":"last"}`, want: "last"},
-		{name: "raw control character", raw: `{"path":"p","content":"` + strings.Repeat("x", bigString) + "\x01" + `"}`, err: "invalid arguments"},
-		{name: "bad escape", raw: `{"path":"p","content":"` + strings.Repeat("x", bigString) + `\q"}`, err: "invalid arguments"},
+		{name: "raw control character", raw: `{"path":"p","content":"` + strings.Repeat("x", jsonwire.BigString) + "\x01" + `"}`, err: "invalid arguments"},
+		{name: "bad escape", raw: `{"path":"p","content":"` + strings.Repeat("x", jsonwire.BigString) + `\q"}`, err: "invalid arguments"},
 	} {
 		got = args{}
 		res := tool.Handle(context.Background(), NewCall(nil), json.RawMessage(tc.raw))
@@ -251,4 +253,35 @@ func TestBigTextBytesArgument(t *testing.T) {
 			t.Errorf("%s: a big string for a string field came out as %d bytes", tc.name, len(got.Note))
 		}
 	}
+}
+
+// The buffers of TextBytes arguments are the handler's until the call's
+// response is written: another call decoding meanwhile never gets them;
+// afterwards the server gives them back for reuse.
+func TestTextBytesHeldUntilResponse(t *testing.T) {
+	type args struct {
+		Content TextBytes `json:"content"`
+	}
+	var got []TextBytes
+	tool := NewTool("t", "d", Annotations{}, func(ctx context.Context, call *Call, a args) (struct{}, error) {
+		got = append(got, a.Content)
+		return struct{}{}, nil
+	})
+	raw := func(c string) json.RawMessage {
+		return json.RawMessage(`{"content":` + string(jsonwire.AppendQuoted(nil, strings.Repeat(c, jsonwire.BigString))) + `}`)
+	}
+	first, second := NewCall(nil), NewCall(nil)
+	tool.Handle(context.Background(), first, raw("a"))
+	tool.Handle(context.Background(), second, raw("b"))
+	if &got[0][0] == &got[1][0] || got[0][0] != 'a' || got[1][0] != 'b' {
+		t.Fatal("a call's argument buffer was reused while the call was running")
+	}
+	first.responded()
+	second.responded()
+	third := NewCall(nil)
+	tool.Handle(context.Background(), third, raw("c"))
+	if p := &got[2][0]; p != &got[0][0] && p != &got[1][0] {
+		t.Error("argument buffers were not given back after the response")
+	}
+	third.responded()
 }

@@ -107,8 +107,6 @@ func init() {
 				if err != nil {
 					return readFileResult{}, err
 				}
-				// utf-8 content is the read's buffer, in use until the response is out
-				call.AfterResponse(res.Release)
 				return encodeRead(p, a.Encoding, a.Offset, res)
 			})
 	})
@@ -146,12 +144,16 @@ func encodeRead(path, encoding string, offset int64, res isolation.ReadFileResul
 			out.Truncated = true
 		}
 		out.Encoding = "utf-8"
-		out.Content = server.Bytes(text)
 		data = text
 	} else {
 		out.Encoding = "base64"
-		out.Content = server.String(base64.StdEncoding.EncodeToString(data))
+		text = make([]byte, base64.StdEncoding.EncodedLen(len(data)))
+		base64.StdEncoding.Encode(text, data)
 	}
+	// The content is handed to the server with the read's buffer (the text
+	// itself, or what it was encoded from), which the server gives back
+	// once the response is written.
+	out.Content = server.OwnedBytes(text, res.Release)
 	if out.Truncated {
 		out.NextOffset = offset + int64(len(data))
 	}

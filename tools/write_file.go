@@ -77,7 +77,6 @@ func init() {
 				"Content is UTF-8 or base64. Through a symlink it writes the target.",
 			server.Annotations{Title: "Write file", DestructiveHint: true},
 			func(ctx context.Context, call *server.Call, a writeFileArgs) (writeFileResult, error) {
-				defer a.Content.Release() // WriteFile is done with the bytes when it returns
 				var data []byte
 				switch a.Encoding {
 				case "", "utf-8":

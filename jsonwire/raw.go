@@ -1,4 +1,4 @@
-package server
+package jsonwire
 
 import (
 	"bytes"
@@ -15,8 +15,8 @@ import (
 // reports a malformed structure, but it is no validator: whatever decodes
 // the values (the typed decode of arguments) still checks them.
 
-// errMalformed reports JSON whose structure the walk could not follow.
-var errMalformed = errors.New("malformed JSON")
+// ErrMalformed reports JSON whose structure the walk could not follow.
+var ErrMalformed = errors.New("malformed JSON")
 
 // skipSpace returns the index of the first non-whitespace byte at or after i.
 func skipSpace(b []byte, i int) int {
@@ -32,7 +32,7 @@ func stringEnd(b []byte, i int) (int, error) {
 	for {
 		k := bytes.IndexByte(b[j:], '"')
 		if k < 0 {
-			return 0, errMalformed
+			return 0, ErrMalformed
 		}
 		j += k
 		n := 0 // backslashes right before the quote: odd means it is escaped
@@ -49,7 +49,7 @@ func stringEnd(b []byte, i int) (int, error) {
 // valueEnd returns the index just past the value starting at b[i].
 func valueEnd(b []byte, i int) (int, error) {
 	if i >= len(b) {
-		return 0, errMalformed
+		return 0, ErrMalformed
 	}
 	switch b[i] {
 	case '"':
@@ -73,14 +73,14 @@ func valueEnd(b []byte, i int) (int, error) {
 				}
 			}
 		}
-		return 0, errMalformed
+		return 0, ErrMalformed
 	}
 	j := i // a number or a literal: up to the next delimiter
 	for j < len(b) {
 		switch b[j] {
 		case ',', '}', ']', ' ', '\t', '\n', '\r':
 			if j == i {
-				return 0, errMalformed
+				return 0, ErrMalformed
 			}
 			return j, nil
 		}
@@ -89,11 +89,11 @@ func valueEnd(b []byte, i int) (int, error) {
 	return j, nil
 }
 
-// members calls fn with each member of the object obj (a whole value,
+// Members calls fn with each member of the object obj (a whole value,
 // surrounding whitespace trimmed); key is unescaped, val is a sub-slice.
-func members(obj []byte, fn func(key string, val []byte) error) error {
+func Members(obj []byte, fn func(key string, val []byte) error) error {
 	if len(obj) < 2 || obj[0] != '{' || obj[len(obj)-1] != '}' {
-		return errMalformed
+		return ErrMalformed
 	}
 	i := skipSpace(obj, 1)
 	if obj[i] == '}' {
@@ -101,19 +101,19 @@ func members(obj []byte, fn func(key string, val []byte) error) error {
 	}
 	for {
 		if obj[i] != '"' {
-			return errMalformed
+			return ErrMalformed
 		}
 		kend, err := stringEnd(obj, i)
 		if err != nil {
 			return err
 		}
-		key, err := unquote(obj[i:kend])
+		key, err := Unquote(obj[i:kend])
 		if err != nil {
 			return err
 		}
 		i = skipSpace(obj, kend)
 		if i >= len(obj) || obj[i] != ':' {
-			return errMalformed
+			return ErrMalformed
 		}
 		i = skipSpace(obj, i+1)
 		vend, err := valueEnd(obj, i)
@@ -140,19 +140,19 @@ func nextMember(b []byte, end int) (next int, last bool, err error) {
 		return 0, true, nil
 	}
 	if i >= len(b) || b[i] != ',' {
-		return 0, false, errMalformed
+		return 0, false, ErrMalformed
 	}
 	i = skipSpace(b, i+1)
 	if i >= len(b)-1 {
-		return 0, false, errMalformed // a trailing comma
+		return 0, false, ErrMalformed // a trailing comma
 	}
 	return i, false, nil
 }
 
-// items calls fn with each element of the array arr (a whole value).
-func items(arr []byte, fn func(i int, val []byte) error) error {
+// Items calls fn with each element of the array arr (a whole value).
+func Items(arr []byte, fn func(i int, val []byte) error) error {
 	if len(arr) < 2 || arr[0] != '[' || arr[len(arr)-1] != ']' {
-		return errMalformed
+		return ErrMalformed
 	}
 	i := skipSpace(arr, 1)
 	if arr[i] == ']' {
@@ -173,10 +173,10 @@ func items(arr []byte, fn func(i int, val []byte) error) error {
 	}
 }
 
-// unquote returns the string a JSON string literal holds.
-func unquote(lit []byte) (string, error) {
+// Unquote returns the string a JSON string literal holds.
+func Unquote(lit []byte) (string, error) {
 	if len(lit) < 2 || lit[0] != '"' || lit[len(lit)-1] != '"' {
-		return "", errMalformed
+		return "", ErrMalformed
 	}
 	if bytes.IndexByte(lit, '\\') < 0 && utf8.Valid(lit) {
 		return string(lit[1 : len(lit)-1]), nil
@@ -185,14 +185,15 @@ func unquote(lit []byte) (string, error) {
 	// AppendUnquote reports it but still replaces it.
 	b, err := jsontext.AppendUnquote(nil, lit)
 	if err != nil && utf8.Valid(lit) {
-		return "", errMalformed
+		return "", ErrMalformed
 	}
 	return string(b), nil
 }
 
-// rawKind names the JSON type of a value by its first byte (integer when a
-// number has no fraction or exponent); "" when it is none.
-func rawKind(v []byte) string {
+// Kind names the JSON type of a value by its first byte as JSON Schema
+// does (integer when a number has no fraction or exponent); "" when it is
+// none.
+func Kind(v []byte) string {
 	if len(v) == 0 {
 		return ""
 	}
@@ -207,5 +208,5 @@ func rawKind(v []byte) string {
 	case c == 't' || c == 'f':
 		return "boolean"
 	}
-	return jsonKindName(jsontext.Kind(v[0]))
+	return KindName(jsontext.Kind(v[0]))
 }

@@ -1,4 +1,4 @@
-package server
+package jsonwire
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ func TestMembers(t *testing.T) {
 	obj := []byte(` { "a" : "x\"}\\" , "b\u00e9":[1,{"c":"]"}], "e\\\"q":-1.5e3,"n":null ,"t":true}`)
 	var keys []string
 	var vals []string
-	err := members(bytes.TrimSpace(obj), func(k string, v []byte) error {
+	err := Members(bytes.TrimSpace(obj), func(k string, v []byte) error {
 		keys = append(keys, k)
 		vals = append(vals, string(v))
 		return nil
@@ -32,21 +32,21 @@ func TestMembers(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{`{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{"a":"x}`, `{"a":1 "b":2}`, `{"a":[1,2}`, `[]`, `{"a":1}}`} {
-		if err := members([]byte(bad), func(string, []byte) error { return nil }); !errors.Is(err, errMalformed) {
-			t.Errorf("members(%s) = %v, want errMalformed", bad, err)
+		if err := Members([]byte(bad), func(string, []byte) error { return nil }); !errors.Is(err, ErrMalformed) {
+			t.Errorf("Members(%s) = %v, want ErrMalformed", bad, err)
 		}
 	}
 }
 
 func TestItems(t *testing.T) {
 	var got []string
-	if err := items([]byte(`[ "a,]" ,{"b":[]},3 ]`), func(i int, v []byte) error { got = append(got, string(v)); return nil }); err != nil {
+	if err := Items([]byte(`[ "a,]" ,{"b":[]},3 ]`), func(i int, v []byte) error { got = append(got, string(v)); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 3 || got[0] != `"a,]"` || got[1] != `{"b":[]}` || got[2] != "3" {
 		t.Errorf("items: %q", got)
 	}
-	if err := items([]byte(`[]`), func(int, []byte) error { t.Error("called for an empty array"); return nil }); err != nil {
+	if err := Items([]byte(`[]`), func(int, []byte) error { t.Error("called for an empty array"); return nil }); err != nil {
 		t.Error(err)
 	}
 }
@@ -62,19 +62,19 @@ func FuzzMembers(f *testing.F) {
 		var want map[string]jsontext.Value
 		if len(b) == 0 || b[0] != '{' || jsonv2.Unmarshal(b, &want, decodeOpts) != nil {
 			// not a valid object: members may fail, but must not panic
-			members(b, func(string, []byte) error { return nil })
+			Members(b, func(string, []byte) error { return nil })
 			return
 		}
 		got := map[string]string{}
-		if err := members(b, func(k string, v []byte) error { got[k] = string(v); return nil }); err != nil {
-			t.Fatalf("members(%s): %v", b, err)
+		if err := Members(b, func(k string, v []byte) error { got[k] = string(v); return nil }); err != nil {
+			t.Fatalf("Members(%s): %v", b, err)
 		}
 		if len(got) != len(want) {
-			t.Fatalf("members(%s) = %v, want %v", b, got, want)
+			t.Fatalf("Members(%s) = %v, want %v", b, got, want)
 		}
 		for k, v := range want {
 			if got[k] != string(v) {
-				t.Fatalf("members(%s)[%q] = %s, want %s", b, k, got[k], v)
+				t.Fatalf("Members(%s)[%q] = %s, want %s", b, k, got[k], v)
 			}
 		}
 	})

@@ -1,12 +1,12 @@
-package server
+package jsonwire
 
-// validJSON reports whether b is exactly one JSON value (RFC 8259, with
+// Valid reports whether b is exactly one JSON value (RFC 8259, with
 // surrounding whitespace), under decodeOpts: invalid UTF-8 in strings and
 // duplicate names are allowed, nesting stops at the library's depth limit.
 // It agrees with jsontext's validation (FuzzValidJSON), but scans strings,
 // nearly all of a large message, eight bytes at a time: a megabyte of
 // write_file content costs a quarter of what jsontext takes.
-func validJSON(b []byte) bool {
+func Valid(b []byte) bool {
 	i, ok := validValue(b, skipSpace(b, 0), 0)
 	return ok && skipSpace(b, i) == len(b)
 }

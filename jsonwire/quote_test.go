@@ -1,7 +1,8 @@
-package server
+package jsonwire
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"strings"
 	"testing"
@@ -10,6 +11,17 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
+
+// content is an MCP content block, as the server sends it.
+type content struct {
+	Type     string `json:"type"`
+	Text     Text   `json:"text,omitzero"`
+	Data     string `json:"data,omitempty"`
+	MimeType string `json:"mimeType,omitempty"`
+}
+
+// benchText is 1 MiB of 64-byte lines, as sbx-bench writes.
+var benchText = strings.Repeat(strings.Repeat("7", 63)+"\n", 1<<20/64)
 
 // libraryQuoted is the wire encoder's own rendering of s.
 func libraryQuoted(t testing.TB, s string) string {
@@ -32,11 +44,11 @@ var quoteCases = []string{
 func TestAppendQuotedMatchesEncoder(t *testing.T) {
 	for _, s := range quoteCases {
 		want := libraryQuoted(t, s)
-		if got := string(appendQuoted(nil, s)); got != want {
-			t.Errorf("appendQuoted(%q) = %s, want %s", s, got, want)
+		if got := string(AppendQuoted(nil, s)); got != want {
+			t.Errorf("AppendQuoted(%q) = %s, want %s", s, got, want)
 		}
-		if got := string(appendQuoted([]byte("x"), []byte(s))); got != "x"+want {
-			t.Errorf("appendQuoted([]byte %q) = %s, want x%s", s, got, want)
+		if got := string(AppendQuoted([]byte("x"), []byte(s))); got != "x"+want {
+			t.Errorf("AppendQuoted([]byte %q) = %s, want x%s", s, got, want)
 		}
 	}
 }
@@ -47,11 +59,11 @@ func FuzzAppendQuoted(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		want := libraryQuoted(t, s)
-		if got := string(appendQuoted(nil, s)); got != want {
-			t.Fatalf("appendQuoted(%q) = %s, want %s", s, got, want)
+		if got := string(AppendQuoted(nil, s)); got != want {
+			t.Fatalf("AppendQuoted(%q) = %s, want %s", s, got, want)
 		}
-		if got := string(appendQuoted(nil, []byte(s))); got != want {
-			t.Fatalf("appendQuoted([]byte %q) = %s, want %s", s, got, want)
+		if got := string(AppendQuoted(nil, []byte(s))); got != want {
+			t.Fatalf("AppendQuoted([]byte %q) = %s, want %s", s, got, want)
 		}
 		if !utf8.ValidString(s) {
 			return
@@ -70,12 +82,12 @@ func checkQuotedPrefix(t *testing.T, s string, budget int) {
 	if n < 0 || n > len(s) || (n < len(s) && !utf8.RuneStart(s[n])) {
 		t.Fatalf("QuotedPrefix(%q, %d) = %d: not a rune boundary", s, budget, n)
 	}
-	if q := len(appendQuoted(nil, s[:n])); n > 0 && q > budget {
+	if q := len(AppendQuoted(nil, s[:n])); n > 0 && q > budget {
 		t.Fatalf("QuotedPrefix(%q, %d) = %d, which quotes to %d bytes", s, budget, n, q)
 	}
 	if n < len(s) {
 		_, size := utf8.DecodeRuneInString(s[n:])
-		if q := len(appendQuoted(nil, s[:n+size])); q <= budget {
+		if q := len(AppendQuoted(nil, s[:n+size])); q <= budget {
 			t.Fatalf("QuotedPrefix(%q, %d) = %d, but %d bytes (%d quoted) fit", s, budget, n, n+size, q)
 		}
 	}
@@ -104,7 +116,7 @@ func BenchmarkQuote1MiB(b *testing.B) {
 	b.Run("appendQuoted", func(b *testing.B) {
 		b.SetBytes(int64(len(s)))
 		for b.Loop() {
-			buf = appendQuoted(buf[:0], s)
+			buf = AppendQuoted(buf[:0], s)
 		}
 	})
 	b.Run("jsontext.AppendQuote", func(b *testing.B) {
@@ -122,8 +134,8 @@ func BenchmarkQuote1MiB(b *testing.B) {
 }
 
 func TestMarshalSplicesBigStrings(t *testing.T) {
-	big := strings.Repeat("big \"text\"\n✓\x01", bigString/8)
-	other := strings.Repeat("o", bigString) + "\xff"
+	big := strings.Repeat("big \"text\"\n✓\x01", BigString/8)
+	other := strings.Repeat("o", BigString) + "\xff"
 	type inner struct {
 		Text  string `json:"text"`
 		Empty string `json:"empty,omitempty"`
@@ -140,8 +152,8 @@ func TestMarshalSplicesBigStrings(t *testing.T) {
 		},
 		"big name": map[string]string{big: "v", "k": other},
 		"text blocks": []any{
-			Content{Type: "text", Text: Bytes([]byte(big))}, Content{Type: "text", Text: String(big)},
-			Content{Type: "text", Text: Bytes([]byte("small ✓\n"))}, Content{Type: "image", Data: other},
+			content{Type: "text", Text: Bytes([]byte(big))}, content{Type: "text", Text: String(big)},
+			content{Type: "text", Text: Bytes([]byte("small ✓\n"))}, content{Type: "image", Data: other},
 			big, Bytes([]byte(other)),
 		},
 		"none": map[string]any{"a": "b", "n": 1},
@@ -155,15 +167,15 @@ func TestMarshalSplicesBigStrings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e, err := marshal(v)
+			e, err := Marshal(v)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
 			var w countingWriter
-			if err := e.writeTo(&w); err != nil {
+			if err := e.Write(&w); err != nil {
 				t.Fatal(err)
 			}
-			e.release()
+			e.Release()
 			if line := w.String(); line != string(want)+"\n" {
 				t.Errorf("%s: marshal differs from the library's encoding (%d vs %d bytes)", name, len(line), len(want)+1)
 			}
@@ -193,19 +205,28 @@ func BenchmarkMarshalRead1MiB(b *testing.B) {
 		Content string `json:"content"`
 		Size    int    `json:"size"`
 	}
-	res := &Result{Content: []Content{{Type: "text", Text: String(benchText)}},
-		Structured: readResult{Path: "/w/bench-1mib.txt", Content: benchText, Size: len(benchText)}}
-	v := response{JSONRPC: "2.0", ID: []byte("7"), Result: res}
+	type result struct {
+		Content           []content `json:"content"`
+		StructuredContent any       `json:"structuredContent,omitempty"`
+		IsError           bool      `json:"isError"`
+	}
+	res := result{Content: []content{{Type: "text", Text: String(benchText)}},
+		StructuredContent: readResult{Path: "/w/bench-1mib.txt", Content: benchText, Size: len(benchText)}}
+	v := struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Result  any             `json:"result"`
+	}{"2.0", []byte("7"), res}
 	b.SetBytes(int64(len(benchText)))
 	for b.Loop() {
-		e, err := marshal(v)
+		e, err := Marshal(v)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := e.writeTo(io.Discard); err != nil {
+		if err := e.Write(io.Discard); err != nil {
 			b.Fatal(err)
 		}
-		e.release()
+		e.Release()
 	}
 }
 
@@ -220,7 +241,7 @@ func FuzzAppendUnquoted(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		for _, q := range []string{s, string(appendQuoted(nil, s))} {
+		for _, q := range []string{s, string(AppendQuoted(nil, s))} {
 			if !jsontext.Value(q).IsValid(decodeOpts) || jsontext.Value(q).Kind() != '"' {
 				continue
 			}
@@ -244,18 +265,18 @@ func FuzzAppendUnquoted(f *testing.F) {
 }
 
 func TestTextBytesDecodesLikeAString(t *testing.T) {
-	for _, q := range append(unquoteCases, string(appendQuoted(nil, benchText))) {
+	for _, q := range append(unquoteCases, string(AppendQuoted(nil, benchText))) {
 		var want string
 		werr := jsonv2.Unmarshal([]byte(q), &want, decodeOpts)
 		for range 3 { // buffers are recycled: each decode must stand alone
 			var got TextBytes
-			err := unmarshal([]byte(q), &got)
+			err := Unmarshal([]byte(q), &got)
 			if (err != nil) != (werr != nil) || string(got) != want {
 				t.Fatalf("TextBytes %.60q = %.60q (%v), want %.60q (%v)", q, got, err, want, werr)
 			}
-			got.Release()
+			got.release()
 			if got != nil {
-				t.Fatal("Release left the bytes in place")
+				t.Fatal("release left the bytes in place")
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package server
+package jsonwire
 
 import (
 	"bytes"
@@ -10,30 +10,33 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// bigString is the length from which the encoder leaves a string (or a
-// Text) out of a message: it writes "" in its place, and writeTo writes
+// BigString is the length from which Marshal leaves a string (or a
+// Text) out of a message: it writes "" in its place, and Line.Write writes
 // the line around the placeholders, quoting each distinct string once with
-// appendQuoted. That is several times faster than the library's quoting,
+// AppendQuoted. That is several times faster than the library's quoting,
 // and a string that appears twice (read_file's content is both the text
 // block and structuredContent.content) is quoted only once.
-const bigString = 16 << 10
+const BigString = 16 << 10
 
-// maxPooledLine bounds the buffers an encoder keeps between messages.
-const maxPooledLine = 8 << 20
+// MaxKept bounds the buffers this package keeps between messages; users
+// of freelist for wire messages take the same bound.
+const MaxKept = 8 << 20
 
-// encoder turns one message into one line. Encoders are recycled: a fresh
-// buffer for a multi-megabyte result costs more (growing, zeroing,
-// faulting its pages in, collecting it) than encoding into it does, and an
-// encoder's marshal options cache what they learn about types.
-type encoder struct {
-	msg  bytes.Buffer // the message with a placeholder for each big string
-	line []byte       // writeTo's buffer: msg with each distinct big string quoted
-	bigs []bigRef
-	opts jsonv2.Options // encodeOpts plus the big-string marshaler bound to this encoder
+// Line is one message encoded by Marshal, to be written with Write and
+// then given back with Release. Lines are recycled: a fresh buffer for a
+// multi-megabyte result costs more (growing, zeroing, faulting its pages
+// in, collecting it) than encoding into it does, and a Line's marshal
+// options cache what they learn about types.
+type Line struct {
+	msg   bytes.Buffer // the message with a placeholder for each big string
+	line  []byte       // Write's buffer: msg with each distinct big string quoted
+	bigs  []bigRef
+	owned []*owner       // of the OwnedBytes texts in the message (Release)
+	opts  jsonv2.Options // encodeOpts plus the Text marshaler bound to this Line
 }
 
 // bigRef is a big string (or Text) left out of msg: its placeholder ""
-// ends at end, and writeTo quotes it at line[start:stop].
+// ends at end, and Write quotes it at line[start:stop].
 type bigRef struct {
 	t           Text
 	end         int
@@ -53,24 +56,32 @@ func (a *bigRef) same(b *bigRef) bool {
 	return bytes.Equal(a.t.b, b.t.b)
 }
 
-// encoders recycles encoders. Unlike a sync.Pool it survives garbage
+// lines recycles Lines. Unlike a sync.Pool it survives garbage
 // collections, which large results make frequent; it holds at most
-// cap(encoders), each with buffers of at most maxPooledLine bytes.
-var encoders = make(chan *encoder, 2)
+// cap(lines), each with buffers of at most MaxKept bytes.
+var lines = make(chan *Line, 2)
 
-func newEncoder() *encoder {
-	e := &encoder{}
+func newLine() *Line {
+	e := &Line{}
 	e.opts = jsonv2.JoinOptions(encodeOpts, jsonv2.WithMarshalers(jsonv2.JoinMarshalers(
 		jsonv2.MarshalToFunc(func(enc *jsontext.Encoder, s string) error { return e.leaveOut(enc, String(s)) }),
-		jsonv2.MarshalToFunc(e.leaveOut),
+		jsonv2.MarshalToFunc(e.text),
 	)))
 	return e
 }
 
+// text notes who owns t's buffer and encodes it (leaveOut).
+func (e *Line) text(enc *jsontext.Encoder, t Text) error {
+	if t.own != nil {
+		e.owned = append(e.owned, t.own)
+	}
+	return e.leaveOut(enc, t)
+}
+
 // leaveOut writes a big string as a placeholder and remembers it; other
 // strings, and object names, take the default encoding.
-func (e *encoder) leaveOut(enc *jsontext.Encoder, t Text) error {
-	if t.Len() < bigString {
+func (e *Line) leaveOut(enc *jsontext.Encoder, t Text) error {
+	if t.Len() < BigString {
 		return errors.ErrUnsupported
 	}
 	if kind, n := enc.StackIndex(enc.StackDepth()); kind == '{' && n%2 == 0 {
@@ -83,51 +94,50 @@ func (e *encoder) leaveOut(enc *jsontext.Encoder, t Text) error {
 	return nil
 }
 
-// marshal encodes v as one line of compact JSON with a trailing newline,
-// without HTML escaping; writeTo writes it. Release the encoder afterwards.
-func marshal(v any) (*encoder, error) {
-	var e *encoder
+// Marshal encodes v as one line of compact JSON with a trailing newline:
+// encoding/json's semantics (nil slices as null, v1 omitempty) without HTML
+// or JavaScript escaping. Write writes it; Release it afterwards.
+func Marshal(v any) (*Line, error) {
+	var e *Line
 	select {
-	case e = <-encoders:
+	case e = <-lines:
 	default:
-		e = newEncoder()
+		e = newLine()
 	}
 	e.msg.Reset()
 	e.bigs = e.bigs[:0]
 	if err := jsonv2.MarshalWrite(&e.msg, v, e.opts); err != nil {
-		e.release()
+		e.Release()
 		return nil, err
 	}
 	e.msg.WriteByte('\n')
 	return e, nil
 }
 
-// Encode returns v as the server puts it on the wire, without the
-// newline: compact JSON with encoding/json's semantics and no HTML or
-// JavaScript escaping.
+// Encode returns v as Marshal puts it on the wire, without the newline.
 func Encode(v any) ([]byte, error) {
-	e, err := marshal(v)
+	e, err := Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	defer e.release()
+	defer e.Release()
 	var out bytes.Buffer
-	if err := e.writeTo(&out); err != nil {
+	if err := e.Write(&out); err != nil {
 		return nil, err
 	}
 	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
 }
 
-// writeChunk is about how much of a line with big strings writeTo quotes
+// writeChunk is about how much of a line with big strings Write quotes
 // before writing it: the reader takes in one piece while the next is
 // being quoted.
 const writeChunk = 256 << 10
 
-// writeTo writes the line to w. The big strings are spliced in as they are
+// Write writes the line to w. The big strings are spliced in as they are
 // quoted, in pieces of about writeChunk bytes; a string equal to one
 // already quoted (read_file's content, twice) is written again from where
 // it was quoted.
-func (e *encoder) writeTo(w io.Writer) error {
+func (e *Line) Write(w io.Writer) error {
 	m := e.msg.Bytes()
 	if len(e.bigs) == 0 {
 		_, err := w.Write(m)
@@ -178,17 +188,23 @@ func (e *encoder) writeTo(w io.Writer) error {
 	return flush()
 }
 
-// release returns the encoder to the pool.
-func (e *encoder) release() {
-	if e.msg.Cap() > maxPooledLine {
+// Release gives back the buffers of the OwnedBytes texts in the message
+// and recycles the Line. Neither may be used afterwards.
+func (e *Line) Release() {
+	for _, o := range e.owned {
+		o.done()
+	}
+	clear(e.owned[:cap(e.owned)])
+	e.owned = e.owned[:0]
+	if e.msg.Cap() > MaxKept {
 		e.msg = bytes.Buffer{}
 	}
-	if cap(e.line) > maxPooledLine {
+	if cap(e.line) > MaxKept {
 		e.line = nil
 	}
 	clear(e.bigs[:cap(e.bigs)])
 	select {
-	case encoders <- e:
+	case lines <- e:
 	default:
 	}
 }

@@ -1,4 +1,4 @@
-package server
+package jsonwire
 
 import (
 	"math/bits"
@@ -16,11 +16,11 @@ const (
 	msb = 0x8080808080808080
 )
 
-// text is what the quoting functions take.
-type text interface{ string | []byte }
+// Chars is what the quoting functions take.
+type Chars interface{ string | []byte }
 
 // word reads the first 8 bytes of s, little-endian (one load once compiled).
-func word[T text](s T) uint64 {
+func word[T Chars](s T) uint64 {
 	_ = s[7]
 	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
@@ -38,7 +38,7 @@ func special(w uint64) uint64 {
 // plainLen returns the length of s's longest prefix that a JSON string
 // holds verbatim apart from UTF-8 checking: no control characters, '"' or
 // '\\'. high reports whether that prefix has bytes at or above 0x80.
-func plainLen[T text](s T) (n int, high bool) {
+func plainLen[T Chars](s T) (n int, high bool) {
 	var hi uint64
 	for ; len(s)-n >= 8; n += 8 {
 		w := word(s[n:])
@@ -59,17 +59,17 @@ func plainLen[T text](s T) (n int, high bool) {
 	return n, hi != 0
 }
 
-// appendQuoted appends s as a JSON string, exactly as the wire encoder
-// (encodeOpts) would: no HTML or JavaScript escaping, control characters
+// AppendQuoted appends s as a JSON string, exactly as the wire encoder
+// (Marshal) would: no HTML or JavaScript escaping, control characters
 // as \b \f \n \r \t or \u00xx, invalid UTF-8 as U+FFFD.
-func appendQuoted[T text](dst []byte, s T) []byte {
+func AppendQuoted[T Chars](dst []byte, s T) []byte {
 	dst = append(dst, '"')
 	dst = appendQuotedBody(dst, s)
 	return append(dst, '"')
 }
 
-// appendQuotedBody is appendQuoted without the quotes.
-func appendQuotedBody[T text](dst []byte, s T) []byte {
+// appendQuotedBody is AppendQuoted without the quotes.
+func appendQuotedBody[T Chars](dst []byte, s T) []byte {
 	for len(s) > 0 {
 		n, high := plainLen(s)
 		if high && !validUTF8(s[:n]) {
@@ -86,7 +86,7 @@ func appendQuotedBody[T text](dst []byte, s T) []byte {
 	return dst
 }
 
-func validUTF8[T text](s T) bool {
+func validUTF8[T Chars](s T) bool {
 	switch v := any(s).(type) {
 	case string:
 		return utf8.ValidString(v)
@@ -132,10 +132,10 @@ func appendReplacingInvalid(dst []byte, s string) []byte {
 }
 
 // QuotedPrefix returns how many bytes of the valid UTF-8 text s fit in
-// budget bytes once quoted as a JSON string by this server (quotes
+// budget bytes once quoted as a JSON string by Marshal (quotes
 // included), cut at a rune boundary. A tool whose result carries a large
 // text uses it to stay within a size it promises.
-func QuotedPrefix[T text](s T, budget int) int {
+func QuotedPrefix[T Chars](s T, budget int) int {
 	cost := 2
 	done := 0
 	if budget < cost {
@@ -168,7 +168,7 @@ func QuotedPrefix[T text](s T, budget int) int {
 
 // runeStartAtOrBefore returns the largest i ≤ n where a rune of s starts
 // (len(s) when n is past the end).
-func runeStartAtOrBefore[T text](s T, n int) int {
+func runeStartAtOrBefore[T Chars](s T, n int) int {
 	if n >= len(s) {
 		return len(s)
 	}

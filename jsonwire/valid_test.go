@@ -1,4 +1,4 @@
-package server
+package jsonwire
 
 import (
 	"strings"
@@ -22,8 +22,8 @@ var validateCases = []string{
 
 func TestValidJSONAgreesWithJSONText(t *testing.T) {
 	for _, s := range validateCases {
-		if got, want := validJSON([]byte(s)), jsontext.Value(s).IsValid(decodeOpts); got != want {
-			t.Errorf("validJSON(%.60q) = %v, jsontext says %v", s, got, want)
+		if got, want := Valid([]byte(s)), jsontext.Value(s).IsValid(decodeOpts); got != want {
+			t.Errorf("Valid(%.60q) = %v, jsontext says %v", s, got, want)
 		}
 	}
 }
@@ -35,8 +35,8 @@ func FuzzValidJSON(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := validJSON([]byte(s)), jsontext.Value(s).IsValid(decodeOpts); got != want {
-			t.Fatalf("validJSON(%q) = %v, jsontext says %v", s, got, want)
+		if got, want := Valid([]byte(s)), jsontext.Value(s).IsValid(decodeOpts); got != want {
+			t.Fatalf("Valid(%q) = %v, jsontext says %v", s, got, want)
 		}
 	})
 }
@@ -44,11 +44,11 @@ func FuzzValidJSON(f *testing.F) {
 // BenchmarkValidate1MiB: validating a write_file line of 1 MiB.
 func BenchmarkValidate1MiB(b *testing.B) {
 	line := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_file","arguments":{"path":"/tmp/x","content":` +
-		string(appendQuoted(nil, benchText)) + `}}}`)
+		string(AppendQuoted(nil, benchText)) + `}}}`)
 	b.SetBytes(int64(len(line)))
-	b.Run("validJSON", func(b *testing.B) {
+	b.Run("Valid", func(b *testing.B) {
 		for b.Loop() {
-			validJSON(line)
+			Valid(line)
 		}
 	})
 	b.Run("jsontext", func(b *testing.B) {
