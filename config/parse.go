@@ -63,6 +63,10 @@ const DefaultWorkdir = "/workspace"
 // 10 MiB clients accept (two streams, text plus structured copy, base64).
 const MaxOutputLimit = 1 << 20
 
+// MinCPUs is the smallest --cpus: a CFS quota of 1 ms per 100 ms period,
+// the least the kernel accepts (cpu.cfs_quota_us refuses less).
+const MinCPUs = 0.01
+
 // flagDoc is one flag: name, env twin, default shown in --help, help text.
 type flagDoc struct{ name, env, def, help string }
 
@@ -198,6 +202,9 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	v, src = value("cpus", "0")
 	if c.CPUs, err = strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil || c.CPUs < 0 || math.IsNaN(c.CPUs) || math.IsInf(c.CPUs, 0) || c.CPUs > 4096 {
 		return Config{}, bad(src, v, "want a non-negative number of CPUs such as 1.5 (0: no limit)")
+	}
+	if c.CPUs != 0 && c.CPUs < MinCPUs {
+		return Config{}, bad(src, v, fmt.Sprintf("at least %g CPUs (the kernel's smallest quota: 1 ms per 100 ms), or 0 for no limit", MinCPUs))
 	}
 	v, src = value("timeout", "60s")
 	if c.Timeout, err = parseTimeout(v); err != nil {

@@ -37,6 +37,8 @@ func TestParse(t *testing.T) {
 		{"pids float", []string{"--pids", "1.5"}, nil, nil, "--pids"},
 		{"cpus", []string{"--cpus", "1.5"}, nil, func(c Config) bool { return c.CPUs == 1.5 }, ""},
 		{"cpus bad", []string{"--cpus", "NaN"}, nil, nil, "--cpus"},
+		{"cpus tiny", []string{"--cpus", "0.001"}, nil, nil, "at least 0.01 CPUs"},
+		{"cpus minimum", []string{"--cpus", "0.01"}, nil, func(c Config) bool { return c.CPUs == 0.01 }, ""},
 		{"timeout duration", []string{"--timeout", "90s"}, nil, func(c Config) bool { return c.Timeout == 90*time.Second }, ""},
 		{"timeout seconds", []string{"--timeout", "30"}, nil, func(c Config) bool { return c.Timeout == 30*time.Second }, ""},
 		{"timeout zero", []string{"--timeout", "0"}, nil, nil, "--timeout"},

@@ -12,21 +12,28 @@ import (
 	"time"
 )
 
-// cgroupSet is the sandbox's own cgroup in every hierarchy we can write.
-//
-// Layout: <parent>/<name> holds init ("sandbox cgroup"). On cgroup v1 the
-// limits go on <parent>/<name>/jobs, which only init's spawner thread joins,
-// so every sandbox process is born under the limits while init's other
-// threads are not (a fork bomb at pids.max cannot stop init from creating a
-// thread). On cgroup v2 a thread cannot leave its process's domain cgroup,
-// so the limits go on <name> itself and include init (a few tasks).
+// cgroupSet is the sandbox's own cgroup in every hierarchy we can write;
+// the layout is drawn in doc.go.
 type cgroupSet struct {
-	procs     []string // cgroup.procs files init joins
+	procs     []string // cgroup.procs files init joins (before it unshares its cgroup namespace)
 	jobsTasks []string // v1 tasks files for the spawner thread
 	limitsV1  []limitFile
-	dirs      []string // created, deepest last
-	killFile  string   // v2 cgroup.kill
-	limited   bool     // every requested limit is written
+	dirs      []string // created, deepest last (job cgroups below are removed with them)
+	killFile  string   // v2 cgroup.kill of the whole sandbox
+	v2Sandbox string   // v2: the sandbox cgroup (init's, the root of its cgroup namespace)
+	mounts    []cgroupMount
+	// held names each requested limit ("pids", "memory", "cpu") that a
+	// cgroup enforces; failed says why the others are not.
+	held   map[string]bool
+	failed map[string]error
+}
+
+// cgroupMount is one cgroup hierarchy init mounts, read-only, under
+// /sys/fs/cgroup inside the sandbox: Dir is relative to it ("" = itself).
+type cgroupMount struct {
+	Dir  string `json:"dir"`
+	Type string `json:"type"` // cgroup or cgroup2
+	Data string `json:"data,omitempty"`
 }
 
 type limitFile struct {
@@ -37,7 +44,8 @@ type cgMount struct {
 	point       string
 	root        string
 	v2          bool
-	controllers []string
+	controllers []string // the ones we limit with: pids, memory, cpu
+	data        string   // the hierarchy's mount data (every controller, name=)
 }
 
 // ownCgroups returns this process's cgroup path per hierarchy: "" key is v2.
@@ -69,6 +77,14 @@ func cgroupMounts() ([]cgMount, error) {
 		return nil, err
 	}
 	defer f.Close()
+	subsys := map[string]bool{}
+	if b, err := os.ReadFile("/proc/cgroups"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if name, _, ok := strings.Cut(line, "\t"); ok && !strings.HasPrefix(name, "#") {
+				subsys[name] = true
+			}
+		}
+	}
 	var out []cgMount
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -85,15 +101,18 @@ func cgroupMounts() ([]cgMount, error) {
 		case "cgroup2":
 			out = append(out, cgMount{point: pf[4], root: pf[3], v2: true})
 		case "cgroup":
-			var ctrls []string
+			var ctrls, data []string
 			for _, o := range strings.Split(qf[2], ",") {
-				switch o {
-				case "pids", "memory", "cpu":
+				switch {
+				case o == "pids" || o == "memory" || o == "cpu":
 					ctrls = append(ctrls, o)
+					data = append(data, o)
+				case subsys[o] || strings.HasPrefix(o, "name="):
+					data = append(data, o)
 				}
 			}
 			if len(ctrls) > 0 {
-				out = append(out, cgMount{point: pf[4], root: pf[3], controllers: ctrls})
+				out = append(out, cgMount{point: pf[4], root: pf[3], controllers: ctrls, data: strings.Join(data, ",")})
 			}
 		}
 	}
@@ -127,8 +146,9 @@ func cgPath(m cgMount, own string) string {
 	return filepath.Join(m.point, rel)
 }
 
-// newCgroups creates the sandbox cgroups and writes lim. A nil set with an
-// error means cgroups are not usable (the caller falls back to rlimits).
+// newCgroups creates the sandbox cgroups and writes lim. Each limit is
+// tried on its own: one that fails is named in failed and leaves the others
+// in force. A nil set with an error means no cgroup of our own at all.
 func newCgroups(name string, lim Limits) (*cgroupSet, error) {
 	own, err := ownCgroups()
 	if err != nil {
@@ -139,10 +159,12 @@ func newCgroups(name string, lim Limits) (*cgroupSet, error) {
 		return nil, err
 	}
 	want := map[string]bool{"pids": lim.Pids > 0, "memory": lim.MemoryBytes > 0, "cpu": lim.CPUs > 0}
-	s := &cgroupSet{}
-	done := map[string]bool{}
+	s := &cgroupSet{held: map[string]bool{}, failed: map[string]error{}}
 	var errs []error
-	// cgroup v2 first: cgroup.kill and, on pure v2 hosts, the controllers.
+	// cgroup v2 first: membership (cgroup.kill, cgroup.freeze) and, on pure
+	// v2 hosts, the controllers. The limits go on <name>, which the sandbox
+	// never sees; init and every sandbox process live in <name>/sandbox,
+	// the root of the sandbox's cgroup namespace.
 	for _, m := range mounts {
 		if !m.v2 || own[""] == "" {
 			continue
@@ -152,13 +174,9 @@ func newCgroups(name string, lim Limits) (*cgroupSet, error) {
 		dir := filepath.Join(parent, name)
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			errs = append(errs, err)
-			continue
+			break
 		}
 		s.dirs = append(s.dirs, dir)
-		s.procs = append(s.procs, filepath.Join(dir, "cgroup.procs"))
-		if _, err := os.Stat(filepath.Join(dir, "cgroup.kill")); err == nil {
-			s.killFile = filepath.Join(dir, "cgroup.kill")
-		}
 		avail := readWords(filepath.Join(parent, "cgroup.controllers"))
 		for _, c := range []string{"pids", "memory", "cpu"} {
 			if !want[c] || !avail[c] {
@@ -166,82 +184,172 @@ func newCgroups(name string, lim Limits) (*cgroupSet, error) {
 			}
 			if !readWords(filepath.Join(parent, "cgroup.subtree_control"))[c] {
 				if err := os.WriteFile(filepath.Join(parent, "cgroup.subtree_control"), []byte("+"+c), 0); err != nil {
-					errs = append(errs, fmt.Errorf("enable %s controller: %w", c, err))
+					s.failed[c] = fmt.Errorf("enable the %s controller: %w", c, err)
 					continue
 				}
 			}
 			if err := writeV2Limit(dir, c, lim); err != nil {
-				errs = append(errs, err)
+				s.failed[c] = err
 				continue
 			}
-			done[c] = true
+			s.held[c] = true
+			delete(s.failed, c)
 		}
+		sandbox := filepath.Join(dir, "sandbox")
+		if err := os.Mkdir(sandbox, 0o755); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		s.dirs = append(s.dirs, sandbox)
+		s.v2Sandbox = sandbox
+		s.procs = append(s.procs, filepath.Join(sandbox, "cgroup.procs"))
+		if _, err := os.Stat(filepath.Join(dir, "cgroup.kill")); err == nil {
+			s.killFile = filepath.Join(dir, "cgroup.kill")
+		}
+		s.mounts = append(s.mounts, cgroupMount{Dir: cgRel(m.point), Type: "cgroup2"})
 		break
 	}
-	// cgroup v1 controllers for whatever v2 did not provide.
+	// cgroup v1 controllers for whatever v2 did not provide: <name> holds
+	// init, <name>/jobs the limits and every sandbox process.
 	for _, m := range mounts {
 		if m.v2 {
 			continue
 		}
 		var ctrls []string
 		for _, c := range m.controllers {
-			if want[c] && !done[c] {
+			if want[c] && !s.held[c] {
 				ctrls = append(ctrls, c)
 			}
 		}
 		if len(ctrls) == 0 {
 			continue
 		}
+		fail := func(err error) {
+			for _, c := range ctrls {
+				s.failed[c] = err
+			}
+		}
 		sweepStale(cgPath(m, own[m.controllers[0]]))
 		dir := filepath.Join(cgPath(m, own[m.controllers[0]]), name)
 		jobs := filepath.Join(dir, "jobs")
 		if err := os.Mkdir(dir, 0o755); err != nil {
-			errs = append(errs, err)
+			fail(err)
 			continue
 		}
 		s.dirs = append(s.dirs, dir)
 		if err := os.Mkdir(jobs, 0o755); err != nil {
-			errs = append(errs, err)
+			fail(err)
 			continue
 		}
 		s.dirs = append(s.dirs, jobs)
-		var files []limitFile
+		joined := false
 		for _, c := range ctrls {
-			files = append(files, v1Limits(c, lim)...)
-		}
-		ok := true
-		for _, lf := range files {
-			if err := writeLimit(jobs, lf); err != nil {
-				errs = append(errs, err)
-				ok = false
+			files := v1Limits(c, lim)
+			var err error
+			for _, lf := range files {
+				if err = writeLimit(jobs, lf); err != nil {
+					break
+				}
 			}
-		}
-		if ok {
-			for _, c := range ctrls {
-				done[c] = true
+			if err != nil {
+				s.failed[c] = err
+				continue
 			}
+			s.held[c] = true
+			delete(s.failed, c)
+			for _, lf := range files {
+				lf.dir = jobs
+				s.limitsV1 = append(s.limitsV1, lf)
+			}
+			joined = true
+		}
+		if !joined {
+			continue
 		}
 		s.procs = append(s.procs, filepath.Join(dir, "cgroup.procs"))
 		s.jobsTasks = append(s.jobsTasks, filepath.Join(jobs, "tasks"))
-		s.limitsV1 = append(s.limitsV1, files...)
+		if m.data != "" {
+			s.mounts = append(s.mounts, cgroupMount{Dir: cgRel(m.point), Type: "cgroup", Data: m.data})
+		}
 	}
-	s.limited = true
 	for c, w := range want {
-		if w && !done[c] {
-			s.limited = false
-			if len(errs) == 0 {
-				errs = append(errs, fmt.Errorf("no writable hierarchy with the %s controller", c))
-			}
+		if w && !s.held[c] && s.failed[c] == nil {
+			s.failed[c] = fmt.Errorf("no writable hierarchy with the %s controller", c)
 		}
 	}
 	if len(s.dirs) == 0 {
+		if len(errs) == 0 {
+			errs = append(errs, errors.New("no writable cgroup hierarchy"))
+		}
 		return nil, errors.Join(errs...)
 	}
-	if !s.limited {
-		return s, errors.Join(errs...)
-	}
-	return s, nil
+	return s, errors.Join(errs...)
 }
+
+// cgRel is where a host cgroup mount point goes under the sandbox's
+// /sys/fs/cgroup: the same relative place, or its base name when the host
+// mounts it elsewhere.
+func cgRel(point string) string {
+	if rel, err := filepath.Rel("/sys/fs/cgroup", point); err == nil && !strings.HasPrefix(rel, "..") {
+		if rel == "." {
+			return ""
+		}
+		return rel
+	}
+	return filepath.Base(point)
+}
+
+// planCgroups creates the sandbox's cgroups when it can and tells init
+// about them in icfg. Each requested limit that no cgroup holds falls back
+// on its own: pids on RLIMIT_NPROC, memory on RLIMIT_AS (both applied
+// before the process's first instruction, see hold_linux.go), cpus on
+// nothing; the reasons say so.
+func planCgroups(lvl Level, name string, lim Limits, icfg *initConfig) (*cgroupSet, []string) {
+	cg, err := newCgroups(name, lim)
+	var reasons []string
+	if cg == nil {
+		if lim == (Limits{}) {
+			return nil, []string{fmt.Sprintf("cgroup_limits: no cgroup of our own (%v)", err)}
+		}
+		cg = &cgroupSet{failed: map[string]error{}}
+		for c, n := range map[string]float64{"pids": float64(lim.Pids), "memory": float64(lim.MemoryBytes), "cpu": lim.CPUs} {
+			if n > 0 {
+				cg.failed[c] = err
+			}
+		}
+	} else {
+		icfg.JobsTasks = cg.jobsTasks
+		icfg.CgroupMounts = cg.mounts
+		icfg.CgroupV2 = cg.v2Sandbox
+	}
+	if err := cg.failed["pids"]; err != nil {
+		icfg.RlimitPids = lim.Pids
+		msg := fmt.Sprintf("cgroup_limits: pids not in a cgroup (%v); RLIMIT_NPROC instead, set before each process's first instruction: it counts every task of the uid", err)
+		switch {
+		case os.Geteuid() == 0 && lvl != LevelUserNS:
+			msg += ", and real root ignores it: the process limit is not enforced"
+		case lvl == LevelUserNS:
+			msg += " in the sandbox's user namespace, init's threads included"
+		default:
+			msg += " on the host, the server's own included"
+		}
+		reasons = append(reasons, msg)
+	}
+	if err := cg.failed["memory"]; err != nil {
+		icfg.RlimitMem = lim.MemoryBytes
+		reasons = append(reasons, fmt.Sprintf("cgroup_limits: memory not in a cgroup (%v); RLIMIT_AS instead: it bounds each process's address space, not the sandbox's total", err))
+	}
+	if err := cg.failed["cpu"]; err != nil {
+		reasons = append(reasons, fmt.Sprintf("cgroup_limits: cpus not in a cgroup (%v): the CPU limit is not enforced", err))
+	}
+	if len(cg.dirs) == 0 {
+		return nil, reasons
+	}
+	return cg, reasons
+}
+
+// limited reports whether every requested limit is held by a cgroup.
+func (s *cgroupSet) limited() bool { return s != nil && len(s.failed) == 0 }
 
 func readWords(path string) map[string]bool {
 	b, _ := os.ReadFile(path)
@@ -308,12 +416,9 @@ func (s *cgroupSet) join(pid int) error {
 // limitParents moves the v1 limits from jobs to the sandbox cgroup itself
 // (used when init's spawner thread could not join jobs).
 func (s *cgroupSet) limitParents() error {
-	for _, t := range s.jobsTasks {
-		parent := filepath.Dir(filepath.Dir(t))
-		for _, lf := range s.limitsV1 {
-			if err := writeLimit(parent, lf); err != nil {
-				return err
-			}
+	for _, lf := range s.limitsV1 {
+		if err := writeLimit(filepath.Dir(lf.dir), lf); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -325,8 +430,15 @@ func (s *cgroupSet) destroy() {
 		_ = os.WriteFile(s.killFile, []byte("1"), 0)
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	for i := len(s.dirs) - 1; i >= 0; i-- {
-		dir := s.dirs[i]
+	var dirs []string
+	for _, dir := range s.dirs {
+		dirs = append(dirs, dir)
+		if dir == s.v2Sandbox {
+			dirs = append(dirs, subCgroups(dir)...)
+		}
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		dir := dirs[i]
 		for {
 			err := os.Remove(dir)
 			if err == nil || errors.Is(err, os.ErrNotExist) || time.Now().After(deadline) {
@@ -345,4 +457,18 @@ func (s *cgroupSet) destroy() {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+}
+
+// subCgroups lists the cgroups below dir, parents before children.
+func subCgroups(dir string) []string {
+	var out []string
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.IsDir() {
+			sub := filepath.Join(dir, e.Name())
+			out = append(out, sub)
+			out = append(out, subCgroups(sub)...)
+		}
+	}
+	return out
 }

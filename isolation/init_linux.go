@@ -34,13 +34,17 @@ const (
 
 // initConfig is what the server tells init (the "config" message).
 type initConfig struct {
-	Level       Level    `json:"level"`
-	NetNS       bool     `json:"net_ns"`
-	Workdir     string   `json:"workdir"`
-	JobsTasks   []string `json:"jobs_tasks,omitempty"` // v1 cgroup "tasks" files the spawner thread joins
-	RlimitPids  int      `json:"rlimit_pids,omitempty"`
-	RlimitMem   int64    `json:"rlimit_mem,omitempty"`
-	ServerDebug bool     `json:"debug,omitempty"`
+	Level     Level    `json:"level"`
+	NetNS     bool     `json:"net_ns"`
+	Workdir   string   `json:"workdir"`
+	JobsTasks []string `json:"jobs_tasks,omitempty"` // v1 cgroup "tasks" files the spawner thread joins
+	// CgroupMounts are mounted read-only at /sys/fs/cgroup inside;
+	// CgroupV2 is the host path of init's v2 cgroup (job cgroups go below).
+	CgroupMounts []cgroupMount `json:"cgroup_mounts,omitempty"`
+	CgroupV2     string        `json:"cgroup_v2,omitempty"`
+	RlimitPids   int           `json:"rlimit_pids,omitempty"`
+	RlimitMem    int64         `json:"rlimit_mem,omitempty"`
+	ServerDebug  bool          `json:"debug,omitempty"`
 }
 
 // initStatus is what init achieved (the "hello" message).
@@ -518,7 +522,8 @@ func (d *initd) spawn(m *message, files []*os.File) {
 	if dir == "" {
 		dir = d.cfg.Workdir
 	}
-	attr := &syscall.ProcAttr{Dir: dir, Env: req.Env, Files: fds, Sys: &syscall.SysProcAttr{Setsid: true}}
+	hold := d.holdAtExec()
+	attr := &syscall.ProcAttr{Dir: dir, Env: req.Env, Files: fds, Sys: &syscall.SysProcAttr{Setsid: true, Ptrace: hold}}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	pid, err := syscall.ForkExec(path, req.Args, attr)
@@ -526,24 +531,18 @@ func (d *initd) spawn(m *message, files []*os.File) {
 		d.reply(m.ID, nil, err)
 		return
 	}
-	d.kids[pid] = true
-	d.applyRlimits(pid)
-	d.reply(m.ID, spawnResp{Pid: pid}, nil)
-}
-
-// applyRlimits is the fallback when cgroups are not writable. It applies to
-// the child right after exec (a child that forks within microseconds of its
-// start escapes the limit once). RLIMIT_NPROC counts the processes of the
-// child's real uid in its user namespace: exact in the userns level, the
-// whole uid in the none level, and ignored for real root.
-func (d *initd) applyRlimits(pid int) {
-	if n := d.cfg.RlimitPids; n > 0 {
-		lim := &unix.Rlimit{Cur: uint64(n), Max: uint64(n)}
-		_ = unix.Prlimit(pid, unix.RLIMIT_NPROC, lim, nil)
+	var exited *exitEvent
+	if hold {
+		if exited, err = d.release(pid, req.Tag); err != nil {
+			d.reply(m.ID, nil, fmt.Errorf("spawn %s: %w", req.Path, err))
+			return
+		}
 	}
-	if b := d.cfg.RlimitMem; b > 0 {
-		lim := &unix.Rlimit{Cur: uint64(b), Max: uint64(b)}
-		_ = unix.Prlimit(pid, unix.RLIMIT_AS, lim, nil)
+	d.kids[pid] = true
+	d.reply(m.ID, spawnResp{Pid: pid}, nil)
+	if exited != nil { // died while held: its status was consumed by release
+		delete(d.kids, pid)
+		_ = d.send(&message{Kind: kExit}, exited)
 	}
 }
 

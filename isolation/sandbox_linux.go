@@ -222,42 +222,15 @@ func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *
 	// cgroups: the sandbox's own, created before init runs any user code.
 	icfg := initConfig{Level: lvl, Workdir: workdir}
 	name := fmt.Sprintf("sbx-mcp-%d-%d", os.Getpid(), sandboxSeq.Add(1))
-	cg, cgErr := newCgroups(name, limits)
-	if cg != nil {
-		s.cg = cg
-		icfg.JobsTasks = cg.jobsTasks
-	}
+	var cgReasons []string
+	s.cg, cgReasons = planCgroups(lvl, name, limits, &icfg)
+	reasons = append(reasons, cgReasons...)
 	defer func() {
 		if err != nil && s.cg != nil {
 			s.cg.destroy()
 		}
 	}()
-	wantLimits := limits.Pids > 0 || limits.MemoryBytes > 0 || limits.CPUs > 0
-	cgLimited := cg != nil && cg.limited
-	if !cgLimited {
-		if cgErr == nil {
-			cgErr = errors.New("no writable cgroup hierarchy")
-		}
-		icfg.RlimitPids, icfg.RlimitMem = limits.Pids, limits.MemoryBytes
-		if wantLimits {
-			msg := fmt.Sprintf("cgroup_limits: cgroups not writable (%v); falling back to per-process rlimits", cgErr)
-			if limits.Pids > 0 {
-				msg += "; RLIMIT_NPROC counts the uid's processes in the sandbox's user namespace"
-				if lvl == LevelFull || os.Geteuid() == 0 {
-					msg += " and does not bind real root"
-				}
-			}
-			if limits.MemoryBytes > 0 {
-				msg += "; memory is RLIMIT_AS per process"
-			}
-			if limits.CPUs > 0 {
-				msg += "; cpus is not enforced"
-			}
-			reasons = append(reasons, msg)
-		} else {
-			reasons = append(reasons, fmt.Sprintf("cgroup_limits: no cgroup of our own (%v)", cgErr))
-		}
-	}
+	cgLimited := s.cg.limited()
 
 	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -592,7 +565,7 @@ func (s *Sandbox) Spawn(ctx context.Context, spec Spec) (*Process, error) {
 	if spec.Tag != "" {
 		env = setEnv(append([]string(nil), env...), TagEnv+"="+spec.Tag)
 	}
-	req := spawnReq{Path: spec.Path, Args: spec.Args, Env: env, Dir: spec.Dir}
+	req := spawnReq{Path: spec.Path, Args: spec.Args, Env: env, Dir: spec.Dir, Tag: spec.Tag}
 	n := max(len(spec.Files), 3)
 	req.Files = make([]int, n)
 	var files []*os.File

@@ -7,7 +7,6 @@ package isolation
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -282,39 +281,8 @@ func childrenOf(ppid int) []int {
 	return out
 }
 
-// Check 10a: with --pids 64 a fork bomb is contained and spawning works
-// afterwards.
-func TestSecForkBomb(t *testing.T) {
-	s := nsSandbox(t, Config{Pids: 64})
-	p, err := s.Spawn(context.Background(), Spec{Path: "/bin/bash", Args: []string{"bash", "-c", `b(){ b | b & }; b`}, Env: s.BaseEnv()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(2 * time.Second) // let it hit the limit
-	// Count from inside init: spawning anything now may rightly fail.
-	var n int
-	if err := s.Do(context.Background(), "test.nprocs", nil, &n); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%d processes in the sandbox under the bomb", n)
-	if n > 64+16 { // init's own threads are tasks, not processes
-		t.Errorf("%d processes with --pids 64", n)
-	}
-	if _, err := s.Spawn(context.Background(), Spec{Path: "/bin/true", Env: s.BaseEnv()}); err != nil &&
-		!errors.Is(err, syscall.EAGAIN) {
-		t.Errorf("spawn under the bomb: want EAGAIN or success, got %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := s.KillAll(ctx); err != nil {
-		t.Fatal(err)
-	}
-	<-p.Done()
-	if r := run(t, s, "echo ok"); r.stdout != "ok\n" {
-		t.Fatalf("after the bomb: %v", r)
-	}
-	t.Logf("cgroup_limits=%v reasons=%v", s.Info().Layers["cgroup_limits"], s.Info().Reasons)
-}
+// Check 10a (a fork bomb under --pids) is TestSecForkBombEveryLevel in
+// limits_test.go.
 
 // Check 10b: with --memory 128M a 1 GiB allocation dies inside and the
 // server lives.

@@ -89,6 +89,7 @@ type spawnReq struct {
 	Env   []string `json:"env"`
 	Dir   string   `json:"dir"`
 	Files []int    `json:"files"` // per child fd: index into the attached fds, -1 = /dev/null
+	Tag   string   `json:"tag,omitempty"`
 }
 
 type spawnResp struct {
