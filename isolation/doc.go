@@ -16,11 +16,13 @@
 //
 //	server (multi-threaded, never unshare/setns)
 //	  │ exec.Cmd{Path: /proc/self/exe, Args: ["sbx-init", "__sbx_init"], Env: []}
-//	  │ Cloneflags NEWPID|NEWNS|NEWIPC|NEWUTS|NEWCGROUP[|NEWNET][|NEWUSER], Setsid, Pdeathsig
+//	  │ Cloneflags NEWPID|NEWNS|NEWIPC|NEWUTS[|NEWNET][|NEWUSER], Setsid, Pdeathsig
 //	  │ fd 3 = control socket (SOCK_SEQPACKET), fd 4 = lifeline (read end of a pipe)
 //	  ▼
+//	  │ (the server writes init's pid into the sandbox's cgroups, then sends config)
 //	init stage 1 (PID 1, locked OS thread): reads "config" from fd 3,
-//	  make / rprivate, mount /proc, hostname, lo up, RunDir tmpfs, oom_score_adj,
+//	  make / rprivate, mount /proc, open its cgroup handles (fds 6, 7..),
+//	  unshare NEWCGROUP, read-only cgroupfs, hostname, lo up, RunDir tmpfs, oom_score_adj,
 //	  NO_NEW_PRIVS, drop bounding caps, seccomp, DUMPABLE 0,
 //	  writes config+status to a pipe at fd 5, execve(/proc/self/exe, "__sbx_init", "2")
 //	  ▼
@@ -47,6 +49,42 @@
 // is lost. EOF on fd 4 (the server died) or on the socket makes init kill
 // every sandbox process and exit; Pdeathsig SIGKILL on init does the same
 // through the kernel in the namespace levels.
+//
+// # Cgroups
+//
+// The server creates the sandbox's cgroups before init runs anything and
+// puts init into them; init then unshares its cgroup namespace, so the
+// namespace is rooted at the sandbox's own cgroup in every hierarchy.
+//
+//	cgroup v2 (pure v2, or "unified" of a hybrid host; created by the server)
+//	  <server's cgroup>/sbx-mcp-<pid>-<n>/     pids.max memory.max cpu.max (pure v2); cgroup.kill
+//	    sandbox/                               ← cgroup namespace root: init
+//	      <job>/...                            ← job cgroups (init, through fd 6)
+//	cgroup v1 (pids, memory, cpu hierarchies; hybrid and v1 hosts)
+//	  <server's cgroup>/sbx-mcp-<pid>-<n>/     ← cgroup namespace root: init
+//	    jobs/                                  pids.max memory.limit_in_bytes cpu.cfs_quota_us;
+//	                                           init's spawner thread, so every sandbox process
+//
+// Inside, /sys/fs/cgroup is a read-only tmpfs holding read-only mounts of
+// those hierarchies (a read-only cgroup2 mount on a pure v2 host, an empty
+// tmpfs when the level has no cgroup of its own): a process inside sees its
+// own cgroups as "/" and "/jobs", nothing above or beside them, and can
+// neither join, create, freeze nor retune any (it also lacks CAP_SYS_ADMIN
+// and seccomp refuses mount, unshare and new user namespaces). On v2 the
+// limits sit above the namespace root, out of sight. Init writes through
+// descriptors opened in stage 1 on the host's mounts (fd 6: its v2 cgroup;
+// fds 7..: the v1 jobs tasks files), closed on exec for every child.
+//
+// A limit that no cgroup holds falls back on its own: pids on RLIMIT_NPROC,
+// memory on RLIMIT_AS, cpus on nothing (sandbox_info says which). Init
+// applies rlimits and cgroup membership while the new process is stopped
+// at its exec trap, before its first instruction (hold_linux.go).
+//
+// Slack: with --pids N a sandbox holds at most N+1 processes counting init
+// (v1: init sits outside jobs and its spawner thread counts in jobs, so at
+// most N-1 sandbox processes; v2 and rlimits: init and its threads count
+// toward N). RLIMIT_NPROC does not bind real root: at level none as root
+// without cgroups the process limit is not enforced, and says so.
 //
 // File operations are ops: init resolves and opens every path, with its
 // mount namespace and credentials. Bulk data crosses a pipe passed with

@@ -49,20 +49,26 @@ type initConfig struct {
 
 // initStatus is what init achieved (the "hello" message).
 type initStatus struct {
-	Pid        int      `json:"pid"` // init's pid as seen by itself
-	Fatal      string   `json:"fatal,omitempty"`
-	FreshProc  bool     `json:"fresh_proc"`
-	Hostname   bool     `json:"hostname"`
-	Loopback   bool     `json:"loopback"`
-	NNP        bool     `json:"no_new_privs"`
-	CapsDrop   bool     `json:"caps_dropped"`
-	Seccomp    bool     `json:"seccomp"`
-	Jobs       bool     `json:"jobs"` // the spawner thread joined JobsTasks
-	RunDir     string   `json:"run_dir"`
-	RunDirTmp  bool     `json:"run_dir_tmpfs"` // RunDir is a private tmpfs (removed with the namespace)
-	Reasons    []string `json:"reasons,omitempty"`
-	CapEff     string   `json:"cap_eff,omitempty"`
-	SeccompErr string   `json:"-"`
+	Pid       int    `json:"pid"` // init's pid as seen by itself
+	Fatal     string `json:"fatal,omitempty"`
+	FreshProc bool   `json:"fresh_proc"`
+	Hostname  bool   `json:"hostname"`
+	Loopback  bool   `json:"loopback"`
+	NNP       bool   `json:"no_new_privs"`
+	CapsDrop  bool   `json:"caps_dropped"`
+	Seccomp   bool   `json:"seccomp"`
+	Jobs      bool   `json:"jobs"`    // the spawner thread joined JobsTasks
+	JobsFD    bool   `json:"jobs_fd"` // fdJobs holds init's v2 cgroup
+	// JobsTaskFDs: fdJobsTasks... hold the first JobsTaskFDs of JobsTasks.
+	JobsTaskFDs int  `json:"jobs_task_fds,omitempty"`
+	CgroupNS    bool `json:"cgroup_ns"`
+	// CgroupConfined: /sys/fs/cgroup shows only the sandbox's cgroups, read-only.
+	CgroupConfined bool     `json:"cgroup_confined"`
+	RunDir         string   `json:"run_dir"`
+	RunDirTmp      bool     `json:"run_dir_tmpfs"` // RunDir is a private tmpfs (removed with the namespace)
+	Reasons        []string `json:"reasons,omitempty"`
+	CapEff         string   `json:"cap_eff,omitempty"`
+	SeccompErr     string   `json:"-"`
 }
 
 func (st *initStatus) gap(format string, args ...any) {
@@ -179,6 +185,7 @@ func setupNamespaces(cfg *initConfig, st *initStatus) {
 		return
 	}
 	st.FreshProc = true
+	enterCgroupNamespace(cfg, st)
 	if err := unix.Sethostname([]byte("sandbox")); err != nil {
 		st.gap("uts_ns: sethostname: %v", err)
 	} else {
@@ -287,6 +294,10 @@ func stage2() {
 	}
 	unix.CloseOnExec(fdControl)
 	unix.CloseOnExec(fdLifeline)
+	unix.CloseOnExec(fdJobs) // a writable handle on the sandbox's cgroup: init's alone
+	for i := range h.Status.JobsTaskFDs {
+		unix.CloseOnExec(fdJobsTasks + i)
+	}
 	c, err := newConn(os.NewFile(fdControl, "control"))
 	if err != nil {
 		initFatal("%v", err)
@@ -486,9 +497,16 @@ func (d *initd) spawner(joined chan<- error) {
 	runtime.LockOSThread()
 	var err error
 	tid := strconv.Itoa(unix.Gettid())
-	for _, tasks := range d.cfg.JobsTasks {
-		if werr := os.WriteFile(tasks, []byte(tid), 0); werr != nil {
-			err = werr
+	for i, tasks := range d.cfg.JobsTasks {
+		var werr error
+		if i < d.st.JobsTaskFDs { // opened in stage 1: the host's mounts are gone
+			_, werr = unix.Write(fdJobsTasks+i, []byte(tid))
+			unix.Close(fdJobsTasks + i)
+		} else {
+			werr = os.WriteFile(tasks, []byte(tid), 0)
+		}
+		if werr != nil {
+			err = fmt.Errorf("join %s: %w", tasks, werr)
 			break
 		}
 	}

@@ -141,7 +141,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 // missing lists the layers strict mode requires but did not get.
 func (s *Sandbox) missing() []string {
 	var out []string
-	need := []string{"pid_ns", "mount_ns", "ipc_ns", "uts_ns", "cgroup_ns", "fresh_proc", "caps_dropped", "seccomp", "no_new_privs"}
+	need := []string{"pid_ns", "mount_ns", "ipc_ns", "uts_ns", "cgroup_ns", "cgroup_confined", "fresh_proc", "caps_dropped", "seccomp", "no_new_privs"}
 	if s.cfg.Network == "none" {
 		need = append(need, "net_ns")
 	}
@@ -186,7 +186,7 @@ func (s *Sandbox) logStart() {
 }
 
 var layerNames = []string{"pid_ns", "mount_ns", "ipc_ns", "uts_ns", "net_ns", "user_ns", "cgroup_ns",
-	"fresh_proc", "caps_dropped", "seccomp", "no_new_privs", "cgroup_limits"}
+	"cgroup_confined", "fresh_proc", "caps_dropped", "seccomp", "no_new_privs", "cgroup_limits"}
 
 // forker starts every init from one goroutine locked to its thread for the
 // life of the process: Pdeathsig fires when the forking thread exits, and
@@ -254,7 +254,7 @@ func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *
 	sys := &syscall.SysProcAttr{Setsid: true}
 	if lvl != LevelNone {
 		sys.Cloneflags = syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC |
-			syscall.CLONE_NEWUTS | syscall.CLONE_NEWCGROUP
+			syscall.CLONE_NEWUTS // the cgroup namespace comes later, see enterCgroupNamespace
 		if cfg.Network == "none" {
 			sys.Cloneflags |= syscall.CLONE_NEWNET
 			icfg.NetNS = true
@@ -355,14 +355,16 @@ func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *
 
 	ns := lvl != LevelNone
 	L := s.info.Layers
-	L["pid_ns"], L["mount_ns"], L["ipc_ns"], L["uts_ns"], L["cgroup_ns"] = ns, ns, ns, ns && st.Hostname, ns
+	L["pid_ns"], L["mount_ns"], L["ipc_ns"], L["uts_ns"], L["cgroup_ns"] = ns, ns, ns, ns && st.Hostname, st.CgroupNS
+	L["cgroup_confined"] = st.CgroupConfined
 	L["net_ns"] = icfg.NetNS && st.Loopback
 	L["user_ns"] = lvl == LevelUserNS
 	L["fresh_proc"] = st.FreshProc
 	L["caps_dropped"], L["seccomp"], L["no_new_privs"] = st.CapsDrop, st.Seccomp, st.NNP
 	L["cgroup_limits"] = cgLimited
 	if !ns {
-		reasons = append(reasons, "pid_ns, mount_ns, ipc_ns, uts_ns, cgroup_ns, fresh_proc: no namespaces at this level (process groups, subreaper and rlimits only)")
+		reasons = append(reasons, "pid_ns, mount_ns, ipc_ns, uts_ns, cgroup_ns, fresh_proc: no namespaces at this level (process groups, subreaper and rlimits only)",
+			"cgroup_confined: no namespaces at this level: the sandbox sees the host's /sys/fs/cgroup")
 	}
 	if cfg.Network == "none" && !ns {
 		reasons = append(reasons, "net_ns: --network none needs a network namespace; the sandbox has the host's network")
