@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"syscall"
 	"time"
@@ -104,11 +105,56 @@ type Selector struct {
 }
 
 // OpError is a typed failure of an operation performed inside the sandbox.
+// It crosses the control socket intact; errors.Is matches it against the
+// fs error of its Kind (fs.ErrNotExist, fs.ErrPermission, ...) and against
+// Errno when the op set one. Msg says what happened, not what to do: the
+// advice for a model is the tools' business.
 type OpError struct {
-	Op   string
-	Path string
-	Kind string // not_found, permission_denied, is_directory, not_directory, exists, too_large, not_regular, invalid, io
-	Msg  string
+	Op    string        `json:"op"`
+	Path  string        `json:"path,omitempty"`
+	Kind  string        `json:"kind"` // one of the Kind* constants
+	Msg   string        `json:"msg"`
+	Errno syscall.Errno `json:"errno,omitempty"` // the errno behind it, when there is one
+}
+
+// Kinds of OpError.
+const (
+	KindNotFound     = "not_found"
+	KindPermission   = "permission_denied"
+	KindIsDirectory  = "is_directory"
+	KindNotDirectory = "not_directory"
+	KindExists       = "exists"
+	KindTooLarge     = "too_large"
+	KindNotRegular   = "not_regular"
+	KindInvalid      = "invalid"
+	KindIO           = "io"
+)
+
+// ErrNotRegular is what an OpError of KindNotRegular unwraps to.
+var ErrNotRegular = errors.New("not a regular file")
+
+// kindErrs are the errors each Kind unwraps to.
+var kindErrs = map[string]error{
+	KindNotFound:     fs.ErrNotExist,
+	KindPermission:   fs.ErrPermission,
+	KindExists:       fs.ErrExist,
+	KindInvalid:      fs.ErrInvalid,
+	KindIsDirectory:  syscall.EISDIR,
+	KindNotDirectory: syscall.ENOTDIR,
+	KindTooLarge:     syscall.EFBIG,
+	KindNotRegular:   ErrNotRegular,
+}
+
+// Unwrap gives the error of e's Kind and its Errno.
+func (e *OpError) Unwrap() []error {
+	var out []error
+	if k := kindErrs[e.Kind]; k != nil {
+		out = append(out, k)
+	}
+	if e.Errno != 0 {
+		out = append(out, e.Errno)
+	}
+	return out
 }
 
 func (e *OpError) Error() string {
@@ -123,6 +169,14 @@ var (
 	ErrClosed      = errors.New("sandbox is closed")
 	ErrUnsupported = errors.New("not supported on this platform")
 )
+
+// FileResult is an op's result that hands open descriptors back to the
+// server with Value: they arrive as the files DoFiles returns, and init
+// closes its copies once they are sent.
+type FileResult struct {
+	Value any
+	Fds   []int
+}
 
 // Op is a named operation that runs inside the sandbox's init (its mount
 // namespace and credentials). Register ops in init() with RegisterOp.

@@ -1,7 +1,6 @@
 package isolation
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
@@ -87,40 +86,6 @@ func BenchmarkDo(b *testing.B) {
 	var out struct{ S string }
 	for b.Loop() {
 		if err := s.Do(context.Background(), "test.echo", map[string]string{"s": "x"}, &out); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkSandboxReadFile1MiB: read_file's round trip through init (the
-// work directory's filesystem: init hands the open file over) and the read.
-func BenchmarkSandboxReadFile1MiB(b *testing.B) {
-	s, dir := benchSandbox(b)
-	p := dir + "/1m"
-	if err := os.WriteFile(p, bytes.Repeat([]byte("abcdefghijklmno\n"), 1<<16), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(1 << 20)
-	for b.Loop() {
-		res, err := s.ReadFile(context.Background(), ReadFileRequest{Path: p})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(res.Data) != 1<<20 {
-			b.Fatalf("read %d bytes", len(res.Data))
-		}
-		res.Release()
-	}
-}
-
-// BenchmarkSandboxWriteFile1MiB: write_file's round trip through init,
-// replacing a 1 MiB file (the bytes cross a pipe).
-func BenchmarkSandboxWriteFile1MiB(b *testing.B) {
-	s, dir := benchSandbox(b)
-	data := bytes.Repeat([]byte("abcdefghijklmno\n"), 1<<16)
-	b.SetBytes(int64(len(data)))
-	for b.Loop() {
-		if _, err := s.WriteFile(context.Background(), WriteFileRequest{Path: dir + "/1m", Data: data}); err != nil {
 			b.Fatal(err)
 		}
 	}

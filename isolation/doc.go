@@ -1,7 +1,7 @@
 // Package isolation runs the sandbox: a re-executed copy of this binary as
 // PID 1 of fresh namespaces (the "init"), which spawns, signals and reaps
-// every sandbox process and runs registered ops (file operations) inside the
-// sandbox's mount namespace and credentials. It knows Linux and nothing about
+// every sandbox process and runs registered ops inside the sandbox's mount
+// namespace and credentials. It knows Linux and nothing about
 // MCP.
 //
 // # Levels
@@ -86,10 +86,8 @@
 // toward N). RLIMIT_NPROC does not bind real root: at level none as root
 // without cgroups the process limit is not enforced, and says so.
 //
-// File operations are ops: init resolves and opens every path, with its
-// mount namespace and credentials. Bulk data crosses a pipe passed with
-// the request (write_file, list_files, and read_file on pseudo
-// filesystems), except that read_file.open on a disk or memory filesystem
-// replies with the open file itself, which the server reads: those
-// filesystems check nothing at read time beyond the open done inside.
+// Ops are registered by other packages (fileops for the file tools,
+// session and process for their helpers) with RegisterOp; init runs them
+// with its mount namespace and credentials. An op may hand descriptors back
+// (FileResult), which DoFiles returns to the caller.
 package isolation

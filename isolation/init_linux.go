@@ -694,13 +694,6 @@ func (d *initd) killAll() {
 	}
 }
 
-// fileResult lets an internal op hand fds back to the server; init closes
-// them once sent.
-type fileResult struct {
-	v   any
-	fds []int
-}
-
 func (d *initd) op(m *message, files []*os.File) {
 	defer closeAll(files)
 	fn := lookupOp(m.Op)
@@ -719,13 +712,13 @@ func (d *initd) op(m *message, files []*os.File) {
 		cancel()
 	}()
 	res, err := runOp(ctx, fn, m.Body, files)
-	if fr, ok := res.(fileResult); ok {
+	if fr, ok := res.(FileResult); ok {
 		defer func() {
-			for _, fd := range fr.fds {
+			for _, fd := range fr.Fds {
 				unix.Close(fd)
 			}
 		}()
-		d.reply(m.ID, fr.v, err, fr.fds...)
+		d.reply(m.ID, fr.Value, err, fr.Fds...)
 		return
 	}
 	d.reply(m.ID, res, err)
@@ -764,7 +757,7 @@ func init() {
 			os.Remove(req.Path)
 			return nil, &OpError{Op: "mkfifo", Path: req.Path, Kind: errnoKind(err), Msg: err.Error()}
 		}
-		return fileResult{fds: []int{fd}}, nil
+		return FileResult{Fds: []int{fd}}, nil
 	})
 }
 

@@ -658,14 +658,14 @@ func (s *Sandbox) MakeFifo(ctx context.Context, path string) (*os.File, error) {
 // op as open fds (e.g. a pipe to stream bulk data through; init closes its
 // copies when the op returns). An op's *OpError comes back as *OpError.
 func (s *Sandbox) Do(ctx context.Context, op string, req, resp any, files ...*os.File) error {
-	got, err := s.doFiles(ctx, op, req, resp, files...)
+	got, err := s.DoFiles(ctx, op, req, resp, files...)
 	closeAll(got)
 	return err
 }
 
-// doFiles is Do for an op that may hand open files back (fileResult); the
+// DoFiles is Do for an op that may hand open files back (FileResult); the
 // caller owns them.
-func (s *Sandbox) doFiles(ctx context.Context, op string, req, resp any, files ...*os.File) ([]*os.File, error) {
+func (s *Sandbox) DoFiles(ctx context.Context, op string, req, resp any, files ...*os.File) ([]*os.File, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("op %s: encode request: %w", op, err)

@@ -29,4 +29,7 @@ func (s *Sandbox) Kill(ctx context.Context, sel Selector, sig syscall.Signal) (i
 func (s *Sandbox) Do(ctx context.Context, op string, req, resp any, files ...*os.File) error {
 	return ErrUnsupported
 }
+func (s *Sandbox) DoFiles(ctx context.Context, op string, req, resp any, files ...*os.File) ([]*os.File, error) {
+	return nil, ErrUnsupported
+}
 func InitMain(args []string) bool { return false }

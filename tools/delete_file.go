@@ -3,7 +3,7 @@ package tools
 import (
 	"context"
 
-	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/fileops"
 	"github.com/sbx-mcp/sbx-mcp/server"
 )
 
@@ -31,9 +31,9 @@ func init() {
 				if err != nil {
 					return deleteFileResult{}, err
 				}
-				res, err := d.Sandbox.DeleteFile(ctx, isolation.DeleteFileRequest{Path: p, Recursive: a.Recursive})
+				res, err := fileops.DeleteFile(ctx, d.Sandbox, fileops.DeleteFileRequest{Path: p, Recursive: a.Recursive})
 				if err != nil {
-					return deleteFileResult{}, err
+					return deleteFileResult{}, adviseFileError("delete_file", err)
 				}
 				return deleteFileResult{Path: p, Deleted: true, Type: res.Type}, nil
 			})

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/fileops"
 	"github.com/sbx-mcp/sbx-mcp/server"
 )
 
@@ -47,9 +47,9 @@ func init() {
 				if err != nil {
 					return fileInfoResult{}, err
 				}
-				res, err := d.Sandbox.FileInfo(ctx, isolation.FileInfoRequest{Path: p})
+				res, err := fileops.FileInfo(ctx, d.Sandbox, fileops.FileInfoRequest{Path: p})
 				if err != nil {
-					return fileInfoResult{}, err
+					return fileInfoResult{}, adviseFileError("file_info", err)
 				}
 				if !res.Exists {
 					return fileInfoResult{Path: p}, nil

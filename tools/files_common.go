@@ -7,11 +7,14 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/sbx-mcp/sbx-mcp/fileops"
 	"github.com/sbx-mcp/sbx-mcp/isolation"
 )
 
@@ -50,7 +53,7 @@ type fileEntry struct {
 	SymlinkTarget string `json:"symlink_target,omitempty" jsonschema_description:"Target of a symlink, as stored (not followed)."`
 }
 
-func toFileEntry(root string, e *isolation.FileEntry) fileEntry {
+func toFileEntry(root string, e *fileops.FileEntry) fileEntry {
 	var c entryConv
 	return c.convert(root, e)
 }
@@ -64,7 +67,7 @@ type entryConv struct {
 	lastTime string
 }
 
-func (c *entryConv) convert(root string, e *isolation.FileEntry) fileEntry {
+func (c *entryConv) convert(root string, e *fileops.FileEntry) fileEntry {
 	p := root
 	if e.Rel != "" {
 		p = joinClean(root, e.Rel)
@@ -134,12 +137,72 @@ func modeString(m uint32) string {
 // typeChar is the one-letter type used in the text listings.
 func typeChar(t string) byte {
 	switch t {
-	case isolation.FileTypeDirectory:
+	case fileops.FileTypeDirectory:
 		return 'd'
-	case isolation.FileTypeSymlink:
+	case fileops.FileTypeSymlink:
 		return 'l'
-	case isolation.FileTypeFile:
+	case fileops.FileTypeFile:
 		return '-'
 	}
 	return '?'
+}
+
+// adviseFileError adds to err from a file op what the model can do about it
+// (the ops say only what happened). Other errors pass through unchanged.
+func adviseFileError(tool string, err error) error {
+	var oe *isolation.OpError
+	if !errors.As(err, &oe) {
+		return err
+	}
+	advice := ""
+	switch {
+	case tool == "list_files" && oe.Kind == isolation.KindNotFound:
+		advice = "check the path (list_files of a parent shows what exists)"
+	case tool == "list_files" && oe.Kind == isolation.KindNotDirectory:
+		advice = "use read_file or file_info for it"
+	case tool == "mkdir" && oe.Kind == isolation.KindNotFound:
+		advice = "pass recursive: true to create parents"
+	case tool == "mkdir" && oe.Kind == isolation.KindExists && errors.Is(err, syscall.EEXIST):
+		advice = "pass recursive: true to accept an existing directory"
+	case oe.Kind == isolation.KindNotFound:
+		advice = "check the path (list_files shows what exists)"
+	case tool == "read_file" && oe.Kind == isolation.KindIsDirectory:
+		advice = "use list_files to see what it contains"
+	case tool == "write_file" && oe.Kind == isolation.KindIsDirectory:
+		advice = "give the path of a file (inside it, for a new file)"
+	case tool == "delete_file" && oe.Kind == isolation.KindIsDirectory:
+		advice = "pass recursive: true to delete it and everything in it"
+	}
+	return withAdvice(err, advice)
+}
+
+// adviseMoveError is adviseFileError for move_file, whose advice depends
+// on both paths.
+func adviseMoveError(err error, src, dst string) error {
+	switch {
+	case errors.Is(err, syscall.ENOTEMPTY):
+		return withAdvice(err, "delete it first or choose another destination")
+	case errors.Is(err, syscall.EEXIST):
+		return withAdvice(err, "pass overwrite: true to replace it")
+	case errors.Is(err, syscall.EISDIR):
+		return withAdvice(err, "give the full new path (for example "+filepath.Join(dst, filepath.Base(src))+")")
+	}
+	return adviseFileError("move_file", err)
+}
+
+// advisedError is an error with advice appended to its message; errors.Is
+// and errors.As still see the original.
+type advisedError struct {
+	err    error
+	advice string
+}
+
+func (e *advisedError) Error() string { return e.err.Error() + "; " + e.advice }
+func (e *advisedError) Unwrap() error { return e.err }
+
+func withAdvice(err error, advice string) error {
+	if advice == "" {
+		return err
+	}
+	return &advisedError{err, advice}
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/fileops"
 	"github.com/sbx-mcp/sbx-mcp/server"
 )
 
@@ -79,8 +79,8 @@ func init() {
 				"Optional recursive (breadth first, symlinks not followed) and include_hidden.",
 			server.Annotations{Title: "List files", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a listFilesArgs) (listFilesResult, error) {
-				if a.MaxEntries < 0 || a.MaxEntries > isolation.ListFilesMaxEntries {
-					return listFilesResult{}, fmt.Errorf("max_entries must be between 1 and %d", isolation.ListFilesMaxEntries)
+				if a.MaxEntries < 0 || a.MaxEntries > fileops.ListFilesMaxEntries {
+					return listFilesResult{}, fmt.Errorf("max_entries must be between 1 and %d", fileops.ListFilesMaxEntries)
 				}
 				if a.MaxEntries == 0 {
 					a.MaxEntries = listFilesDefaultMax
@@ -92,12 +92,12 @@ func init() {
 				if err != nil {
 					return listFilesResult{}, err
 				}
-				res, err := d.Sandbox.ListFiles(ctx, isolation.ListFilesRequest{
+				res, err := fileops.ListFiles(ctx, d.Sandbox, fileops.ListFilesRequest{
 					Path: root, Recursive: a.Recursive, IncludeHidden: a.IncludeHidden,
 					MaxEntries: a.MaxEntries, MaxBytes: listFilesMaxBytes,
 				})
 				if err != nil {
-					return listFilesResult{}, err
+					return listFilesResult{}, adviseFileError("list_files", err)
 				}
 				out := listFilesResult{Path: root, Entries: make([]fileEntry, len(res.Entries)), Truncated: res.Truncated, Unreadable: res.Unreadable}
 				var conv entryConv

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/fileops"
 )
 
 func TestEntryConv(t *testing.T) {
@@ -14,20 +14,20 @@ func TestEntryConv(t *testing.T) {
 	var c entryConv
 	tests := []struct {
 		root string
-		e    isolation.FileEntry
+		e    fileops.FileEntry
 		want fileEntry
 	}{
-		{"/work", isolation.FileEntry{Rel: "a.txt", Type: "file", Size: 7, Mode: 0o100644, ModTime: t1},
+		{"/work", fileops.FileEntry{Rel: "a.txt", Type: "file", Size: 7, Mode: 0o100644, ModTime: t1},
 			fileEntry{Name: "a.txt", Path: "/work/a.txt", RelativePath: "a.txt", Type: "file", Size: 7, Mode: "rw-r--r--", ModifiedAt: "2026-01-02T02:04:05Z"}},
-		{"/work", isolation.FileEntry{Rel: "src/utils/x.js", Type: "file", Mode: 0o644, ModTime: t1},
+		{"/work", fileops.FileEntry{Rel: "src/utils/x.js", Type: "file", Mode: 0o644, ModTime: t1},
 			fileEntry{Name: "x.js", Path: "/work/src/utils/x.js", RelativePath: "src/utils/x.js", Type: "file", Mode: "rw-r--r--", ModifiedAt: "2026-01-02T02:04:05Z"}},
-		{"/", isolation.FileEntry{Rel: "tmp", Type: "directory", Mode: 0o41777, ModTime: t2},
+		{"/", fileops.FileEntry{Rel: "tmp", Type: "directory", Mode: 0o41777, ModTime: t2},
 			fileEntry{Name: "tmp", Path: "/tmp", RelativePath: "tmp", Type: "directory", Mode: "rwxrwxrwt", ModifiedAt: "2026-01-02T02:04:06Z"}},
-		{"/work", isolation.FileEntry{Rel: "l", Type: "symlink", Mode: 0o120777, ModTime: t1, Target: "../x"},
+		{"/work", fileops.FileEntry{Rel: "l", Type: "symlink", Mode: 0o120777, ModTime: t1, Target: "../x"},
 			fileEntry{Name: "l", Path: "/work/l", RelativePath: "l", Type: "symlink", Mode: "rwxrwxrwx", ModifiedAt: "2026-01-02T02:04:05Z", SymlinkTarget: "../x"}},
-		{"/work", isolation.FileEntry{Rel: "", Type: "directory", Mode: 0o4755, ModTime: t1},
+		{"/work", fileops.FileEntry{Rel: "", Type: "directory", Mode: 0o4755, ModTime: t1},
 			fileEntry{Name: "work", Path: "/work", Type: "directory", Mode: "rwsr-xr-x", ModifiedAt: "2026-01-02T02:04:05Z"}},
-		{"/", isolation.FileEntry{Rel: "", Type: "directory", Mode: 0o755, ModTime: t1},
+		{"/", fileops.FileEntry{Rel: "", Type: "directory", Mode: 0o755, ModTime: t1},
 			fileEntry{Name: "/", Path: "/", Type: "directory", Mode: "rwxr-xr-x", ModifiedAt: "2026-01-02T02:04:05Z"}},
 	}
 	for _, tt := range tests {

@@ -3,7 +3,7 @@ package tools
 import (
 	"context"
 
-	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/fileops"
 	"github.com/sbx-mcp/sbx-mcp/server"
 )
 
@@ -35,9 +35,9 @@ func init() {
 				if err != nil {
 					return mkdirResult{}, err
 				}
-				res, err := d.Sandbox.Mkdir(ctx, isolation.MkdirRequest{Path: p, Recursive: a.Recursive})
+				res, err := fileops.Mkdir(ctx, d.Sandbox, fileops.MkdirRequest{Path: p, Recursive: a.Recursive})
 				if err != nil {
-					return mkdirResult{}, err
+					return mkdirResult{}, adviseFileError("mkdir", err)
 				}
 				return mkdirResult{Path: p, Created: res.Created}, nil
 			})

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/fileops"
 	"github.com/sbx-mcp/sbx-mcp/server"
 )
 
@@ -44,9 +44,9 @@ func init() {
 				if err != nil {
 					return moveFileResult{}, fmt.Errorf("destination: %w", err)
 				}
-				res, err := d.Sandbox.MoveFile(ctx, isolation.MoveFileRequest{Source: src, Destination: dst, Overwrite: a.Overwrite})
+				res, err := fileops.MoveFile(ctx, d.Sandbox, fileops.MoveFileRequest{Source: src, Destination: dst, Overwrite: a.Overwrite})
 				if err != nil {
-					return moveFileResult{}, err
+					return moveFileResult{}, adviseMoveError(err, src, dst)
 				}
 				return moveFileResult{Source: src, Destination: dst, Type: res.Type, Copied: res.Copied}, nil
 			})

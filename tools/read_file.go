@@ -11,7 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/fileops"
 	"github.com/sbx-mcp/sbx-mcp/server"
 )
 
@@ -103,9 +103,9 @@ func init() {
 				if err != nil {
 					return readFileResult{}, err
 				}
-				res, err := d.Sandbox.ReadFile(ctx, isolation.ReadFileRequest{Path: p, Offset: a.Offset, Length: a.Length})
+				res, err := fileops.ReadFile(ctx, d.Sandbox, fileops.ReadFileRequest{Path: p, Offset: a.Offset, Length: a.Length})
 				if err != nil {
-					return readFileResult{}, err
+					return readFileResult{}, adviseFileError("read_file", err)
 				}
 				return encodeRead(p, a.Encoding, a.Offset, res)
 			})
@@ -114,7 +114,7 @@ func init() {
 
 // encodeRead turns the bytes read into a result: it picks the encoding,
 // sniffs the mime type and keeps text within readFileTextBudget.
-func encodeRead(path, encoding string, offset int64, res isolation.ReadFileResult) (readFileResult, error) {
+func encodeRead(path, encoding string, offset int64, res fileops.ReadFileResult) (readFileResult, error) {
 	data := res.Data
 	head := res.Head
 	if offset == 0 {

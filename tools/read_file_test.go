@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/fileops"
 	"github.com/sbx-mcp/sbx-mcp/server"
 )
 
@@ -18,7 +18,7 @@ func TestEncodeRead(t *testing.T) {
 		path      string
 		enc       string
 		offset    int64
-		res       isolation.ReadFileResult
+		res       fileops.ReadFileResult
 		content   string
 		encoding  string
 		mime      string
@@ -28,29 +28,29 @@ func TestEncodeRead(t *testing.T) {
 		image     bool
 		err       string
 	}{
-		{name: "text", path: "/a.txt", res: isolation.ReadFileResult{Data: []byte("héllo"), Size: 6},
+		{name: "text", path: "/a.txt", res: fileops.ReadFileResult{Data: []byte("héllo"), Size: 6},
 			content: "héllo", encoding: "utf-8", mime: "text/plain"},
-		{name: "go source", path: "/m.go", res: isolation.ReadFileResult{Data: []byte("package main\n")},
+		{name: "go source", path: "/m.go", res: fileops.ReadFileResult{Data: []byte("package main\n")},
 			content: "package main\n", encoding: "utf-8", mime: "text/x-go"},
-		{name: "json", path: "/x.json", res: isolation.ReadFileResult{Data: []byte(`{"a":1}`)},
+		{name: "json", path: "/x.json", res: fileops.ReadFileResult{Data: []byte(`{"a":1}`)},
 			content: `{"a":1}`, encoding: "utf-8", mime: "application/json"},
-		{name: "png", path: "/p.png", res: isolation.ReadFileResult{Data: png1x1, Size: int64(len(png1x1))},
+		{name: "png", path: "/p.png", res: fileops.ReadFileResult{Data: png1x1, Size: int64(len(png1x1))},
 			content: base64.StdEncoding.EncodeToString(png1x1), encoding: "base64", mime: "image/png", binary: true, image: true},
-		{name: "png without extension", path: "/p", res: isolation.ReadFileResult{Data: png1x1},
+		{name: "png without extension", path: "/p", res: fileops.ReadFileResult{Data: png1x1},
 			content: base64.StdEncoding.EncodeToString(png1x1), encoding: "base64", mime: "image/png", binary: true, image: true},
-		{name: "png page is no image", path: "/p.png", res: isolation.ReadFileResult{Data: png1x1[:10], Truncated: true},
+		{name: "png page is no image", path: "/p.png", res: fileops.ReadFileResult{Data: png1x1[:10], Truncated: true},
 			content: base64.StdEncoding.EncodeToString(png1x1[:10]), encoding: "base64", mime: "image/png", binary: true, truncated: true, next: 10},
-		{name: "binary auto", path: "/b", res: isolation.ReadFileResult{Data: []byte{0xff, 0xfe, 0}},
+		{name: "binary auto", path: "/b", res: fileops.ReadFileResult{Data: []byte{0xff, 0xfe, 0}},
 			content: "//4A", encoding: "base64", mime: "application/octet-stream", binary: true},
-		{name: "NUL is binary", path: "/b", res: isolation.ReadFileResult{Data: []byte("a\x00b")},
+		{name: "NUL is binary", path: "/b", res: fileops.ReadFileResult{Data: []byte("a\x00b")},
 			content: "YQBi", encoding: "base64", mime: "application/octet-stream", binary: true},
-		{name: "text as base64", path: "/a.txt", enc: "base64", res: isolation.ReadFileResult{Data: []byte("hi")},
+		{name: "text as base64", path: "/a.txt", enc: "base64", res: fileops.ReadFileResult{Data: []byte("hi")},
 			content: "aGk=", encoding: "base64", mime: "text/plain"},
-		{name: "utf-8 of binary", path: "/b.bin", enc: "utf-8", res: isolation.ReadFileResult{Data: []byte{0xff}},
+		{name: "utf-8 of binary", path: "/b.bin", enc: "utf-8", res: fileops.ReadFileResult{Data: []byte{0xff}},
 			err: `not valid UTF-8 text (application/octet-stream); read it with encoding "base64"`},
-		{name: "page splits a rune", path: "/a.txt", res: isolation.ReadFileResult{Data: []byte("ab\xc3"), Truncated: true, Size: 10},
+		{name: "page splits a rune", path: "/a.txt", res: fileops.ReadFileResult{Data: []byte("ab\xc3"), Truncated: true, Size: 10},
 			content: "ab", encoding: "utf-8", mime: "text/plain", truncated: true, next: 2},
-		{name: "page at offset", path: "/a.txt", offset: 100, res: isolation.ReadFileResult{Data: []byte("xyz"), Head: []byte("hello"), Truncated: true},
+		{name: "page at offset", path: "/a.txt", offset: 100, res: fileops.ReadFileResult{Data: []byte("xyz"), Head: []byte("hello"), Truncated: true},
 			content: "xyz", encoding: "utf-8", mime: "text/plain", truncated: true, next: 103},
 	}
 	for _, tt := range tests {
@@ -82,14 +82,14 @@ func TestEncodeRead(t *testing.T) {
 // Whatever the text, a full page stays far below 10 MiB once encoded twice.
 func TestReadResultSizeBound(t *testing.T) {
 	worst := map[string][]byte{
-		"control chars": bytes.Repeat([]byte{0x01}, isolation.ReadFileMaxBytes),
-		"html":          bytes.Repeat([]byte("<>&"), isolation.ReadFileMaxBytes/3),
-		"binary":        bytes.Repeat([]byte{0xff}, isolation.ReadFileMaxBytes),
-		"plain":         bytes.Repeat([]byte("a"), isolation.ReadFileMaxBytes),
+		"control chars": bytes.Repeat([]byte{0x01}, fileops.ReadFileMaxBytes),
+		"html":          bytes.Repeat([]byte("<>&"), fileops.ReadFileMaxBytes/3),
+		"binary":        bytes.Repeat([]byte{0xff}, fileops.ReadFileMaxBytes),
+		"plain":         bytes.Repeat([]byte("a"), fileops.ReadFileMaxBytes),
 	}
 	for name, data := range worst {
 		for _, enc := range []string{"auto", "utf-8", "base64"} {
-			r, err := encodeRead("/f", enc, 0, isolation.ReadFileResult{Data: data, Size: int64(len(data))})
+			r, err := encodeRead("/f", enc, 0, fileops.ReadFileResult{Data: data, Size: int64(len(data))})
 			if err != nil {
 				continue
 			}
@@ -150,7 +150,7 @@ func TestEncodeReadTextBudget(t *testing.T) {
 		"cut at a rune":    {append(bytes.Repeat([]byte{1}, (readFileTextBudget-2)/6-1), append([]byte("a"), bytes.Repeat([]byte("é"), 1<<10)...)...), (readFileTextBudget-2)/6 - 1 + 1 + 8},
 		"quotes and runes": {bytes.Repeat([]byte(`"✓`), 1<<19), 2 << 20},
 	} {
-		out, err := encodeRead("/f.txt", "auto", 0, isolation.ReadFileResult{Data: tc.data, Size: int64(len(tc.data))})
+		out, err := encodeRead("/f.txt", "auto", 0, fileops.ReadFileResult{Data: tc.data, Size: int64(len(tc.data))})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/fileops"
 	"github.com/sbx-mcp/sbx-mcp/server"
 )
 
@@ -90,7 +90,7 @@ func init() {
 				default:
 					return writeFileResult{}, fmt.Errorf("encoding must be utf-8 or base64, not %q", a.Encoding)
 				}
-				req := isolation.WriteFileRequest{Append: a.Append, Data: data}
+				req := fileops.WriteFileRequest{Append: a.Append, Data: data}
 				if a.Mode != "" {
 					m, err := parseMode(a.Mode)
 					if err != nil {
@@ -103,9 +103,9 @@ func init() {
 					return writeFileResult{}, err
 				}
 				req.Path = p
-				res, err := d.Sandbox.WriteFile(ctx, req)
+				res, err := fileops.WriteFile(ctx, d.Sandbox, req)
 				if err != nil {
-					return writeFileResult{}, err
+					return writeFileResult{}, adviseFileError("write_file", err)
 				}
 				return writeFileResult{Path: p, BytesWritten: res.BytesWritten, Created: res.Created, Target: res.Target}, nil
 			})

@@ -1,27 +1,6 @@
-package isolation
+package fileops
 
-// File operations. Every one runs inside the sandbox's init (its mount
-// namespace and credentials) as a registered op, so a user path is never
-// resolved in the server's own process: /proc/self means the sandbox's.
-//
-// Bulk data never crosses the control socket. The client passes one end of
-// a pipe with the request and streams through it:
-//
-//	read_file:  server ──req──► op;  op ──file bytes──► pipe ──► server
-//	write_file: server ──req──► op;  server ──content──► pipe ──► op
-//	list_files: server ──req──► op;  op ──entry records──► pipe ──► server
-//
-// The server closes its copy of the op's pipe end once Do returns; the op
-// closes its copy before it returns, so EOF marks the end of the stream.
-//
-// Paths reaching an op are absolute (tools join relative paths to the
-// session's cwd lexically). Symlinks: read_file and file_info's target
-// follow them like open(2); list_files reports them and never follows them
-// while recursing (the listed root itself is followed); delete_file removes
-// the link, not its target; write_file writes through a symlink chain to
-// its final target (the temp file is created next to the target and
-// renamed over it, so the link survives), and since this happens in init's
-// view it can only ever reach what the sandbox itself can reach.
+// Client side: typed functions the tools call with the sandbox.
 
 import (
 	"context"
@@ -40,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sbx-mcp/sbx-mcp/freelist"
+	"github.com/sbx-mcp/sbx-mcp/isolation"
 )
 
 // ReadFileMaxBytes is the most raw bytes one read_file returns; larger files
@@ -210,9 +190,9 @@ type MoveFileResult struct {
 // disk or memory filesystem, hands the open file back for the server to
 // read; elsewhere (procfs, sysfs, FUSE) init reads it and the bytes arrive
 // through a pipe.
-func (s *Sandbox) ReadFile(ctx context.Context, req ReadFileRequest) (ReadFileResult, error) {
+func ReadFile(ctx context.Context, s *isolation.Sandbox, req ReadFileRequest) (ReadFileResult, error) {
 	var opened openReadResult
-	files, err := s.doFiles(ctx, opOpenRead, req, &opened)
+	files, err := s.DoFiles(ctx, opOpenRead, req, &opened)
 	if err != nil {
 		return ReadFileResult{}, err
 	}
@@ -220,8 +200,8 @@ func (s *Sandbox) ReadFile(ctx context.Context, req ReadFileRequest) (ReadFileRe
 		defer files[0].Close()
 		return readOpened(files[0], req, opened.Size)
 	}
-	closeAll(files)
-	return s.streamFile(ctx, req)
+	closeFiles(files)
+	return streamFile(ctx, s, req)
 }
 
 // readOpened reads what req asks for from f, a regular file init opened,
@@ -269,7 +249,7 @@ func readOpened(f *os.File, req ReadFileRequest, size int64) (ReadFileResult, er
 }
 
 // streamFile reads a file through init: the bytes arrive through a pipe.
-func (s *Sandbox) streamFile(ctx context.Context, req ReadFileRequest) (ReadFileResult, error) {
+func streamFile(ctx context.Context, s *isolation.Sandbox, req ReadFileRequest) (ReadFileResult, error) {
 	var res ReadFileResult
 	n := req.Length
 	if n <= 0 || n > ReadFileMaxBytes {
@@ -284,7 +264,7 @@ func (s *Sandbox) streamFile(ctx context.Context, req ReadFileRequest) (ReadFile
 	}
 	if int64(len(data)) != res.N {
 		readBufs.Put(data)
-		return res, &OpError{Op: opReadFile, Path: req.Path, Kind: "io", Msg: fmt.Sprintf("short read: got %d of %d bytes; retry", len(data), res.N)}
+		return res, &isolation.OpError{Op: opReadFile, Path: req.Path, Kind: "io", Msg: fmt.Sprintf("short read: got %d of %d bytes; retry", len(data), res.N)}
 	}
 	res.Data = data
 	res.release = sync.OnceFunc(func() { readBufs.Put(data) })
@@ -301,7 +281,7 @@ var readBufs = freelist.New(2, ReadFileMaxBytes+1)
 // those reads; it ends at EOF (the op and we closed the write end) or when
 // the read end is closed (cancellation). It returns consume's value once
 // both are done.
-func doReading[T any](ctx context.Context, s *Sandbox, op, path string, size int, req, resp any, consume func(io.Reader) (T, error)) (T, error) {
+func doReading[T any](ctx context.Context, s *isolation.Sandbox, op, path string, size int, req, resp any, consume func(io.Reader) (T, error)) (T, error) {
 	var zero T
 	r, w, err := bulkPipe(size)
 	if err != nil {
@@ -369,7 +349,7 @@ func readAllInto(r io.Reader, buf []byte, limit int) ([]byte, error) {
 }
 
 // WriteFile writes req.Data inside the sandbox; the bytes go through a pipe.
-func (s *Sandbox) WriteFile(ctx context.Context, req WriteFileRequest) (WriteFileResult, error) {
+func WriteFile(ctx context.Context, s *isolation.Sandbox, req WriteFileRequest) (WriteFileResult, error) {
 	var res WriteFileResult
 	req.Size = int64(len(req.Data))
 	r, w, err := bulkPipe(len(req.Data))
@@ -395,7 +375,7 @@ func (s *Sandbox) WriteFile(ctx context.Context, req WriteFileRequest) (WriteFil
 
 // ListFiles lists a directory inside the sandbox; entries stream through a
 // pipe and are decoded while the op walks.
-func (s *Sandbox) ListFiles(ctx context.Context, req ListFilesRequest) (ListFilesResult, error) {
+func ListFiles(ctx context.Context, s *isolation.Sandbox, req ListFilesRequest) (ListFilesResult, error) {
 	var res ListFilesResult
 	entries, err := doReading(ctx, s, opListFiles, req.Path, 1<<20, req, &res, decodeEntries)
 	if err != nil {
@@ -406,29 +386,29 @@ func (s *Sandbox) ListFiles(ctx context.Context, req ListFilesRequest) (ListFile
 }
 
 // do runs a file op that needs no data stream and decodes its result.
-func do[R any](ctx context.Context, s *Sandbox, op string, req any) (R, error) {
+func do[R any](ctx context.Context, s *isolation.Sandbox, op string, req any) (R, error) {
 	var res R
 	err := s.Do(ctx, op, req, &res)
 	return res, err
 }
 
 // FileInfo describes a path inside the sandbox.
-func (s *Sandbox) FileInfo(ctx context.Context, req FileInfoRequest) (FileInfoResult, error) {
+func FileInfo(ctx context.Context, s *isolation.Sandbox, req FileInfoRequest) (FileInfoResult, error) {
 	return do[FileInfoResult](ctx, s, opFileInfo, req)
 }
 
 // Mkdir creates a directory inside the sandbox.
-func (s *Sandbox) Mkdir(ctx context.Context, req MkdirRequest) (MkdirResult, error) {
+func Mkdir(ctx context.Context, s *isolation.Sandbox, req MkdirRequest) (MkdirResult, error) {
 	return do[MkdirResult](ctx, s, opMkdir, req)
 }
 
 // DeleteFile deletes a path inside the sandbox.
-func (s *Sandbox) DeleteFile(ctx context.Context, req DeleteFileRequest) (DeleteFileResult, error) {
+func DeleteFile(ctx context.Context, s *isolation.Sandbox, req DeleteFileRequest) (DeleteFileResult, error) {
 	return do[DeleteFileResult](ctx, s, opDeleteFile, req)
 }
 
 // MoveFile moves a path inside the sandbox.
-func (s *Sandbox) MoveFile(ctx context.Context, req MoveFileRequest) (MoveFileResult, error) {
+func MoveFile(ctx context.Context, s *isolation.Sandbox, req MoveFileRequest) (MoveFileResult, error) {
 	return do[MoveFileResult](ctx, s, opMoveFile, req)
 }
 
@@ -454,7 +434,7 @@ func init() {
 
 // registerFileOp registers an op that takes a request and no files.
 func registerFileOp[Req, Res any](name string, fn func(context.Context, Req) (Res, error)) {
-	RegisterOp(name, func(ctx context.Context, raw json.RawMessage, files []*os.File) (any, error) {
+	isolation.RegisterOp(name, func(ctx context.Context, raw json.RawMessage, files []*os.File) (any, error) {
 		defer closeFiles(files)
 		var req Req
 		if err := decodeFileReq(name, raw, &req); err != nil {
@@ -467,7 +447,7 @@ func registerFileOp[Req, Res any](name string, fn func(context.Context, Req) (Re
 // registerPipeOp registers an op that streams its data through exactly one
 // pipe passed with the request.
 func registerPipeOp[Req any](name string, fn func(context.Context, Req, *os.File) (any, error)) {
-	RegisterOp(name, func(ctx context.Context, raw json.RawMessage, files []*os.File) (any, error) {
+	isolation.RegisterOp(name, func(ctx context.Context, raw json.RawMessage, files []*os.File) (any, error) {
 		defer closeFiles(files)
 		var req Req
 		if err := decodeFileReq(name, raw, &req); err != nil {
@@ -483,14 +463,14 @@ func registerPipeOp[Req any](name string, fn func(context.Context, Req, *os.File
 
 func decodeFileReq(op string, raw json.RawMessage, v any) error {
 	if err := json.Unmarshal(raw, v); err != nil {
-		return &OpError{Op: op, Kind: "invalid", Msg: "bad request: " + err.Error()}
+		return &isolation.OpError{Op: op, Kind: "invalid", Msg: "bad request: " + err.Error()}
 	}
 	return nil
 }
 
 func fileArg(op string, files []*os.File) (*os.File, error) {
 	if len(files) != 1 || files[0] == nil {
-		return nil, &OpError{Op: op, Kind: "invalid", Msg: fmt.Sprintf("expected one pipe, got %d files", len(files))}
+		return nil, &isolation.OpError{Op: op, Kind: "invalid", Msg: fmt.Sprintf("expected one pipe, got %d files", len(files))}
 	}
 	return files[0], nil
 }
@@ -503,51 +483,53 @@ func closeFiles(files []*os.File) {
 	}
 }
 
-// fileOpError turns err from a syscall on path into an *OpError whose message
-// says the cause and, where there is one, what to do.
+// fileOpError turns err from a syscall on path into an *isolation.OpError
+// that says the cause and keeps the errno (errors.Is finds both the fs
+// error of its kind and the errno).
 func fileOpError(op, path string, err error) error {
-	var oe *OpError
+	var oe *isolation.OpError
 	if errors.As(err, &oe) {
 		return oe
 	}
 	var errno syscall.Errno
 	if !errors.As(err, &errno) {
-		return &OpError{Op: op, Path: path, Kind: "io", Msg: err.Error()}
+		return &isolation.OpError{Op: op, Path: path, Kind: isolation.KindIO, Msg: err.Error()}
 	}
+	kind, msg := isolation.KindIO, errno.Error()
 	switch errno {
 	case unix.ENOENT:
-		return &OpError{Op: op, Path: path, Kind: "not_found", Msg: "no such file or directory; check the path (list_files shows what exists)"}
+		kind, msg = isolation.KindNotFound, "no such file or directory"
 	case unix.EACCES, unix.EPERM:
-		return &OpError{Op: op, Path: path, Kind: "permission_denied", Msg: "permission denied"}
+		kind, msg = isolation.KindPermission, "permission denied"
 	case unix.EROFS:
-		return &OpError{Op: op, Path: path, Kind: "permission_denied", Msg: "read-only file system"}
+		kind, msg = isolation.KindPermission, "read-only file system"
 	case unix.EISDIR:
-		return &OpError{Op: op, Path: path, Kind: "is_directory", Msg: "is a directory"}
+		kind, msg = isolation.KindIsDirectory, "is a directory"
 	case unix.ENOTDIR:
-		return &OpError{Op: op, Path: path, Kind: "not_directory", Msg: "a component of the path is not a directory"}
+		kind, msg = isolation.KindNotDirectory, "a component of the path is not a directory"
 	case unix.EEXIST, unix.ENOTEMPTY:
-		return &OpError{Op: op, Path: path, Kind: "exists", Msg: "already exists"}
+		kind, msg = isolation.KindExists, "already exists"
 	case unix.ELOOP:
-		return &OpError{Op: op, Path: path, Kind: "invalid", Msg: "too many levels of symbolic links"}
+		kind, msg = isolation.KindInvalid, "too many levels of symbolic links"
 	case unix.ENAMETOOLONG:
-		return &OpError{Op: op, Path: path, Kind: "invalid", Msg: "file name too long"}
+		kind, msg = isolation.KindInvalid, "file name too long"
 	case unix.EFBIG:
-		return &OpError{Op: op, Path: path, Kind: "too_large", Msg: "file too large"}
+		kind, msg = isolation.KindTooLarge, "file too large"
 	case unix.ENOSPC, unix.EDQUOT:
-		return &OpError{Op: op, Path: path, Kind: "io", Msg: "no space left on device"}
+		msg = "no space left on device"
 	}
-	return &OpError{Op: op, Path: path, Kind: "io", Msg: errno.Error()}
+	return &isolation.OpError{Op: op, Path: path, Kind: kind, Msg: msg, Errno: errno}
 }
 
 func checkAbs(op, path string) error {
 	if path == "" {
-		return &OpError{Op: op, Kind: "invalid", Msg: "path is empty"}
+		return &isolation.OpError{Op: op, Kind: "invalid", Msg: "path is empty"}
 	}
 	if !filepath.IsAbs(path) {
-		return &OpError{Op: op, Path: path, Kind: "invalid", Msg: "path must be absolute"}
+		return &isolation.OpError{Op: op, Path: path, Kind: "invalid", Msg: "path must be absolute"}
 	}
 	if strings.IndexByte(path, 0) >= 0 {
-		return &OpError{Op: op, Path: path, Kind: "invalid", Msg: "path contains a NUL byte"}
+		return &isolation.OpError{Op: op, Path: path, Kind: "invalid", Msg: "path contains a NUL byte"}
 	}
 	return nil
 }

@@ -1,6 +1,6 @@
-package isolation
+package fileops
 
-// Op bodies of the file operations (see files_linux.go). They are plain
+// Op bodies of the file operations (see client_linux.go). They are plain
 // functions of a request and a stream, so tests call them in-process; in
 // production they run inside the sandbox's init.
 
@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbx-mcp/sbx-mcp/isolation"
 )
 
 // ---- read_file
@@ -76,7 +78,7 @@ func openForRead(req ReadFileRequest) (*os.File, unix.Stat_t, int64, error) {
 		return nil, st, 0, err
 	}
 	if req.Offset < 0 || req.Length < 0 {
-		return nil, st, 0, &OpError{Op: op, Path: path, Kind: "invalid", Msg: "offset and length must not be negative"}
+		return nil, st, 0, &isolation.OpError{Op: op, Path: path, Kind: "invalid", Msg: "offset and length must not be negative"}
 	}
 	length := req.Length
 	if length == 0 || length > ReadFileMaxBytes {
@@ -126,7 +128,7 @@ func openReadOp(ctx context.Context, req ReadFileRequest) (any, error) {
 	if err != nil {
 		return nil, fileOpError(opReadFile, req.Path, err)
 	}
-	return fileResult{v: openReadResult{Size: st.Size}, fds: []int{fd}}, nil
+	return isolation.FileResult{Value: openReadResult{Size: st.Size}, Fds: []int{fd}}, nil
 }
 
 // passableFS are the filesystems whose open files init may hand to the
@@ -159,7 +161,7 @@ func copyRange(ctx context.Context, f *os.File, off, length int64, w io.Writer) 
 		k, err := f.ReadAt(chunk, off+n)
 		if k > 0 {
 			if _, werr := w.Write(chunk[:k]); werr != nil {
-				return n, &OpError{Op: op, Path: f.Name(), Kind: "io", Msg: "stream to server: " + werr.Error()}
+				return n, &isolation.OpError{Op: op, Path: f.Name(), Kind: "io", Msg: "stream to server: " + werr.Error()}
 			}
 			n += int64(k)
 		}
@@ -205,11 +207,11 @@ func spliceRange(ctx context.Context, f *os.File, off, length int64, w io.Writer
 		})
 		switch {
 		case werr != nil:
-			return n, &OpError{Op: op, Path: f.Name(), Kind: "io", Msg: "stream to server: " + werr.Error()}
+			return n, &isolation.OpError{Op: op, Path: f.Name(), Kind: "io", Msg: "stream to server: " + werr.Error()}
 		case serr == unix.EINVAL:
 			return n, nil
 		case serr == unix.EPIPE:
-			return n, &OpError{Op: op, Path: f.Name(), Kind: "io", Msg: "stream to server: " + serr.Error()}
+			return n, &isolation.OpError{Op: op, Path: f.Name(), Kind: "io", Msg: "stream to server: " + serr.Error()}
 		case serr != nil:
 			return n, fileOpError(op, f.Name(), serr)
 		case k == 0:
@@ -225,9 +227,9 @@ func readableRegular(op, path string, mode uint32) error {
 	case unix.S_IFREG:
 		return nil
 	case unix.S_IFDIR:
-		return &OpError{Op: op, Path: path, Kind: "is_directory", Msg: "is a directory; use list_files to see what it contains"}
+		return &isolation.OpError{Op: op, Path: path, Kind: isolation.KindIsDirectory, Msg: "is a directory", Errno: unix.EISDIR}
 	}
-	return &OpError{Op: op, Path: path, Kind: "not_regular", Msg: "is " + describeType(mode) + ", not a regular file; only regular files can be read"}
+	return &isolation.OpError{Op: op, Path: path, Kind: "not_regular", Msg: "is " + describeType(mode) + ", not a regular file; only regular files can be read"}
 }
 
 // ---- write_file
@@ -281,7 +283,7 @@ func writeFileOp(ctx context.Context, req WriteFileRequest, r io.Reader) (WriteF
 		return res, err
 	}
 	if req.HasMode && req.Mode&^07777 != 0 {
-		return res, &OpError{Op: op, Path: path, Kind: "invalid", Msg: fmt.Sprintf("mode %#o has bits outside 07777", req.Mode)}
+		return res, &isolation.OpError{Op: op, Path: path, Kind: "invalid", Msg: fmt.Sprintf("mode %#o has bits outside 07777", req.Mode)}
 	}
 	final, st, exists, err := resolveFinal(op, path)
 	if err != nil {
@@ -297,9 +299,9 @@ func writeFileOp(ctx context.Context, req WriteFileRequest, r io.Reader) (WriteF
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFREG:
 		case unix.S_IFDIR:
-			return res, &OpError{Op: op, Path: path, Kind: "is_directory", Msg: "is a directory; give the path of a file (inside it, for a new file)"}
+			return res, &isolation.OpError{Op: op, Path: path, Kind: isolation.KindIsDirectory, Msg: "is a directory", Errno: unix.EISDIR}
 		default:
-			return res, &OpError{Op: op, Path: path, Kind: "not_regular", Msg: "is " + describeType(st.Mode) + ", not a regular file; refusing to write to it"}
+			return res, &isolation.OpError{Op: op, Path: path, Kind: "not_regular", Msg: "is " + describeType(st.Mode) + ", not a regular file; refusing to write to it"}
 		}
 	}
 	if err := mkdirParents(op, path, splitDir(final)); err != nil {
@@ -330,7 +332,7 @@ func mkdirParents(op, path, dir string) error {
 		return nil
 	}
 	if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EEXIST) {
-		return &OpError{Op: op, Path: path, Kind: "not_directory", Msg: "a parent of the path exists and is not a directory"}
+		return &isolation.OpError{Op: op, Path: path, Kind: "not_directory", Msg: "a parent of the path exists and is not a directory"}
 	}
 	return fileOpError(op, path, err)
 }
@@ -339,7 +341,7 @@ func appendFile(ctx context.Context, op, path, final string, mode uint32, req Wr
 	fd, err := unix.Open(final, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
 	if err != nil {
 		if err == unix.ELOOP || err == unix.ENXIO {
-			return 0, &OpError{Op: op, Path: path, Kind: "invalid", Msg: "changed while being opened (symlink swapped in or FIFO); retry"}
+			return 0, &isolation.OpError{Op: op, Path: path, Kind: "invalid", Msg: "changed while being opened (symlink swapped in or FIFO); retry"}
 		}
 		return 0, fileOpError(op, path, err)
 	}
@@ -350,7 +352,7 @@ func appendFile(ctx context.Context, op, path, final string, mode uint32, req Wr
 		return 0, fileOpError(op, path, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return 0, &OpError{Op: op, Path: path, Kind: "not_regular", Msg: "is " + describeType(st.Mode) + ", not a regular file; refusing to write to it"}
+		return 0, &isolation.OpError{Op: op, Path: path, Kind: "not_regular", Msg: "is " + describeType(st.Mode) + ", not a regular file; refusing to write to it"}
 	}
 	if req.HasMode {
 		if err := unix.Fchmod(fd, req.Mode); err != nil {
@@ -364,7 +366,7 @@ func appendFile(ctx context.Context, op, path, final string, mode uint32, req Wr
 		return n, fileOpError(op, path, err)
 	}
 	if n != req.Size {
-		return n, &OpError{Op: op, Path: path, Kind: "io", Msg: fmt.Sprintf("stream ended after %d of %d bytes (cancelled?); %d bytes were appended", n, req.Size, n)}
+		return n, &isolation.OpError{Op: op, Path: path, Kind: "io", Msg: fmt.Sprintf("stream ended after %d of %d bytes (cancelled?); %d bytes were appended", n, req.Size, n)}
 	}
 	return n, nil
 }
@@ -391,7 +393,7 @@ func replaceFile(ctx context.Context, op, path, final string, mode uint32, exist
 		return 0, fileOpError(op, path, err)
 	}
 	if n != size {
-		return 0, &OpError{Op: op, Path: path, Kind: "io", Msg: fmt.Sprintf("stream ended after %d of %d bytes (cancelled?); the file was left unchanged", n, size)}
+		return 0, &isolation.OpError{Op: op, Path: path, Kind: "io", Msg: fmt.Sprintf("stream ended after %d of %d bytes (cancelled?); the file was left unchanged", n, size)}
 	}
 	if exists {
 		// Keep the owner of the file being replaced (best effort: needs
@@ -549,12 +551,12 @@ func listFilesOp(ctx context.Context, req ListFilesRequest, w io.Writer) (ListFi
 	var st unix.Stat_t
 	if err := unix.Stat(root, &st); err != nil {
 		if err == unix.ENOENT {
-			return res, &OpError{Op: op, Path: root, Kind: "not_found", Msg: "no such directory; check the path (list_files of a parent shows what exists)"}
+			return res, &isolation.OpError{Op: op, Path: root, Kind: isolation.KindNotFound, Msg: "no such directory", Errno: unix.ENOENT}
 		}
 		return res, fileOpError(op, root, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		return res, &OpError{Op: op, Path: root, Kind: "not_directory", Msg: "is " + describeOrFile(st.Mode) + ", not a directory; use read_file or file_info for it"}
+		return res, &isolation.OpError{Op: op, Path: root, Kind: "not_directory", Msg: "is " + describeOrFile(st.Mode) + ", not a directory", Errno: unix.ENOTDIR}
 	}
 
 	bw := bufio.NewWriterSize(w, 64<<10)
@@ -621,7 +623,7 @@ func listFilesOp(ctx context.Context, req ListFilesRequest, w io.Writer) (ListFi
 			rec = appendEntry(rec[:0], &e)
 			if _, err := bw.Write(rec); err != nil {
 				d.Close()
-				return res, &OpError{Op: op, Path: root, Kind: "io", Msg: "stream to server: " + err.Error()}
+				return res, &isolation.OpError{Op: op, Path: root, Kind: "io", Msg: "stream to server: " + err.Error()}
 			}
 			if req.Recursive && e.Type == FileTypeDirectory {
 				queue = append(queue, rel)
@@ -630,7 +632,7 @@ func listFilesOp(ctx context.Context, req ListFilesRequest, w io.Writer) (ListFi
 		d.Close()
 	}
 	if err := bw.Flush(); err != nil {
-		return res, &OpError{Op: op, Path: root, Kind: "io", Msg: "stream to server: " + err.Error()}
+		return res, &isolation.OpError{Op: op, Path: root, Kind: "io", Msg: "stream to server: " + err.Error()}
 	}
 	return res, nil
 }
@@ -715,10 +717,10 @@ func mkdirOp(ctx context.Context, req MkdirRequest) (MkdirResult, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err == nil {
 		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			return res, &OpError{Op: op, Path: path, Kind: "exists", Msg: "already exists and is " + describeOrFile(st.Mode) + ", not a directory"}
+			return res, &isolation.OpError{Op: op, Path: path, Kind: "exists", Msg: "already exists and is " + describeOrFile(st.Mode) + ", not a directory"}
 		}
 		if !req.Recursive {
-			return res, &OpError{Op: op, Path: path, Kind: "exists", Msg: "directory already exists (pass recursive: true to accept an existing directory)"}
+			return res, &isolation.OpError{Op: op, Path: path, Kind: isolation.KindExists, Msg: "directory already exists", Errno: unix.EEXIST}
 		}
 		return res, nil
 	}
@@ -731,7 +733,7 @@ func mkdirOp(ctx context.Context, req MkdirRequest) (MkdirResult, error) {
 	}
 	if err := unix.Mkdir(path, 0o755); err != nil {
 		if err == unix.ENOENT {
-			return res, &OpError{Op: op, Path: path, Kind: "not_found", Msg: "parent directory does not exist; pass recursive: true to create parents"}
+			return res, &isolation.OpError{Op: op, Path: path, Kind: isolation.KindNotFound, Msg: "parent directory does not exist", Errno: unix.ENOENT}
 		}
 		return res, fileOpError(op, path, err)
 	}
@@ -749,7 +751,7 @@ func deleteFileOp(ctx context.Context, req DeleteFileRequest) (DeleteFileResult,
 		return res, err
 	}
 	if filepath.Clean(path) == "/" {
-		return res, &OpError{Op: op, Path: path, Kind: "invalid", Msg: "refusing to delete the root directory"}
+		return res, &isolation.OpError{Op: op, Path: path, Kind: "invalid", Msg: "refusing to delete the root directory"}
 	}
 	var st unix.Stat_t
 	if err := unix.Lstat(path, &st); err != nil {
@@ -758,7 +760,7 @@ func deleteFileOp(ctx context.Context, req DeleteFileRequest) (DeleteFileResult,
 	res.Type = fileType(st.Mode)
 	if res.Type == FileTypeDirectory {
 		if !req.Recursive {
-			return res, &OpError{Op: op, Path: path, Kind: "is_directory", Msg: "is a directory; nothing was deleted. Pass recursive: true to delete it and everything in it"}
+			return res, &isolation.OpError{Op: op, Path: path, Kind: isolation.KindIsDirectory, Msg: "is a directory; nothing was deleted", Errno: unix.EISDIR}
 		}
 		if err := os.RemoveAll(path); err != nil {
 			return res, fileOpError(op, path, err)
@@ -786,13 +788,13 @@ func moveFileOp(ctx context.Context, req MoveFileRequest) (MoveFileResult, error
 	var st unix.Stat_t
 	if err := unix.Lstat(src, &st); err != nil {
 		if err == unix.ENOENT {
-			return res, &OpError{Op: op, Path: src, Kind: "not_found", Msg: "source does not exist; check the path (list_files shows what exists)"}
+			return res, &isolation.OpError{Op: op, Path: src, Kind: isolation.KindNotFound, Msg: "source does not exist", Errno: unix.ENOENT}
 		}
 		return res, fileOpError(op, src, err)
 	}
 	res.Type = fileType(st.Mode)
 	if filepath.Clean(src) == filepath.Clean(dst) {
-		return res, &OpError{Op: op, Path: src, Kind: "invalid", Msg: "source and destination are the same path"}
+		return res, &isolation.OpError{Op: op, Path: src, Kind: "invalid", Msg: "source and destination are the same path"}
 	}
 	if err := mkdirParents(op, dst, filepath.Dir(dst)); err != nil {
 		return res, err
@@ -813,15 +815,15 @@ func moveError(src, dst string, err error) error {
 	errors.As(err, &errno)
 	switch errno {
 	case unix.EEXIST:
-		return &OpError{Op: opMoveFile, Path: dst, Kind: "exists", Msg: "destination already exists; pass overwrite: true to replace it"}
+		return &isolation.OpError{Op: opMoveFile, Path: dst, Kind: isolation.KindExists, Msg: "destination already exists", Errno: errno}
 	case unix.ENOTEMPTY:
-		return &OpError{Op: opMoveFile, Path: dst, Kind: "exists", Msg: "destination is a directory that is not empty; delete it first or choose another destination"}
+		return &isolation.OpError{Op: opMoveFile, Path: dst, Kind: isolation.KindExists, Msg: "destination is a directory that is not empty", Errno: errno}
 	case unix.EISDIR:
-		return &OpError{Op: opMoveFile, Path: dst, Kind: "is_directory", Msg: "destination is a directory; give the full new path (for example " + filepath.Join(dst, filepath.Base(src)) + ")"}
+		return &isolation.OpError{Op: opMoveFile, Path: dst, Kind: isolation.KindIsDirectory, Msg: "destination is a directory", Errno: errno}
 	case unix.ENOTDIR:
-		return &OpError{Op: opMoveFile, Path: dst, Kind: "not_directory", Msg: "cannot replace a non-directory with a directory (or a parent is not a directory)"}
+		return &isolation.OpError{Op: opMoveFile, Path: dst, Kind: isolation.KindNotDirectory, Msg: "cannot replace a non-directory with a directory (or a parent is not a directory)", Errno: errno}
 	case unix.EINVAL:
-		return &OpError{Op: opMoveFile, Path: src, Kind: "invalid", Msg: "cannot move a directory into itself (destination " + dst + ")"}
+		return &isolation.OpError{Op: opMoveFile, Path: src, Kind: isolation.KindInvalid, Msg: "cannot move a directory into itself (destination " + dst + ")", Errno: errno}
 	}
 	return fileOpError(opMoveFile, src, err)
 }
@@ -920,7 +922,7 @@ func copyTree(ctx context.Context, src, dst string) error {
 			return err
 		}
 	default:
-		return &OpError{Op: opMoveFile, Path: src, Kind: "not_regular", Msg: "is " + describeType(st.Mode) + "; it cannot be copied to another filesystem"}
+		return &isolation.OpError{Op: opMoveFile, Path: src, Kind: "not_regular", Msg: "is " + describeType(st.Mode) + "; it cannot be copied to another filesystem"}
 	}
 	_ = unix.Lchown(dst, int(st.Uid), int(st.Gid))
 	ts := []unix.Timespec{st.Atim, st.Mtim}

@@ -1,31 +1,43 @@
-package isolation
+package fileops
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbx-mcp/sbx-mcp/isolation"
 )
 
 // These tests call the op bodies in-process (the same code init runs).
 
 func wantKind(t *testing.T, err error, kind string) {
 	t.Helper()
-	var oe *OpError
+	var oe *isolation.OpError
 	if !errors.As(err, &oe) {
 		t.Fatalf("err = %v (%T), want *OpError of kind %s", err, err, kind)
 	}
 	if oe.Kind != kind {
 		t.Fatalf("kind = %s (%v), want %s", oe.Kind, err, kind)
+	}
+	kindErr := map[string]error{
+		isolation.KindNotFound: fs.ErrNotExist, isolation.KindPermission: fs.ErrPermission, isolation.KindExists: fs.ErrExist,
+		isolation.KindInvalid: fs.ErrInvalid, isolation.KindIsDirectory: syscall.EISDIR, isolation.KindNotDirectory: syscall.ENOTDIR,
+		isolation.KindNotRegular: isolation.ErrNotRegular,
+	}[kind]
+	if kindErr != nil && !errors.Is(err, kindErr) {
+		t.Errorf("errors.Is(%v, %v) is false", err, kindErr)
 	}
 	if oe.Path == "" && kind != "invalid" {
 		t.Errorf("error %q does not name the path", err)
@@ -130,7 +142,7 @@ func TestReadFileOp(t *testing.T) {
 func TestSandboxReadFile(t *testing.T) {
 	dir := t.TempDir()
 	cases := readCases(t, dir)
-	s := startSandbox(t, Config{Workdir: dir})
+	s := startSandbox(t, dir)
 	var fs unix.Statfs_t
 	if err := unix.Statfs(dir, &fs); err != nil {
 		t.Fatal(err)
@@ -138,7 +150,7 @@ func TestSandboxReadFile(t *testing.T) {
 	t.Logf("work directory filesystem 0x%x, handed over: %v", fs.Type, passableFS[int64(fs.Type)])
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := s.ReadFile(context.Background(), tt.req)
+			res, err := ReadFile(context.Background(), s, tt.req)
 			tt.check(t, res, res.Data, err)
 			res.Release()
 			res.Release() // twice is harmless
