@@ -237,6 +237,10 @@ func (c *Context) lost(d *driver, s *sink, res *Result, began time.Time, why str
 	switch {
 	case ended:
 		res.Error = &CellError{Name: "ContextDeleted", Value: fmt.Sprintf("code context %q was deleted while the cell ran", c.id)}
+	case d.overflow.Load():
+		res.Error = &CellError{Name: "ResultTooLarge", Value: fmt.Sprintf(
+			"the %s interpreter wrote a result line of more than %d MiB on its result channel (fd 4) and was stopped; its state (variables, imports) was lost and the next cell starts a fresh one",
+			c.lang, MaxRecord>>20)}
 	case why != "":
 		res.Error = &CellError{Name: "TimeoutError", Value: fmt.Sprintf(
 			"the cell did not stop within %s of an interrupt after %s; the %s interpreter was restarted and its state (variables, imports) was lost",

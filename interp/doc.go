@@ -17,6 +17,13 @@
 //	  out   ◄──pipe── fd 1   raw stdout bytes ... MARK
 //	  errs  ◄──pipe── fd 2   raw stderr bytes ... MARK
 //
+// Bounds of what a driver writes toward the server: a line on fd 4 is at
+// most MaxRecord (8 MiB); a longer one (or an endless one) kills the driver
+// and the cell ends with error ResultTooLarge and state_lost. fds 1 and 2
+// are read in 32 KiB pieces into the cell's bounded capture (head and tail,
+// MaxOutput per stream) and dropped between cells; only a partial end
+// marker (< 64 bytes) is held back between reads.
+//
 // Output: the driver's real fds 1 and 2 are pipes that the server reads, so
 // output of subprocesses the user's code starts is captured too, and it is
 // streamed as it is written (Python's sys.stdout/stderr are rewrapped

@@ -7,9 +7,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -19,6 +21,11 @@ import (
 
 // markEnv carries the per-driver end-of-cell marker to the driver.
 const markEnv = "SBX_INTERP_MARK"
+
+// MaxRecord bounds one line on the driver's result channel (fd 4). A
+// result that large could not reach a client anyway (clients drop messages
+// over 10 MiB); a driver that writes a longer line is killed.
+const MaxRecord = 8 << 20
 
 // response is one line the driver writes on fd 4: the ready message at start,
 // then one per cell.
@@ -44,6 +51,8 @@ type driver struct {
 	marks [2]int64      // markers seen per stream
 	tick  chan struct{} // closed and replaced whenever marks change
 	next  int64         // id of the next request
+
+	overflow atomic.Bool // killed for a result line over MaxRecord
 }
 
 type langSpec struct {
@@ -148,12 +157,19 @@ func (d *driver) kill() {
 	d.reqs.Close()
 }
 
+// readResponses reads result lines (each at most MaxRecord: a longer one
+// kills the driver) until EOF.
 func (d *driver) readResponses(f *os.File) {
 	defer close(d.resps)
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 64<<10)
+	rr := recordReader{br: bufio.NewReaderSize(f, 64<<10), max: MaxRecord}
 	for {
-		line, err := br.ReadBytes('\n')
+		line, err := rr.next()
+		if err == errRecordTooLong {
+			d.overflow.Store(true)
+			d.proc.Kill()
+			return
+		}
 		if len(line) > 0 {
 			var r response
 			if json.Unmarshal(line, &r) == nil {
@@ -162,6 +178,44 @@ func (d *driver) readResponses(f *os.File) {
 		}
 		if err != nil {
 			return
+		}
+	}
+}
+
+var errRecordTooLong = errors.New("result record too long")
+
+// recordReader reads newline-terminated records of at most max bytes.
+type recordReader struct {
+	br   *bufio.Reader
+	max  int
+	line []byte
+}
+
+// next returns the next record (without its newline; valid until the next
+// call), the last unterminated bytes with the read error at EOF, or
+// errRecordTooLong as soon as a record passes max bytes.
+func (r *recordReader) next() ([]byte, error) {
+	if cap(r.line) > 1<<20 {
+		r.line = nil // do not keep a big record's buffer
+	}
+	r.line = r.line[:0]
+	for {
+		chunk, err := r.br.ReadSlice('\n')
+		body := len(r.line) + len(chunk) // the record's bytes so far
+		if err == nil {
+			body-- // the newline
+		}
+		if body > r.max {
+			return nil, errRecordTooLong
+		}
+		r.line = append(r.line, chunk...)
+		switch err {
+		case nil:
+			return r.line[:body], nil
+		case bufio.ErrBufferFull:
+			continue
+		default:
+			return r.line, err
 		}
 	}
 }

@@ -222,9 +222,9 @@ func (s *Session) ensure(ctx context.Context, m *Manager) (*shell, error) {
 		dir = s.cwd // a restarted shell keeps the last known cwd
 	}
 	s.mu.Unlock()
-	sh, err := startShell(ctx, m.sb, s.tag, s.env, dir)
+	sh, err := startShell(ctx, m.sb, m.opts.Log, s.tag, s.env, dir)
 	if err != nil && dir != s.dir {
-		sh, err = startShell(ctx, m.sb, s.tag, s.env, s.dir)
+		sh, err = startShell(ctx, m.sb, m.opts.Log, s.tag, s.env, s.dir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("session %q: %w", s.id, err)

@@ -17,7 +17,7 @@ package session
 //
 // @ expands to
 //
-//	__sbx_q;builtin eval -- "$__sbx_c" >"$__sbx_o" 2>"$__sbx_e";__sbx_post "$__sbx_s" $?
+//	__sbx_q;builtin eval -- "$__sbx_c" >"$__sbx_o" 2>"$__sbx_e" 254>&-;__sbx_post "$__sbx_s" $?
 //
 // The p variants run the prelude (per-call cwd/env) and the command in a
 // subshell, so the overrides apply to that command only; the i variants feed
@@ -32,8 +32,23 @@ package session
 //
 // OUT and ERR ($__sbx_o, $__sbx_e) are FIFOs in the sandbox's run directory
 // that bash opens for each command and closes after it; the server holds
-// their read ends. Status (bash → server) goes to a third FIFO: "SEQ
-// CODE\0PWD\0" written by __sbx_post after the command.
+// their read ends. Status (bash → server) goes over its own channel, a
+// socket bash inherits (see status_linux.go): "SEQ CODE\0PWD\0" written by
+// __sbx_post after the command, accepted only from bash's own pid and only
+// for the command in flight.
+//
+// Bounds of what the sandbox writes toward the server here:
+//   - status: a record is at most maxStatusRecord (64 KiB) and at most
+//     maxStatusReads messages are read per wake-up; anything else is dropped
+//     (and logged), so no record is ever buffered beyond that.
+//   - output FIFOs: read in 64 KiB pieces into the command's bounded capture
+//     (head and tail, outbuf) and, when streamed, into notifications of at
+//     most maxChunk; nothing is buffered beyond that. A writer other than
+//     the command (any sandbox process can open the FIFOs, or the command's
+//     own /proc/PID/fd/1) can only add bytes to that bounded output: it
+//     cannot end the command or change its exit code or cwd, and a FIFO
+//     still held open after the command is retired (at most maxRetired,
+//     drained into a fixed buffer).
 //
 // Completion: once the status record is readable, everything the command
 // wrote is already in the output FIFOs; the server drains them. If a drain
@@ -44,7 +59,6 @@ package session
 // kernel reports as hung up only after a writer connected since that open.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -57,6 +71,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rs/zerolog"
 
 	"github.com/sbx-mcp/sbx-mcp/isolation"
 	"github.com/sbx-mcp/sbx-mcp/outbuf"
@@ -80,6 +96,11 @@ const setupVar = "__sbx_setup"
 // headerLen is the fixed size of the per-command header.
 const headerLen = 48
 
+// statusFd is where bash keeps its end of the status channel. Every command
+// runs with it closed (bash keeps a close-on-exec copy meanwhile), so
+// programs never inherit it.
+const statusFd = "254"
+
 // aliasNames are the command aliases (see the framing comment).
 // They are as short as names go because bash reads each byte of a command
 // line with its own read(2), about 3 µs apiece on a VM; "@" is legal in
@@ -102,7 +123,7 @@ var aliasSetup = func() string {
 		if in != "" {
 			in += " "
 		}
-		line := `__sbx_q;` + v.body + ` ` + in + `>"$__sbx_o" 2>"$__sbx_e";__sbx_post "$__sbx_s" $?`
+		line := `__sbx_q;` + v.body + ` ` + in + `>"$__sbx_o" 2>"$__sbx_e" ` + statusFd + `>&-;__sbx_post "$__sbx_s" $?`
 		vars = append(vars, fmt.Sprintf("__sbx_A%d=%s", i, quote(line)))
 		defs = append(defs, fmt.Sprintf(`builtin alias %s="$__sbx_A%d"`, aliasNames[i], i))
 		checks = append(checks, fmt.Sprintf(`"${BASH_ALIASES[%s]-}" == "$__sbx_A%d"`, aliasNames[i], i))
@@ -123,9 +144,13 @@ type shell struct {
 	cwd   string
 	stdin *os.File // write end of the command pipe (bash's script)
 
-	status     int // read end of the status FIFO (raw: see detach)
-	statusKeep int // our own writer, so the status FIFO never hangs up
-	statusBuf  []byte
+	// status channel (status_linux.go)
+	status    int    // server end of the socket (raw, non-blocking)
+	statusBuf []byte // bash's bytes not yet parsed (≤ maxStatusRecord)
+	statusHup bool   // no writer is left: bash closed it or is gone
+	bashPid   int    // bash in the server's pid namespace (0: not yet known)
+	dropped   int    // status messages dropped
+	log       zerolog.Logger
 
 	out, err *fifo
 	// FIFO paths bash has been told (in $__sbx_o and $__sbx_e)
@@ -145,8 +170,8 @@ type fifo struct {
 }
 
 // startShell spawns bash with env in dir and waits until it is ready.
-func startShell(ctx context.Context, sb *isolation.Sandbox, tag string, env []string, dir string) (_ *shell, err error) {
-	sh := &shell{sb: sb, tag: tag, dir: sb.RunDir() + "/" + strings.ReplaceAll(tag, "/", "_"), wake: -1, status: -1, statusKeep: -1}
+func startShell(ctx context.Context, sb *isolation.Sandbox, log zerolog.Logger, tag string, env []string, dir string) (_ *shell, err error) {
+	sh := &shell{sb: sb, log: log, tag: tag, dir: sb.RunDir() + "/" + strings.ReplaceAll(tag, "/", "_"), wake: -1, status: -1}
 	defer func() {
 		if err != nil {
 			sh.close()
@@ -158,7 +183,10 @@ func startShell(ctx context.Context, sb *isolation.Sandbox, tag string, env []st
 	if err := sb.Do(ctx, opMkdir, mkdirReq{Path: sh.dir}, nil); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
-	statusPath := sh.dir + "/status"
+	statusEnd, err := sh.openStatus()
+	if err != nil {
+		return nil, fmt.Errorf("status channel: %w", err)
+	}
 	// bash runs /dev/fd/3 (the command pipe) as a script and keeps it at a
 	// high descriptor, normally 255; __sbx_fd is found by comparing with
 	// fd 3, which is then closed (by a plain exec: the redirections of a
@@ -166,21 +194,25 @@ func startShell(ctx context.Context, sb *isolation.Sandbox, tag string, env []st
 	// stdin stays /dev/null, so a command needs no stdin redirection (about
 	// ten syscalls fewer per command). bash's own stdout and stderr are
 	// closed once set up: a command's >OUT 2>ERR then opens straight into
-	// fds 1 and 2 and undoing it is two closes, and the status record opens
-	// into fd 1 too, instead of bash saving, moving and restoring
+	// fds 1 and 2 and undoing it is two closes, and the status record goes
+	// into fd 1 too (a dup of the status socket), instead of bash saving, moving and restoring
 	// descriptors around each (half of bash's syscalls per command). A
 	// user's "exec >file" only makes that session take the longer path.
 	// __sbx_q switches to the C locale (so read -N counts bytes) only for
 	// records that are not ASCII: each locale switch costs bash ~15 µs.
+	// The status socket arrives at fd 4 and moves to statusFd, next to the
+	// script's descriptor, out of the way of a user's exec 4>file.
 	setup := fmt.Sprintf(`__sbx_fd=255; if ! [[ /proc/$$/fd/255 -ef /proc/$$/fd/3 ]]; then for ((__sbx_fd=254; __sbx_fd>3; __sbx_fd--)); do [[ /proc/$$/fd/$__sbx_fd -ef /proc/$$/fd/3 ]] && break; done; fi; builtin readonly __sbx_fd; exec 3<&-; BASH_ARGV0=bash
+((__sbx_fd != %[5]s)) || builtin exit 97; exec %[5]s>&4 4>&-
 __sbx_q() { local IFS=' ' __h; builtin read -u $__sbx_fd -r -N %[1]d __h; builtin set -- $__h; if (($5)); then local LC_ALL=C; fi; IFS= builtin read -u $__sbx_fd -r -N "$1" __sbx_c; if (($2)); then IFS= builtin read -u $__sbx_fd -r -N "$2" __sbx_p; fi; if (($3)); then IFS= builtin read -u $__sbx_fd -r -N "$3" __sbx_i; fi; __sbx_s=$4; builtin export %[2]s=%[3]s/"$4"; }
-__sbx_post() { builtin printf '%%s %%s\0%%s\0' "$1" "$2" "$PWD" >%[4]s; __sbx_ok || __sbx_a; }
-%[5]sbuiltin readonly -f __sbx_q __sbx_post __sbx_a __sbx_ok
+__sbx_post() { builtin printf '%%s %%s\0%%s\0' "$1" "$2" "$PWD" >&%[5]s; __sbx_ok || __sbx_a; }
+%[4]sbuiltin readonly -f __sbx_q __sbx_post __sbx_a __sbx_ok
 __sbx_a
 __sbx_post 0 0
 exec 1>&- 2>&-
-`, headerLen, isolation.TagEnv, quote(tag), quote(statusPath), aliasSetup)
+`, headerLen, isolation.TagEnv, quote(tag), aliasSetup, statusFd)
 	// The FIFOs and bash are independent round trips to init: overlap them.
+	defer statusEnd.Close() // bash has its copy once spawned
 	sh.gen = 1
 	outPath, errPath := sh.dir+"/out.1", sh.dir+"/err.1"
 	r, w, err := os.Pipe()
@@ -191,16 +223,7 @@ exec 1>&- 2>&-
 	r.Fd() // the child's end must be blocking (Fd switches it, as os/exec does)
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
-	wg.Add(4)
-	go func() {
-		defer wg.Done()
-		var f *os.File
-		if f, errs[0] = sb.MakeFifo(ctx, statusPath); errs[0] == nil {
-			if sh.status, errs[0] = detach(f); errs[0] == nil {
-				sh.statusKeep, errs[0] = reopenRaw(sh.status, unix.O_WRONLY)
-			}
-		}
-	}()
+	wg.Add(3)
 	go func() { defer wg.Done(); sh.out, errs[1] = sh.makeFifo(ctx, outPath) }()
 	go func() { defer wg.Done(); sh.err, errs[2] = sh.makeFifo(ctx, errPath) }()
 	go func() {
@@ -210,7 +233,7 @@ exec 1>&- 2>&-
 			Args:  []string{"bash", "--norc", "--noprofile", "/dev/fd/3"},
 			Env:   append(slices.Clip(env), setupVar+"="+setup),
 			Dir:   dir,
-			Files: []*os.File{nil, nil, nil, r},
+			Files: []*os.File{nil, nil, nil, r, statusEnd},
 			Tag:   tag,
 		})
 	}()
@@ -236,7 +259,7 @@ exec 1>&- 2>&-
 		return nil, fmt.Errorf("start bash: %w", err)
 	}
 	res := sh.wait(ctx, 0, time.Now().Add(10*time.Second), nil, nil, nil)
-	if res.shellExited || res.timedOut {
+	if res.shellExited || res.timedOut || sh.bashPid == 0 {
 		return nil, fmt.Errorf("bash did not start in %s", dir)
 	}
 	if ctx.Err() != nil {
@@ -398,281 +421,6 @@ func (sh *shell) run(ctx context.Context, c command) (outcome, error) {
 	return res, nil
 }
 
-// wait polls the command's output FIFOs, the status FIFO and the wake
-// eventfd until the status record for seq arrives, bash exits, or the
-// deadline/ctx forces a kill. outs is nil while waiting for start-up.
-//
-// The output FIFOs are watched through read ends opened for this command
-// (the kernel reports one as hung up only after a writer connected since
-// it was opened; the base end, opened long ago, would report a hang-up at
-// once). Until they are watched, and at the end, reads go through the base
-// ends: a read returns EOF once no writer is left, whenever it was opened.
-func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []*fifo, c *command, tag *string) outcome {
-	limit := 1 << 20
-	if c != nil {
-		limit = c.limit
-	}
-	res := outcome{stdout: outbuf.New(limit), stderr: outbuf.New(limit)}
-	stop := context.AfterFunc(ctx, sh.poke)
-	defer stop()
-
-	names := [2]string{"stdout", "stderr"}
-	caps := [2]*outbuf.Capture{res.stdout, res.stderr}
-	var fds [2]int
-	var watched [2]bool // fds[i] is a read end opened for this command
-	eof := [2]bool{true, true}
-	for i, f := range outs {
-		fds[i] = f.base
-		eof[i] = false
-	}
-	defer func() {
-		for i, w := range watched {
-			if w {
-				unix.Close(fds[i])
-			}
-		}
-	}()
-	// watch switches to per-command read ends (best effort: without one,
-	// the base end is still read when the status arrives).
-	watch := func() {
-		for i := range outs {
-			if !watched[i] && !eof[i] {
-				if fd, err := reopenRaw(outs[i].base, unix.O_RDONLY); err == nil {
-					fds[i], watched[i] = fd, true
-				}
-			}
-		}
-	}
-	statusFd := sh.status
-	var pending [2][]byte // streamed bytes not sent yet
-	lastFlush := time.Time{}
-	var streamed int64
-	flush := func(force bool) {
-		if c == nil || c.onChunk == nil {
-			return
-		}
-		if !force && time.Since(lastFlush) < flushEvery && len(pending[0])+len(pending[1]) < flushBytes {
-			return
-		}
-		for i := range pending {
-			if len(pending[i]) == 0 {
-				continue
-			}
-			ready, rest := pending[i], []byte(nil)
-			if !force {
-				ready, rest = outbuf.SplitUTF8(pending[i])
-			}
-			for len(ready) > 0 {
-				n := len(ready)
-				if n > maxChunk {
-					n = len(outbuf.TrimEnd(ready[:maxChunk]))
-					if n == 0 {
-						n = maxChunk
-					}
-				}
-				streamed += int64(n)
-				c.onChunk(names[i], ready[:n])
-				ready = ready[n:]
-			}
-			pending[i] = append([]byte(nil), rest...)
-		}
-		lastFlush = time.Now()
-	}
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
-	// drain reads fd i until EAGAIN; it returns true at EOF.
-	drain := func(i int) bool {
-		for n := 0; n < 64; n++ {
-			k, err := unix.Read(fds[i], buf)
-			if k > 0 {
-				caps[i].Write(buf[:k])
-				if c != nil && c.onChunk != nil {
-					pending[i] = append(pending[i], buf[:k]...)
-					flush(false)
-				}
-				continue
-			}
-			if err == unix.EINTR {
-				continue
-			}
-			return err == nil // 0 bytes: EOF; EAGAIN: writers remain
-		}
-		return false
-	}
-	finish := func() {
-		for i := range fds {
-			if !eof[i] {
-				eof[i] = drain(i)
-				if !eof[i] {
-					// something the command left behind still holds it
-					[]*fifo{sh.out, sh.err}[i].dirty = true
-				}
-			}
-		}
-		flush(true)
-	}
-
-	// A command that is not streamed is not woken for its output at first:
-	// bash opening and closing the FIFOs would each wake this thread, and
-	// on a VM those wake-ups are most of a short command's cost. The FIFOs
-	// hold 1 MiB, so only a command writing more than that within
-	// quietOutputs waits for the drain to start; after the status arrives
-	// everything is drained anyway.
-	watchOutputs := time.Now()
-	if c != nil && c.onChunk == nil {
-		watchOutputs = watchOutputs.Add(quietOutputs)
-	}
-	var killedAt time.Time
-	pfds := make([]unix.PollFd, 0, 4)
-	for {
-		// status first: it may already be complete from a previous read
-		if code, ok := sh.takeStatus(seq); ok {
-			res.code = code
-			finish()
-			return res
-		}
-		now := time.Now()
-		if !sh.alive() {
-			finish()
-			st := sh.proc.Exit()
-			res.code = st.Code
-			if st.Signal != 0 {
-				res.code = 128 + st.Signal
-			}
-			res.shellExited = true
-			if res.timedOut {
-				res.code = 124
-			}
-			return res
-		}
-		if killedAt.IsZero() && (ctx.Err() != nil || !now.Before(deadline)) {
-			if ctx.Err() != nil {
-				res.cancelled = true
-			} else {
-				res.timedOut = true
-			}
-			killedAt = now
-			if tag != nil {
-				kctx, cancel := context.WithTimeout(context.Background(), killWait)
-				sh.sb.Kill(kctx, isolation.Selector{Tag: *tag, Root: sh.proc.Pid, Since: deadline.Add(-c.timeout)}, syscall.SIGKILL)
-				cancel()
-			}
-		}
-		if !killedAt.IsZero() && now.Sub(killedAt) > killWait {
-			// the shell itself is the runaway: end it
-			res.shellKilled = true
-			kctx, cancel := context.WithTimeout(context.Background(), killWait)
-			sh.sb.Kill(kctx, isolation.Selector{Tag: sh.tag, Root: sh.proc.Pid, IncludeRoot: true}, syscall.SIGKILL)
-			cancel()
-			select {
-			case <-sh.proc.Done():
-			case <-time.After(killWait):
-			}
-			finish()
-			res.shellExited = true
-			res.code = 124
-			return res
-		}
-
-		timeout := time.Until(deadline)
-		if !killedAt.IsZero() {
-			timeout = killWait - now.Sub(killedAt)
-		}
-		if len(pending[0])+len(pending[1]) > 0 {
-			if d := flushEvery - now.Sub(lastFlush); d < timeout {
-				timeout = d
-			}
-		}
-		quiet := now.Before(watchOutputs)
-		if quiet {
-			timeout = min(timeout, watchOutputs.Sub(now))
-		}
-		ms := int(timeout / time.Millisecond)
-		if timeout > 0 && ms == 0 {
-			ms = 1
-		}
-		if ms < 0 {
-			ms = 0
-		}
-		if !quiet {
-			watch()
-		}
-		pfds = pfds[:0]
-		for i := range fds {
-			if !eof[i] && watched[i] {
-				pfds = append(pfds, unix.PollFd{Fd: int32(fds[i]), Events: unix.POLLIN})
-			} else {
-				pfds = append(pfds, unix.PollFd{Fd: -1})
-			}
-		}
-		pfds = append(pfds, unix.PollFd{Fd: int32(statusFd), Events: unix.POLLIN}, unix.PollFd{Fd: int32(sh.wake), Events: unix.POLLIN})
-		if _, err := unix.Poll(pfds, ms); err != nil && err != unix.EINTR {
-			res.shellExited = true
-			return res
-		}
-		for i := 0; i < 2; i++ {
-			if pfds[i].Revents&(unix.POLLIN|unix.POLLHUP|unix.POLLERR) != 0 {
-				if drain(i) {
-					eof[i] = true
-				}
-			}
-		}
-		if pfds[2].Revents&unix.POLLIN != 0 {
-			sh.readStatus()
-		}
-		if pfds[3].Revents&unix.POLLIN != 0 {
-			var b [8]byte
-			unix.Read(sh.wake, b[:])
-		}
-		flush(false)
-	}
-}
-
-// readStatus appends whatever the status FIFO holds to statusBuf.
-func (sh *shell) readStatus() {
-	fd := sh.status
-	var b [512]byte
-	for {
-		n, err := unix.Read(fd, b[:])
-		if n > 0 {
-			sh.statusBuf = append(sh.statusBuf, b[:n]...)
-			continue
-		}
-		if err == unix.EINTR {
-			continue
-		}
-		return
-	}
-}
-
-// takeStatus consumes complete status records; it reports the exit code of
-// seq once its record has arrived (older records are skipped).
-func (sh *shell) takeStatus(seq int) (int, bool) {
-	for {
-		i := bytes.IndexByte(sh.statusBuf, 0)
-		if i < 0 {
-			return 0, false
-		}
-		j := bytes.IndexByte(sh.statusBuf[i+1:], 0)
-		if j < 0 {
-			return 0, false
-		}
-		head, pwd := string(sh.statusBuf[:i]), string(sh.statusBuf[i+1:i+1+j])
-		sh.statusBuf = sh.statusBuf[i+1+j+1:]
-		s, code, _ := strings.Cut(head, " ")
-		n, err1 := strconv.Atoi(s)
-		rc, err2 := strconv.Atoi(code)
-		if err1 != nil || err2 != nil {
-			continue // not ours (something wrote into the FIFO)
-		}
-		sh.cwd = pwd
-		if n == seq {
-			return rc, true
-		}
-	}
-}
-
 // kill ends bash and everything tagged with the session and waits for bash
 // (bounded). It does not release the plumbing: a command still running on
 // this shell sees bash exit and returns; close is for the lock holder.
@@ -692,10 +440,9 @@ func (sh *shell) close() {
 	if sh.stdin != nil {
 		sh.stdin.Close()
 	}
-	for _, fd := range []int{sh.status, sh.statusKeep} {
-		if fd >= 0 {
-			unix.Close(fd)
-		}
+	if sh.status >= 0 {
+		unix.Close(sh.status)
+		sh.status = -1
 	}
 	for _, f := range []*fifo{sh.out, sh.err} {
 		if f != nil {
