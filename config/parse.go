@@ -56,8 +56,23 @@ var (
 // Toolsets accepted by --toolsets.
 var Toolsets = []string{"core", "exec", "process", "files", "code", "all"}
 
-// DefaultWorkdir is used when it exists or can be created.
-const DefaultWorkdir = "/workspace"
+// DefaultWorkdir is the workdir when none is given and it exists (the
+// Docker image's mount point). It is never created at the host's root: a
+// host without it gets StateWorkdir instead.
+var DefaultWorkdir = "/workspace"
+
+// StateWorkdir returns the fallback default workdir under the user's state
+// directory: $XDG_STATE_HOME/sbx-mcp/workspace, else
+// $HOME/.local/state/sbx-mcp/workspace ("" when neither is set).
+func StateWorkdir(getenv func(string) string) string {
+	if d := getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "sbx-mcp", "workspace")
+	}
+	if h := getenv("HOME"); filepath.IsAbs(h) {
+		return filepath.Join(h, ".local", "state", "sbx-mcp", "workspace")
+	}
+	return ""
+}
 
 // MaxOutputLimit bounds --max-output so tool results stay far below the
 // 10 MiB clients accept (two streams, text plus structured copy, base64).
@@ -71,7 +86,7 @@ const MinCPUs = 0.01
 type flagDoc struct{ name, env, def, help string }
 
 var flagDocs = []flagDoc{
-	{"workdir", "SBX_WORKDIR", "/workspace if it exists or can be created, else the current directory", "working directory of the sandbox (same path inside and outside)"},
+	{"workdir", "SBX_WORKDIR", "/workspace if it exists, else ~/.local/state/sbx-mcp/workspace", "working directory of the sandbox (same path inside and outside)"},
 	{"isolation", "SBX_ISOLATION", "auto", "auto (best available), strict (refuse to start below full isolation) or off"},
 	{"network", "SBX_NETWORK", "host", "host, or none (a network namespace with only loopback)"},
 	{"memory", "SBX_MEMORY", "0 (no limit)", "memory limit of the sandbox: bytes or with a K/M/G suffix, e.g. 512M"},
@@ -116,8 +131,9 @@ func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
 // Parse parses args (without the program name) with getenv for the SBX_*
 // twins and validates every value. It returns ErrHelp or ErrVersion when
 // asked for those; any other error is a message for the user (exit 2).
-// When no workdir is given it picks /workspace (creating it if it can),
-// else the current directory; a given workdir is created when missing.
+// When no workdir is given it picks /workspace when that exists, else a
+// directory under the user's state dir (see StateWorkdir), else the current
+// directory; a workdir is created when missing.
 func Parse(args []string, getenv func(string) string) (Config, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -258,7 +274,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	c.LogFile, _ = value("log-file", "")
 
 	v, src = value("workdir", "")
-	if c.Workdir, err = resolveWorkdir(v); err != nil {
+	if c.Workdir, err = resolveWorkdir(v, getenv); err != nil {
 		return Config{}, fmt.Errorf("invalid value %q for %s: %v", v, src, err)
 	}
 	return c, nil
@@ -357,12 +373,17 @@ func validEnvName(k string) bool {
 }
 
 // resolveWorkdir returns an absolute, existing workdir: v (created when
-// missing), or /workspace when it exists or can be created, else the
-// current directory.
-func resolveWorkdir(v string) (string, error) {
+// missing), or /workspace when it exists, else StateWorkdir (created),
+// else the current directory.
+func resolveWorkdir(v string, getenv func(string) string) (string, error) {
 	if v == "" {
-		if err := os.MkdirAll(DefaultWorkdir, 0o755); err == nil {
+		if st, err := os.Stat(DefaultWorkdir); err == nil && st.IsDir() {
 			return DefaultWorkdir, nil
+		}
+		if d := StateWorkdir(getenv); d != "" {
+			if err := os.MkdirAll(d, 0o755); err == nil {
+				return d, nil
+			}
 		}
 		return os.Getwd()
 	}

@@ -140,14 +140,33 @@ func TestWorkdir(t *testing.T) {
 	if err != nil || !filepath.IsAbs(c.Workdir) || filepath.Base(c.Workdir) != "rel" {
 		t.Fatalf("relative workdir = %q, %v", c.Workdir, err)
 	}
-	// the default: /workspace when possible, else the cwd
-	c, err = Parse(nil, nil)
-	if err != nil {
-		t.Fatal(err)
+	// the default: /workspace when it exists (never created), else a
+	// directory under the state dir, else the cwd
+	root := t.TempDir()
+	saved := DefaultWorkdir
+	t.Cleanup(func() { DefaultWorkdir = saved })
+	DefaultWorkdir = filepath.Join(root, "workspace")
+	env := map[string]string{"HOME": filepath.Join(root, "home")}
+	getenv := func(k string) string { return env[k] }
+	want := filepath.Join(root, "home", ".local", "state", "sbx-mcp", "workspace")
+	if c, err = Parse(nil, getenv); err != nil || c.Workdir != want {
+		t.Fatalf("default workdir without /workspace = %q, %v; want %q", c.Workdir, err, want)
 	}
+	if _, err := os.Stat(DefaultWorkdir); err == nil {
+		t.Fatal("the default workdir was created at the root")
+	}
+	env["XDG_STATE_HOME"] = filepath.Join(root, "state")
+	if c, err = Parse(nil, getenv); err != nil || c.Workdir != filepath.Join(root, "state", "sbx-mcp", "workspace") {
+		t.Fatalf("default workdir with XDG_STATE_HOME = %q, %v", c.Workdir, err)
+	}
+	os.Mkdir(DefaultWorkdir, 0o755)
+	if c, err = Parse(nil, getenv); err != nil || c.Workdir != DefaultWorkdir {
+		t.Fatalf("default workdir with /workspace present = %q, %v", c.Workdir, err)
+	}
+	DefaultWorkdir = filepath.Join(root, "absent")
 	cwd, _ := os.Getwd()
-	if c.Workdir != DefaultWorkdir && c.Workdir != cwd {
-		t.Errorf("default workdir = %q", c.Workdir)
+	if c, err = Parse(nil, nil); err != nil || c.Workdir != cwd {
+		t.Fatalf("default workdir without a home = %q, %v; want the cwd %q", c.Workdir, err, cwd)
 	}
 }
 

@@ -69,7 +69,9 @@ func Build(t testing.TB) string {
 		if _, err := os.Stat(goBin); err != nil {
 			goBin = "go"
 		}
-		cmd := exec.Command(goBin, "build", "-o", buildPath, "./cmd/sbx-mcp")
+		// -buildvcs=false: in a checkout owned by another user git's
+		// safe.directory check refuses, and VCS stamping would fail the build.
+		cmd := exec.Command(goBin, "build", "-buildvcs=false", "-o", buildPath, "./cmd/sbx-mcp")
 		cmd.Dir = Root()
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {

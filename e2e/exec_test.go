@@ -272,26 +272,31 @@ func TestExecLargeOutputBounded(t *testing.T) {
 }
 
 // serverHWM returns the peak RSS of the sbx-mcp server process started by
-// this test binary (the one whose exe is the built binary and that is not a
-// sandbox init).
+// this test binary: a child of this process named like the binary (the
+// sandbox init is the server's child, not ours). It reads only
+// /proc/<pid>/status, which stays readable when the server has made itself
+// non-dumpable; exe and environ do not, for an unprivileged test run.
 func serverHWM(t *testing.T) int64 {
 	t.Helper()
-	bin := Build(t)
+	name := filepath.Base(Build(t))
+	if len(name) > 15 { // TASK_COMM_LEN - 1
+		name = name[:15]
+	}
 	ents, _ := filepath.Glob("/proc/[0-9]*")
 	var best int64
 	for _, p := range ents {
-		exe, err := os.Readlink(p + "/exe")
-		if err != nil || exe != bin {
-			continue
-		}
 		st, err := os.ReadFile(p + "/status")
 		if err != nil {
 			continue
 		}
+		var comm string
 		var ppid int
 		var hwm int64
 		for _, l := range strings.Split(string(st), "\n") {
 			f := strings.Fields(l)
+			if len(f) >= 2 && f[0] == "Name:" {
+				comm = f[1]
+			}
 			if len(f) >= 2 && f[0] == "PPid:" {
 				ppid, _ = strconv.Atoi(f[1])
 			}
@@ -299,7 +304,7 @@ func serverHWM(t *testing.T) int64 {
 				hwm, _ = strconv.ParseInt(f[1], 10, 64)
 			}
 		}
-		if ppid == os.Getpid() && hwm*1024 > best {
+		if comm == name && ppid == os.Getpid() && hwm*1024 > best {
 			best = hwm * 1024
 		}
 	}

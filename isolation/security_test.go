@@ -156,8 +156,10 @@ func TestSecNoInheritedFds(t *testing.T) {
 		!strings.HasPrefix(fds["2"], "pipe:") || !strings.HasSuffix(fds["3"], "/fd") {
 		t.Fatalf("fds: %v\n%s", fds, r.stdout)
 	}
-	// bash itself: nothing beyond 0-2 either.
-	if r := run(t, s, `ls /proc/$$/fd | tr '\n' ' '`); r.stdout != "0 1 2 " {
+	// bash itself: nothing beyond 0-2 either. Not through a pipeline: while
+	// bash sets one up it holds the pipe's own descriptors for a moment.
+	// The "; true" keeps bash from exec'ing ls in its own place.
+	if r := run(t, s, `ls /proc/$$/fd; true`); strings.Join(strings.Fields(r.stdout), " ") != "0 1 2" {
 		t.Fatalf("bash fds: %v", r)
 	}
 }
@@ -384,13 +386,34 @@ func TestKillSelector(t *testing.T) {
 		t.Fatalf("tag S2: %d", n)
 	}
 	waitN(0)
-	// Since: only descendants started after the instant.
-	c := spawn("", `(exec -a $M sleep 1000) & sleep 0.3; (exec -a $M-new sleep 1000) & wait`)
-	time.Sleep(150 * time.Millisecond)
+	// Since: only descendants started after the instant. The script starts
+	// its second child only after the test took the instant and wrote a line
+	// to its stdin; start times have clock-tick granularity (procTicks), so
+	// the instant is taken two ticks after the first child is seen.
+	gate, gateW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate.Fd() // blocking mode: os.Pipe's descriptors are non-blocking, and bash's read would fail
+	c, err := s.Spawn(context.Background(), Spec{Path: "/bin/bash", Env: append(s.BaseEnv(), "M="+marker),
+		Args:  []string{"bash", "-c", `(exec -a $M sleep 1000) & read -r _; (exec -a $M-new sleep 1000) & wait`},
+		Files: []*os.File{gate, nil, nil}})
+	gate.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gateW.Close()
+	waitN(1)
+	time.Sleep(2 * time.Second / procTicks)
 	since := time.Now()
+	gateW.WriteString("go\n")
 	waitN(2)
 	if n, _ := s.Kill(context.Background(), Selector{Root: c.Pid, Since: since}, syscall.SIGKILL); n != 1 {
 		t.Fatalf("since kill: %d", n)
+	}
+	// SIGKILL is sent, not yet done: the new child leaves /proc shortly.
+	for i := 0; i < 500 && len(hostPids(marker+"-new")) != 0; i++ {
+		time.Sleep(10 * time.Millisecond)
 	}
 	if left := hostPids(marker + "-new"); len(left) != 0 {
 		t.Fatalf("new child survived: %v", left)

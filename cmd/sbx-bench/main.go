@@ -114,7 +114,7 @@ func buildServer(ctx context.Context, dir string) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(dir, "sbx-mcp")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/sbx-mcp")
+	cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", out, "./cmd/sbx-mcp")
 	cmd.Dir = root
 	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr
