@@ -31,7 +31,7 @@ const maxHoldStops = 16
 
 // holdAtExec reports whether spawned children must be held for confinement.
 func (d *initd) holdAtExec() bool {
-	return d.cfg.RlimitPids > 0 || d.cfg.RlimitMem > 0
+	return d.cfg.RlimitPids > 0 || d.cfg.RlimitMem > 0 || d.jobs != nil
 }
 
 // release confines the held child pid and lets it run. When the child dies
@@ -103,7 +103,13 @@ func (d *initd) killHeld(pid int) {
 
 // confine applies what must hold from the child's first instruction.
 func (d *initd) confine(pid int, tag string) error {
-	return d.applyRlimits(pid)
+	if err := d.applyRlimits(pid); err != nil {
+		return err
+	}
+	if d.jobs != nil {
+		return d.jobs.place(pid, tag)
+	}
+	return nil
 }
 
 // applyRlimits is the limit of the levels without cgroup limits, applied

@@ -49,16 +49,17 @@ type initConfig struct {
 
 // initStatus is what init achieved (the "hello" message).
 type initStatus struct {
-	Pid       int    `json:"pid"` // init's pid as seen by itself
-	Fatal     string `json:"fatal,omitempty"`
-	FreshProc bool   `json:"fresh_proc"`
-	Hostname  bool   `json:"hostname"`
-	Loopback  bool   `json:"loopback"`
-	NNP       bool   `json:"no_new_privs"`
-	CapsDrop  bool   `json:"caps_dropped"`
-	Seccomp   bool   `json:"seccomp"`
-	Jobs      bool   `json:"jobs"`    // the spawner thread joined JobsTasks
-	JobsFD    bool   `json:"jobs_fd"` // fdJobs holds init's v2 cgroup
+	Pid        int    `json:"pid"` // init's pid as seen by itself
+	Fatal      string `json:"fatal,omitempty"`
+	FreshProc  bool   `json:"fresh_proc"`
+	Hostname   bool   `json:"hostname"`
+	Loopback   bool   `json:"loopback"`
+	NNP        bool   `json:"no_new_privs"`
+	CapsDrop   bool   `json:"caps_dropped"`
+	Seccomp    bool   `json:"seccomp"`
+	Jobs       bool   `json:"jobs"`        // the spawner thread joined JobsTasks
+	JobsFD     bool   `json:"jobs_fd"`     // fdJobs holds init's v2 cgroup
+	JobCgroups bool   `json:"job_cgroups"` // each job gets a cgroup of its own (jobs_linux.go)
 	// JobsTaskFDs: fdJobsTasks... hold the first JobsTaskFDs of JobsTasks.
 	JobsTaskFDs int  `json:"jobs_task_fds,omitempty"`
 	CgroupNS    bool `json:"cgroup_ns"`
@@ -267,6 +268,10 @@ type initd struct {
 	// never precedes the spawn reply and a reused pid is never confused.
 	mu   sync.Mutex
 	kids map[int]bool // pids spawned on request, not yet reaped
+	// jobs, when the sandbox has a cgroup v2 of its own, holds each job's
+	// processes; kidTags is the job of each kid (for removing its cgroup).
+	jobs    *jobCgroups
+	kidTags map[int]string
 
 	opsMu   sync.Mutex
 	cancels map[uint64]context.CancelFunc
@@ -304,7 +309,7 @@ func stage2() {
 	}
 	d := &initd{
 		cfg: h.Config, st: h.Status, c: c, self: os.Getpid(),
-		kids: map[int]bool{}, cancels: map[uint64]context.CancelFunc{},
+		kids: map[int]bool{}, kidTags: map[int]string{}, cancels: map[uint64]context.CancelFunc{},
 		spawnq: make(chan func()),
 	}
 	if d.cfg.Level == LevelNone {
@@ -317,6 +322,7 @@ func stage2() {
 		d.st.Fatal = fmt.Sprintf("open /dev/null: %v", err)
 	}
 	d.verify()
+	d.openJobs()
 	jobsErr := make(chan error, 1)
 	go d.spawner(jobsErr)
 	if err := <-jobsErr; err != nil {
@@ -479,6 +485,12 @@ func (d *initd) reap() {
 			continue // an orphan re-parented to us
 		}
 		delete(d.kids, pid)
+		if tag, ok := d.kidTags[pid]; ok {
+			delete(d.kidTags, pid)
+			if d.jobs != nil {
+				d.jobs.remove(tag) // fails while daemons of the job live on
+			}
+		}
 		ev := exitEvent{Pid: pid, Code: ws.ExitStatus()}
 		if ws.Signaled() {
 			ev.Code, ev.Signal = -1, int(ws.Signal())
@@ -557,9 +569,13 @@ func (d *initd) spawn(m *message, files []*os.File) {
 		}
 	}
 	d.kids[pid] = true
+	if req.Tag != "" {
+		d.kidTags[pid] = req.Tag
+	}
 	d.reply(m.ID, spawnResp{Pid: pid}, nil)
 	if exited != nil { // died while held: its status was consumed by release
 		delete(d.kids, pid)
+		delete(d.kidTags, pid)
 		_ = d.send(&message{Kind: kExit}, exited)
 	}
 }
@@ -632,6 +648,15 @@ func (d *initd) killMatching(req killReq) int {
 	if req.SinceNano > 0 {
 		sinceTicks = nanoToTicks(req.SinceNano)
 	}
+	// Membership first: a job's cgroup holds whatever its processes did.
+	// The scan below (environment tag, parentage) only adds to it.
+	if d.jobs != nil && req.Tag != "" {
+		if pids, ok := d.jobs.kill(req, sinceTicks, d.self); ok {
+			for _, pid := range pids {
+				signalled[pid] = true
+			}
+		}
+	}
 	for round := 0; round < 100; round++ {
 		procs := scanProcs()
 		var targets []int
@@ -674,6 +699,9 @@ func (d *initd) matches(procs procTable, pid int, req killReq, sinceTicks uint64
 // killAll SIGKILLs every process in the sandbox but init, until none is
 // left (zombies aside; the reaper collects them).
 func (d *initd) killAll() {
+	if d.jobs != nil {
+		d.jobs.killAll()
+	}
 	for round := 0; round < 200; round++ {
 		if d.cfg.Level != LevelNone {
 			_ = syscall.Kill(-1, syscall.SIGKILL) // inside our pid namespace: everything but us

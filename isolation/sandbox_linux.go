@@ -186,7 +186,7 @@ func (s *Sandbox) logStart() {
 }
 
 var layerNames = []string{"pid_ns", "mount_ns", "ipc_ns", "uts_ns", "net_ns", "user_ns", "cgroup_ns",
-	"cgroup_confined", "fresh_proc", "caps_dropped", "seccomp", "no_new_privs", "cgroup_limits"}
+	"cgroup_confined", "job_cgroups", "fresh_proc", "caps_dropped", "seccomp", "no_new_privs", "cgroup_limits"}
 
 // forker starts every init from one goroutine locked to its thread for the
 // life of the process: Pdeathsig fires when the forking thread exits, and
@@ -357,6 +357,10 @@ func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *
 	L := s.info.Layers
 	L["pid_ns"], L["mount_ns"], L["ipc_ns"], L["uts_ns"], L["cgroup_ns"] = ns, ns, ns, ns && st.Hostname, st.CgroupNS
 	L["cgroup_confined"] = st.CgroupConfined
+	L["job_cgroups"] = st.JobCgroups
+	if !st.JobCgroups {
+		reasons = append(reasons, "job_cgroups: no cgroup v2 of our own at this level: a job's processes are found by an environment tag and their parentage, which a process that clears its environment and double-forks escapes until the sandbox ends")
+	}
 	L["net_ns"] = icfg.NetNS && st.Loopback
 	L["user_ns"] = lvl == LevelUserNS
 	L["fresh_proc"] = st.FreshProc

@@ -1,0 +1,99 @@
+package e2e
+
+// Process membership the sandbox cannot erase (issue 18): a double fork
+// with a cleared environment (env -i setsid ... &) leaves its parent's
+// tree and drops the environment tag, yet dies with its job.
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// doubleFork starts a sleep named marker that double-forks away to init
+// with an empty environment.
+func doubleFork(marker string) string {
+	return fmt.Sprintf(`env -i setsid bash -c '(exec -a %s sleep 1000 &)' </dev/null >/dev/null 2>&1`, marker)
+}
+
+// requireJobCgroups checks that the sandbox gives each job a cgroup, or
+// says why not (the levels without cgroups), in which case the test skips.
+func requireJobCgroups(t *testing.T, cs *mcp.ClientSession) {
+	t.Helper()
+	var info struct {
+		Layers  map[string]bool `json:"layers"`
+		Reasons []string        `json:"reasons"`
+	}
+	Structured(t, CallOK(t, cs, "sandbox_info", nil), &info)
+	if info.Layers["job_cgroups"] {
+		return
+	}
+	for _, r := range info.Reasons {
+		if strings.HasPrefix(r, "job_cgroups:") {
+			t.Skipf("no job cgroups at this level, reported: %s", r)
+		}
+	}
+	t.Fatalf("job_cgroups false without a reason: %v", info.Reasons)
+}
+
+// waitCount polls (bounded) until n processes match re.
+func waitCount(t *testing.T, cs *mcp.ClientSession, re string, n int) {
+	t.Helper()
+	got := -1
+	for i := 0; i < 200; i++ {
+		if got = countCmdline(t, cs, re); got == n {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("want %d processes matching %q, have %d", n, re, got)
+}
+
+func marker(t *testing.T) string {
+	return fmt.Sprintf("sbxdf%d", time.Now().UnixNano())
+}
+
+func TestDoubleForkKillProcess(t *testing.T) {
+	cs := Connect(t)
+	requireJobCgroups(t, cs)
+	m := marker(t)
+	p := startProc(t, cs, map[string]any{"command": doubleFork(m) + "; exec sleep 1000"})
+	waitCount(t, cs, "^"+m, 1)
+	CallOK(t, cs, "kill_process", map[string]any{"id": p.ID})
+	waitCount(t, cs, "^"+m, 0)
+}
+
+func TestDoubleForkDeleteSession(t *testing.T) {
+	cs := Connect(t)
+	requireJobCgroups(t, cs)
+	m := marker(t)
+	CallOK(t, cs, "create_session", map[string]any{"id": "df"})
+	if o := execIn(t, cs, map[string]any{"session": "df", "command": doubleFork(m)}); o.ExitCode != 0 {
+		t.Fatalf("double fork: %+v", o)
+	}
+	waitCount(t, cs, "^"+m, 1)
+	CallOK(t, cs, "delete_session", map[string]any{"id": "df"})
+	waitCount(t, cs, "^"+m, 0)
+}
+
+func TestDoubleForkTimeout(t *testing.T) {
+	cs := Connect(t)
+	requireJobCgroups(t, cs)
+	m, old := marker(t), marker(t)+"old"
+	// A background job of an earlier command is not the timed-out command's.
+	sh(t, cs, fmt.Sprintf(`(exec -a %s sleep 1000 &)`, old))
+	o := execIn(t, cs, map[string]any{"command": doubleFork(m) + "; sleep 30", "timeout_ms": 1000})
+	if !o.TimedOut || o.SessionEnded {
+		t.Fatalf("timeout: %+v", o)
+	}
+	waitCount(t, cs, "^"+m, 0)
+	if n := countCmdline(t, cs, "^"+old); n != 1 {
+		t.Fatalf("the earlier command's background job: %d left, want 1", n)
+	}
+	if o := sh(t, cs, "echo alive"); o.Stdout != "alive\n" {
+		t.Fatalf("session after the timeout: %+v", o)
+	}
+}
