@@ -18,4 +18,5 @@ type Config struct {
 	Env         []string      // --env KEY=VAL (repeatable), added to every sandbox process
 	LogLevel    string        // --log-level
 	LogFile     string        // --log-file
+	TaskAfter   time.Duration // --task-after: a long call becomes a task after this (Tasks extension; 5s)
 }

@@ -97,6 +97,7 @@ var flagDocs = []flagDoc{
 	{"toolsets", "SBX_TOOLSETS", "all", "comma list of tool sets to expose: core, exec, process, files, code, all"},
 	{"read-only", "SBX_READ_ONLY", "false", "expose only tools that neither write files nor run code"},
 	{"env", "SBX_ENV", "", "KEY=VAL added to every sandbox process (repeatable; SBX_ENV: one per line)"},
+	{"task-after", "SBX_TASK_AFTER", "5000", "for clients with the Tasks extension: exec, exec_stream, run_code and wait_for_process calls still running after this many ms (or a Go duration) become tasks"},
 	{"log-level", "SBX_LOG_LEVEL", "warn", "stderr log level: trace, debug, info, warn, error or off"},
 	{"log-file", "SBX_LOG_FILE", "", "write logs to this file instead of stderr"},
 	{"version", "", "", "print the version and exit"},
@@ -226,6 +227,10 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	if c.Timeout, err = parseTimeout(v); err != nil {
 		return Config{}, bad(src, v, "want a positive duration such as 60s or 2m, or a number of seconds")
 	}
+	v, src = value("task-after", "5000")
+	if c.TaskAfter, err = parseMillis(v); err != nil {
+		return Config{}, bad(src, v, "want a positive number of milliseconds such as 5000, or a duration such as 5s")
+	}
 	v, src = value("max-output", "256K")
 	mo, err := ParseBytes(v)
 	if err != nil || mo <= 0 || mo > MaxOutputLimit {
@@ -333,6 +338,19 @@ func parseTimeout(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 || d > 7*24*time.Hour {
+		return 0, fmt.Errorf("bad duration")
+	}
+	return d, nil
+}
+
+// parseMillis reads a number of milliseconds or a Go duration (up to a day).
+func parseMillis(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	d, err := time.ParseDuration(s)
+	if n, nerr := strconv.ParseInt(s, 10, 64); nerr == nil {
+		d, err = time.Duration(n)*time.Millisecond, nil
+	}
+	if err != nil || d <= 0 || d > 24*time.Hour {
 		return 0, fmt.Errorf("bad duration")
 	}
 	return d, nil

@@ -132,9 +132,26 @@ func Connect(t testing.TB, flags ...string) *mcp.ClientSession {
 	return ConnectWith(t, nil, flags...)
 }
 
+// Protocol is the protocol version the SDK client asks for: its default
+// (2026-07-28, the stateless era, probed with server/discover) unless
+// SBX_E2E_PROTOCOL names another, e.g. 2025-11-25 to run the whole suite
+// through the legacy initialize handshake.
+func Protocol() string {
+	if v := os.Getenv("SBX_E2E_PROTOCOL"); v != "" {
+		return v
+	}
+	return "2026-07-28"
+}
+
 // ConnectWith is Connect with client options, e.g. a
 // ProgressNotificationHandler or LoggingMessageHandler.
 func ConnectWith(t testing.TB, opts *mcp.ClientOptions, flags ...string) *mcp.ClientSession {
+	t.Helper()
+	return ConnectVersion(t, Protocol(), opts, flags...)
+}
+
+// ConnectVersion is ConnectWith at a given protocol version.
+func ConnectVersion(t testing.TB, version string, opts *mcp.ClientOptions, flags ...string) *mcp.ClientSession {
 	t.Helper()
 	bin := Build(t)
 	cmd := exec.Command(bin, withWorkdir(t, flags)...)
@@ -143,7 +160,7 @@ func ConnectWith(t testing.TB, opts *mcp.ClientOptions, flags ...string) *mcp.Cl
 	client := mcp.NewClient(&mcp.Implementation{Name: "sbx-mcp-e2e", Version: "0"}, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd, TerminateDuration: 5 * time.Second}, nil)
+	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd, TerminateDuration: 5 * time.Second}, &mcp.ClientSessionOptions{ProtocolVersion: version})
 	if err != nil {
 		t.Fatalf("connect to %s: %v\nserver stderr:\n%s", bin, err, stderr.String())
 	}

@@ -94,6 +94,9 @@ func (Text) JSONSchema() *jsonschema.Schema { return &jsonschema.Schema{Type: "s
 // Len is the text's length in bytes.
 func (t Text) Len() int { return len(t.s) + len(t.b) }
 
+// Raw returns the bytes t holds, when it holds bytes (Bytes, OwnedBytes).
+func (t Text) Raw() ([]byte, bool) { return t.b, t.b != nil }
+
 // String returns the text as a string.
 func (t Text) String() string {
 	if t.b != nil {

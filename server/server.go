@@ -3,11 +3,8 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"math"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -54,6 +51,8 @@ type Options struct {
 	// CleanupTimeout bounds how long Serve waits for Cleanups (default
 	// 1s), so the process exits within 2 s of EOF or a signal.
 	CleanupTimeout time.Duration
+	// Tasks configures the Tasks extension (tasks.go).
+	Tasks TaskOptions
 }
 
 // Server is one MCP server connection.
@@ -72,7 +71,11 @@ type Server struct {
 	version     string
 	logLevel    int // index into logLevels; -1: client never asked
 	calls       map[string]*inflight
-	closing     bool // set by shutdown; no call starts after it
+	subs        map[string]*subscription // open subscriptions/listen requests
+	closing     bool                     // set by shutdown; no call starts after it
+
+	resultMeta jsontext.Value // every modern result's _meta (serverInfo)
+	tasks      *taskStore
 
 	running sync.WaitGroup // tools/call goroutines
 	slots   chan struct{}  // capacity MaxCalls
@@ -108,9 +111,16 @@ func New(opts Options) *Server {
 		log:      opts.Log,
 		logLevel: -1,
 		calls:    map[string]*inflight{},
+		subs:     map[string]*subscription{},
 		slots:    make(chan struct{}, opts.MaxCalls),
 		jobs:     make(chan func()),
 	}
+	meta, err := jsonwire.Encode(map[string]any{metaServerInfo: s.implementation(true, false)})
+	if err != nil {
+		panic(err)
+	}
+	s.resultMeta = meta
+	s.tasks = newTaskStore(opts.Tasks)
 	for i := range opts.Tools {
 		t := &opts.Tools[i]
 		if _, dup := s.tools[t.Name]; dup {
@@ -156,6 +166,7 @@ func (s *Server) shutdown() {
 	s.closing = true
 	s.mu.Unlock()
 	s.stop()
+	s.closeSubscriptions()
 	done := make(chan struct{})
 	go func() { s.running.Wait(); close(done) }()
 	select {
@@ -196,7 +207,7 @@ var methods = map[string]func(s *Server, f *frame) (any, *wireError){
 	"initialize":       (*Server).initialize,
 	"ping":             func(*Server, *frame) (any, *wireError) { return nil, nil },
 	"logging/setLevel": (*Server).setLevel,
-	"tools/list":       (*Server).listTools,
+	"tools/list":       func(s *Server, f *frame) (any, *wireError) { return s.listTools(f, s.negotiated()) },
 	"tools/call":       nil, // handled in Handle (asynchronous)
 }
 
@@ -221,34 +232,82 @@ func (s *Server) Handle(ctx context.Context, _ *jsonrpc2.Conn, req *jsonrpc2.Req
 		}
 		return
 	}
-	h, ok := methods[f.method]
-	if !ok {
-		s.stream.writeError(f.id, wireError{CodeMethodNotFound, "Method not found: " + f.method})
-		return
-	}
-	if f.method != "initialize" && f.method != "ping" {
-		s.mu.Lock()
-		init := s.initialized
-		s.mu.Unlock()
-		if !init {
-			s.stream.writeError(f.id, wireError{CodeInvalidRequest, "Invalid Request: the server is not initialized; send initialize first"})
-			return
-		}
-	}
 	if f.method == "tools/call" {
 		s.startCall(f)
 		return
 	}
+	m, werr := metaOf(f.params)
+	if werr == nil {
+		werr = checkVersion(&m)
+	}
+	if werr != nil {
+		s.replyError(f, *werr)
+		return
+	}
+	if m.modern() {
+		s.handleModern(f, &m)
+		return
+	}
+	if f.method == "server/discover" {
+		s.reply(f, nil, s.discover()) // the probe of a dual-era client
+		return
+	}
+	h, ok := methods[f.method]
+	if !ok {
+		s.replyError(f, wireError{Code: CodeMethodNotFound, Message: "Method not found: " + f.method})
+		return
+	}
+	if f.method != "initialize" && f.method != "ping" && !s.isInitialized() {
+		s.replyError(f, notInitialized())
+		return
+	}
 	res, werr := h(s, f)
 	if werr != nil {
-		s.stream.writeError(f.id, *werr)
+		s.replyError(f, *werr)
+		return
+	}
+	s.reply(f, nil, res)
+}
+
+// notInitialized answers a legacy request before initialize.
+func notInitialized() wireError {
+	return wireError{Code: CodeInvalidRequest, Message: "Invalid Request: the server is not initialized; send initialize first (or, for protocol " +
+		ModernVersion + ", put " + metaProtocolVersion + " in the request's _meta)"}
+}
+
+func (s *Server) isInitialized() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.initialized
+}
+
+// reply answers f with res: {} when nil, and with the modern fields when m
+// is a modern request.
+func (s *Server) reply(f *frame, m *reqMeta, res any) {
+	if m.modern() {
+		res = s.modernize(res)
+	}
+	if f.batch != nil {
+		if res == nil {
+			res = struct{}{}
+		}
+		f.batch.add(f.batchAt, response{JSONRPC: "2.0", ID: f.id, Result: res})
 		return
 	}
 	s.stream.writeResult(f.id, res)
 }
 
+// replyError answers f with an error object.
+func (s *Server) replyError(f *frame, e wireError) {
+	if f.batch != nil {
+		f.batch.add(f.batchAt, response{JSONRPC: "2.0", ID: f.id, Error: &e})
+		return
+	}
+	s.stream.writeError(f.id, e)
+}
+
 func invalidParams(format string, args ...any) *wireError {
-	return &wireError{CodeInvalidParams, "Invalid params: " + fmt.Sprintf(format, args...)}
+	return &wireError{Code: CodeInvalidParams, Message: "Invalid params: " + fmt.Sprintf(format, args...)}
 }
 
 // decodeParams decodes f.params (absent: {}) into v.
@@ -273,12 +332,11 @@ func Negotiate(v string) string {
 	return LatestVersion
 }
 
-// atLeast reports whether the negotiated version is v or newer (the
-// version strings are dates, so they compare as strings).
-func (s *Server) atLeast(v string) bool {
+// negotiated returns the version initialize agreed on ("" before it).
+func (s *Server) negotiated() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.version >= v
+	return s.version
 }
 
 func (s *Server) initialize(f *frame) (any, *wireError) {
@@ -296,27 +354,22 @@ func (s *Server) initialize(f *frame) (any, *wireError) {
 	s.mu.Lock()
 	if s.initialized {
 		s.mu.Unlock()
-		return nil, &wireError{CodeInvalidRequest, "Invalid Request: already initialized"}
+		return nil, &wireError{Code: CodeInvalidRequest, Message: "Invalid Request: already initialized"}
 	}
 	s.initialized = true
 	s.version = v
 	s.mu.Unlock()
+	if v == "2025-03-26" {
+		s.stream.batchOK.Store(true) // the one revision with JSON-RPC batches
+	}
 	s.log.Info().Str("client", p.ClientInfo.Name).Str("client_version", p.ClientInfo.Version).
 		Str("asked", p.ProtocolVersion).Str("protocol", v).Msg("initialize")
-	info := map[string]any{"name": s.opts.Name, "version": s.opts.Version}
-	if v >= "2025-06-18" {
-		info["title"] = "sbx-mcp sandbox"
-	}
 	res := map[string]any{
 		"protocolVersion": v,
 		"capabilities":    map[string]any{"tools": map[string]any{}, "logging": map[string]any{}},
-		"serverInfo":      info,
+		"serverInfo":      s.implementation(v >= "2025-06-18", false),
 	}
-	instr := s.opts.Instructions
-	if s.opts.InstructionsFunc != nil {
-		instr = s.opts.InstructionsFunc()
-	}
-	if instr != "" {
+	if instr := s.instructions(); instr != "" {
 		res["instructions"] = instr
 	}
 	return res, nil
@@ -372,9 +425,20 @@ type wireTool struct {
 	Annotations  *Annotations    `json:"annotations,omitempty"`
 }
 
-func (s *Server) listTools(*frame) (any, *wireError) {
-	structured := s.atLeast("2025-06-18")
-	annotations := s.atLeast("2025-03-26")
+// listTools answers tools/list for a client at version. There is one page:
+// any cursor is unknown.
+func (s *Server) listTools(f *frame, version string) (any, *wireError) {
+	var p struct {
+		Cursor *string `json:"cursor"`
+	}
+	if werr := decodeParams(f, &p); werr != nil {
+		return nil, werr
+	}
+	if p.Cursor != nil {
+		return nil, invalidParams("unknown cursor %q: tools/list returns every tool in one page; call it without a cursor", *p.Cursor)
+	}
+	structured := version >= "2025-06-18"
+	annotations := version >= "2025-03-26"
 	list := make([]wireTool, 0, len(s.order))
 	for _, name := range s.order {
 		t := s.tools[name]
@@ -393,7 +457,11 @@ func (s *Server) listTools(*frame) (any, *wireError) {
 		}
 		list = append(list, wt)
 	}
-	return map[string]any{"tools": list}, nil
+	res := map[string]any{"tools": list}
+	if version == ModernVersion {
+		res["ttlMs"], res["cacheScope"] = listTTLMs, "private"
+	}
+	return res, nil
 }
 
 func (s *Server) cancelled(f *frame) {
@@ -410,279 +478,15 @@ func (s *Server) cancelled(f *frame) {
 	}
 	s.mu.Lock()
 	c := s.calls[key]
+	if sub := s.subs[key]; sub != nil {
+		delete(s.subs, key) // a closed subscriptions/listen: no response
+	}
 	s.mu.Unlock()
 	if c != nil {
 		s.log.Debug().RawJSON("id", p.RequestID).Str("reason", p.Reason).Msg("call cancelled by client")
 		c.cancelled.Store(true)
 		c.cancel()
 	}
-}
-
-// callParams are tools/call's params.
-type callParams struct {
-	Name      *string
-	Arguments json.RawMessage // a sub-slice of the frame's params
-	Meta      struct {
-		ProgressToken jsontext.Value `json:"progressToken"`
-	}
-}
-
-// splitCallParams takes tools/call's params apart. The frame was validated
-// as a whole, so the arguments (possibly megabytes) are located, not
-// decoded or validated again; the small members are decoded.
-func splitCallParams(params json.RawMessage) (callParams, *wireError) {
-	var p callParams
-	if params == nil {
-		return p, nil
-	}
-	if params[0] != '{' {
-		return p, invalidParams("params must be an object, got %s", withArticle(jsonwire.Kind(params)))
-	}
-	err := jsonwire.Members(params, func(key string, val []byte) error {
-		switch key {
-		case "name":
-			var name string
-			if err := jsonwire.Unmarshal(val, &name); err != nil {
-				return errors.New(describeDecodeError(err, `"name"`))
-			}
-			if jsonwire.Kind(val) != "null" {
-				p.Name = &name
-			}
-		case "arguments":
-			p.Arguments = json.RawMessage(val)
-		case "_meta":
-			if err := jsonwire.Unmarshal(val, &p.Meta); err != nil {
-				return errors.New(describeDecodeError(err, `"_meta"`))
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return p, invalidParams("%v", err)
-	}
-	return p, nil
-}
-
-// wireResult is a tools/call result.
-type wireResult struct {
-	Content           []Content `json:"content"`
-	StructuredContent any       `json:"structuredContent,omitempty"`
-	IsError           bool      `json:"isError"`
-}
-
-// startCall validates a tools/call and runs it in a goroutine. The call's
-// cancel function is registered before Handle returns, so a
-// notifications/cancelled on the very next line finds it.
-func (s *Server) startCall(f *frame) {
-	handed := false // to the call, which releases the params when it is done
-	defer func() {
-		if !handed {
-			f.release()
-		}
-	}()
-	p, werr := splitCallParams(f.params)
-	if werr != nil {
-		s.stream.writeError(f.id, *werr)
-		return
-	}
-	if p.Name == nil {
-		s.stream.writeError(f.id, *invalidParams(`"name" is required`))
-		return
-	}
-	t, ok := s.tools[*p.Name]
-	if !ok {
-		s.stream.writeError(f.id, *invalidParams("unknown tool %q; tools/list shows the available tools", *p.Name))
-		return
-	}
-	args := json.RawMessage(p.Arguments)
-	if len(args) == 0 || string(args) == "null" {
-		args = json.RawMessage("{}")
-	} else if args[0] != '{' {
-		s.stream.writeError(f.id, *invalidParams(`"arguments" must be an object`))
-		return
-	}
-	var token json.RawMessage
-	if tok := json.RawMessage(p.Meta.ProgressToken); len(tok) > 0 && string(tok) != "null" {
-		if !validToken(tok) {
-			s.stream.writeError(f.id, *invalidParams(`"_meta.progressToken" must be a string or a number`))
-			return
-		}
-		token = tok
-	}
-	key, _ := idKey(f.id)
-	select {
-	case s.slots <- struct{}{}:
-	default:
-		s.stream.writeResult(f.id, wireResult{
-			Content: []Content{{Type: "text", Text: String(fmt.Sprintf("server busy: %d tool calls are already running; wait for one to finish and retry", s.opts.MaxCalls))}},
-			IsError: true,
-		})
-		return
-	}
-	ctx, cancel := context.WithCancel(s.base)
-	c := &inflight{cancel: cancel}
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		cancel()
-		<-s.slots
-		return // shutting down: nobody reads a response
-	}
-	if _, dup := s.calls[key]; dup {
-		s.mu.Unlock()
-		cancel()
-		<-s.slots
-		s.stream.writeError(f.id, wireError{CodeInvalidRequest, "Invalid Request: a call with this id is still running"})
-		return
-	}
-	s.calls[key] = c
-	s.running.Add(1) // under s.mu, ordered before shutdown's Wait
-	s.mu.Unlock()
-
-	handed = true
-	s.run(func() {
-		s.runCall(ctx, f.id, key, c, t, args, token)
-		f.release()
-	})
-	// The call is now next in line on this processor, but the read loop
-	// would go on to a blocking read of stdin, leaving it there until the
-	// runtime's monitor takes the processor back or another thread steals
-	// it (tens of µs on a small VM). Yielding runs the call at once on this
-	// thread; the read loop resumes on another one.
-	runtime.Gosched()
-}
-
-// workerIdle is how long a call worker waits for another call before it
-// exits.
-const workerIdle = 30 * time.Second
-
-// run hands job to an idle worker goroutine, or starts one. A worker's
-// stack has already grown to what a tool call needs; a fresh goroutine per
-// call would grow (copy) it several times, on every call.
-func (s *Server) run(job func()) {
-	select {
-	case s.jobs <- job:
-	default:
-		go s.worker(job)
-	}
-}
-
-// worker runs job, then further jobs until it has idled for workerIdle or
-// the server shuts down.
-func (s *Server) worker(job func()) {
-	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
-	for {
-		job()
-		idle.Reset(workerIdle)
-		select {
-		case job = <-s.jobs:
-		case <-idle.C:
-			return
-		case <-s.base.Done():
-			return
-		}
-	}
-}
-
-// validToken reports whether a progress token is a string or a number.
-func validToken(tok json.RawMessage) bool {
-	if tok[0] == '"' {
-		return true
-	}
-	var n float64
-	return json.Unmarshal(tok, &n) == nil
-}
-
-// progressParams are notifications/progress params.
-type progressParams struct {
-	ProgressToken json.RawMessage `json:"progressToken"`
-	Progress      float64         `json:"progress"`
-	Message       string          `json:"message,omitempty"`
-	Meta          map[string]any  `json:"_meta,omitempty"`
-}
-
-// progressState serializes one call's progress notifications and makes
-// sure none goes out after the response.
-type progressState struct {
-	mu      sync.Mutex
-	done    bool
-	started bool
-	last    float64
-}
-
-func (s *Server) runCall(ctx context.Context, id json.RawMessage, key string, c *inflight, t *Tool, args, token json.RawMessage) {
-	defer s.running.Done()
-	// finish frees the id and the slot; it runs before the response is
-	// written, so a client may reuse the id (or the slot) as soon as it
-	// has the response.
-	finished := false
-	finish := func() {
-		if finished {
-			return
-		}
-		finished = true
-		s.mu.Lock()
-		delete(s.calls, key)
-		s.mu.Unlock()
-		<-s.slots
-	}
-	defer finish()
-	defer c.cancel()
-
-	ps := &progressState{}
-	var progress func(float64, Text, map[string]any)
-	if token != nil {
-		progress = func(p float64, msg Text, meta map[string]any) {
-			ps.mu.Lock()
-			defer ps.mu.Unlock()
-			if ps.done || ctx.Err() != nil {
-				return
-			}
-			if math.IsNaN(p) || math.IsInf(p, 0) {
-				p = ps.last
-			}
-			if ps.started && p <= ps.last {
-				p = math.Nextafter(ps.last, math.Inf(1))
-			}
-			ps.started, ps.last = true, p
-			s.stream.writeProgress(token, p, msg, meta)
-		}
-	}
-	call := NewCall(progress)
-	call.log = s.LogMessage
-	defer call.responded()
-	var res *Result
-	if s.opts.Ready != nil {
-		select {
-		case <-s.opts.Ready:
-		case <-ctx.Done():
-			res = ErrorResult("cancelled while the sandbox was starting")
-		}
-	}
-	started := time.Now()
-	if res == nil {
-		res = s.invoke(ctx, call, t, args)
-	}
-
-	ps.mu.Lock()
-	ps.done = true
-	ps.mu.Unlock()
-	finish()
-
-	if c.cancelled.Load() || s.base.Err() != nil {
-		s.log.Debug().Str("tool", t.Name).Msg("call cancelled; no response")
-		return
-	}
-	s.log.Debug().Str("tool", t.Name).Dur("took", time.Since(started)).Bool("is_error", res.IsError).Msg("call done")
-	out := wireResult{Content: res.Content, IsError: res.IsError}
-	if out.Content == nil {
-		out.Content = []Content{}
-	}
-	if res.Structured != nil && s.atLeast("2025-06-18") {
-		out.StructuredContent = res.Structured
-	}
-	s.stream.writeResult(id, out)
 }
 
 // invoke runs the tool's handler, turning a panic into an isError result.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -32,15 +33,18 @@ const (
 type wireError struct {
 	Code    int    `json:"code"`
 	Message string `json:"message"`
+	Data    any    `json:"data,omitempty"`
 }
 
 // frame is one valid incoming message.
 type frame struct {
-	seq    uint64          // synthetic id given to jsonrpc2
-	id     json.RawMessage // nil for a notification; else a JSON string or integer, verbatim
-	method string
-	params json.RawMessage // nil when absent or null
-	pooled bool            // params is a recycled buffer (release)
+	seq     uint64          // synthetic id given to jsonrpc2
+	id      json.RawMessage // nil for a notification; else a JSON string or integer, verbatim
+	method  string
+	params  json.RawMessage // nil when absent or null
+	pooled  bool            // params is a recycled buffer (release)
+	batch   *batch          // the batch the request came in (nil: alone on its line)
+	batchAt int             // its position in the batch
 }
 
 // badFrame is the answer to an invalid line: id is echoed when it could be
@@ -61,18 +65,18 @@ func parseFrame(line []byte) (*frame, *badFrame) {
 	}
 	if line[0] != '{' {
 		if !jsonwire.Valid(line) {
-			return nil, &badFrame{err: wireError{CodeParseError, "Parse error: the line is not valid JSON"}}
+			return nil, &badFrame{err: wireError{Code: CodeParseError, Message: "Parse error: the line is not valid JSON"}}
 		}
 		if line[0] == '[' {
-			return nil, &badFrame{err: wireError{CodeInvalidRequest, "Invalid Request: batches are not supported; send one message per line"}}
+			return nil, &badFrame{err: wireError{Code: CodeInvalidRequest, Message: "Invalid Request: batches are not supported; send one message per line"}}
 		}
-		return nil, &badFrame{err: wireError{CodeInvalidRequest, "Invalid Request: a message must be a JSON object"}}
+		return nil, &badFrame{err: wireError{Code: CodeInvalidRequest, Message: "Invalid Request: a message must be a JSON object"}}
 	}
 	// One validating pass, then a walk that finds the members without
 	// copying them; each is present (non-nil, possibly "null") or absent
 	// (nil). A duplicate name takes the last value.
 	if !jsonwire.Valid(line) {
-		return nil, &badFrame{err: wireError{CodeParseError, "Parse error: the line is not valid JSON"}}
+		return nil, &badFrame{err: wireError{Code: CodeParseError, Message: "Parse error: the line is not valid JSON"}}
 	}
 	var m struct{ JSONRPC, ID, Method, Params, Result, Error jsontext.Value }
 	jsonwire.Members(line, func(key string, val []byte) error {
@@ -98,12 +102,12 @@ func parseFrame(line []byte) (*frame, *badFrame) {
 	hasID := m.ID != nil
 	if hasID {
 		if !validID(json.RawMessage(m.ID)) {
-			return nil, &badFrame{err: wireError{CodeInvalidRequest, "Invalid Request: id must be a string or an integer"}}
+			return nil, &badFrame{err: wireError{Code: CodeInvalidRequest, Message: "Invalid Request: id must be a string or an integer"}}
 		}
 		id = json.RawMessage(m.ID)
 	}
 	invalid := func(msg string) (*frame, *badFrame) {
-		return nil, &badFrame{id: id, err: wireError{CodeInvalidRequest, "Invalid Request: " + msg}}
+		return nil, &badFrame{id: id, err: wireError{Code: CodeInvalidRequest, Message: "Invalid Request: " + msg}}
 	}
 	if string(m.JSONRPC) != `"2.0"` {
 		return invalid(`"jsonrpc" must be "2.0"`)
@@ -290,6 +294,11 @@ type Stream struct {
 	// takes it before the loop reads again.
 	cur *frame
 	seq uint64
+
+	// batchOK accepts JSON-RPC batches (2025-03-26 negotiated); queue holds
+	// the frames of a batch not yet handed to the read loop.
+	batchOK atomic.Bool
+	queue   []*frame
 }
 
 // NewStream returns a Stream reading lines of at most maxLine bytes from r
@@ -308,18 +317,30 @@ func NewStream(r io.Reader, w io.Writer, maxLine int) *Stream {
 // next returns the next valid frame, answering invalid lines on the way.
 func (s *Stream) next() (*frame, error) {
 	for {
+		if len(s.queue) > 0 {
+			f := s.queue[0]
+			s.queue[0] = nil
+			s.queue = s.queue[1:]
+			return f, nil
+		}
 		line, err := s.lr.next()
 		if errors.Is(err, errLineTooLong) {
 			head := bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
 			id := headID(head[:min(len(head), 64<<10)])
 			msg := "Invalid Request: the message exceeds the line limit of " + strconv.Itoa(s.lr.max) + " bytes"
-			if werr := s.writeError(id, wireError{CodeInvalidRequest, msg}); werr != nil {
+			if werr := s.writeError(id, wireError{Code: CodeInvalidRequest, Message: msg}); werr != nil {
 				return nil, werr
 			}
 			continue
 		}
 		if err != nil {
 			return nil, err
+		}
+		if s.batchOK.Load() {
+			if frames, done := s.splitBatch(line); done {
+				s.queue = frames
+				continue
+			}
 		}
 		f, bad := parseFrame(line)
 		if bad != nil {
@@ -441,7 +462,7 @@ func (s *Stream) writeResult(id json.RawMessage, result any) error {
 	}
 	e, err := jsonwire.Marshal(response{JSONRPC: "2.0", ID: id, Result: result})
 	if err != nil {
-		e, err = jsonwire.Marshal(response{JSONRPC: "2.0", ID: id, Error: &wireError{CodeInternalError, "Internal error: encode result: " + err.Error()}})
+		e, err = jsonwire.Marshal(response{JSONRPC: "2.0", ID: id, Error: &wireError{Code: CodeInternalError, Message: "Internal error: encode result: " + err.Error()}})
 		if err != nil {
 			return err
 		}

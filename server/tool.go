@@ -54,8 +54,19 @@ type Tool struct {
 	OutputSchema json.RawMessage // nil when the tool returns no structured data (see Schemas)
 	// Handle runs the call. args is the raw "arguments" object ({} when absent).
 	Handle func(ctx context.Context, call *Call, args json.RawMessage) *Result
+	// Tasks lets a call that is still running after TaskOptions.After
+	// become a task for a client with the Tasks extension (WithTasks).
+	Tasks bool
 
 	schemas func() (in, out json.RawMessage) // lazy schemas (NewTool)
+}
+
+// WithTasks returns t marked as long-running: for a client that declared
+// the Tasks extension, a call still running after TaskOptions.After is
+// answered with a task handle and goes on in the background.
+func (t Tool) WithTasks() Tool {
+	t.Tasks = true
+	return t
 }
 
 // Schemas returns the tool's input and output schemas, generating them on
@@ -74,6 +85,9 @@ type Call struct {
 	progress func(progress float64, message Text, meta map[string]any)
 	// log sends notifications/message (nil: logging not wired).
 	log func(level, logger string, data any)
+	// output keeps the tail of the call's output for a task's status
+	// message (nil: the call cannot become a task).
+	output func(data []byte)
 	// after runs once the response is written or dropped (afterResponse).
 	after []func()
 }
@@ -136,6 +150,20 @@ func NewCall(fn func(progress float64, message Text, meta map[string]any)) *Call
 // WantsProgress reports whether the client asked for progress notifications.
 func (c *Call) WantsProgress() bool { return c != nil && c.progress != nil }
 
+// WantsOutput reports whether the server would like the command output the
+// call produces as it runs (Output), for the status of a task the call may
+// become.
+func (c *Call) WantsOutput() bool { return c != nil && c.output != nil }
+
+// Output hands the server a piece of the call's output as it is produced
+// (it keeps a short tail; data is not kept after Output returns). Progress
+// messages count as output too.
+func (c *Call) Output(data []byte) {
+	if c.WantsOutput() {
+		c.output(data)
+	}
+}
+
 // Progress sends notifications/progress when the client asked for it. progress
 // must strictly increase across calls (values that do not are bumped); meta
 // becomes the notification's params._meta. Every notification is written
@@ -146,14 +174,27 @@ func (c *Call) Progress(progress float64, message string, meta map[string]any) {
 
 // ProgressText is Progress with a message that may be bytes (see Bytes).
 func (c *Call) ProgressText(progress float64, message Text, meta map[string]any) {
+	if c.WantsOutput() && meta["encoding"] == nil {
+		c.output(textBytes(message))
+	}
 	if c.WantsProgress() {
 		c.progress(progress, message, meta)
 	}
 }
 
+// textBytes returns t's bytes without a copy when it holds bytes.
+func textBytes(t Text) []byte {
+	if b, ok := t.Raw(); ok {
+		return b
+	}
+	return []byte(t.String())
+}
+
 // Log sends an MCP log message (notifications/message) at level (debug,
 // info, notice, warning, error, critical, alert, emergency) when the client
-// asked for that level with logging/setLevel. Never pass secrets.
+// asked for that level: a legacy client with logging/setLevel, a modern
+// request with _meta io.modelcontextprotocol/logLevel. It goes out before
+// the call's response or not at all. Never pass secrets.
 func (c *Call) Log(level string, data any) {
 	if c != nil && c.log != nil {
 		c.log(level, "sbx-mcp", data)

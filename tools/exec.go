@@ -66,6 +66,23 @@ func (r execResult) Text() string {
 	return b.String()
 }
 
+// logOutcome sends the log lines worth having about a command's end (to
+// clients that asked for them): a timeout kill and a shell restart.
+func logOutcome(call *server.Call, r session.Result) {
+	switch {
+	case r.TimedOut:
+		call.Log("warning", fmt.Sprintf("session %s: command killed after %dms (timeout): %s", r.Session, r.DurationMs, r.Note))
+	case r.SessionEnded:
+		call.Log("notice", fmt.Sprintf("session %s: the shell ended and will be restarted for the next command: %s", r.Session, r.Note))
+	}
+	if r.TimedOut && r.SessionEnded {
+		call.Log("warning", fmt.Sprintf("session %s: the shell was restarted: %s", r.Session, r.Note))
+	}
+	if !r.TimedOut && r.ExitCode == 137 {
+		call.Log("warning", fmt.Sprintf("session %s: the command was killed by SIGKILL (exit 137): out of memory (the sandbox's --memory limit) or killed from inside", r.Session))
+	}
+}
+
 // request validates exec/exec_stream arguments into a session request.
 func (a execArgs) request() (session.Request, error) {
 	if strings.TrimSpace(a.Command) == "" {
@@ -95,8 +112,12 @@ func init() {
 				if err != nil {
 					return execResult{}, err
 				}
+				if call.WantsOutput() { // the status of a task this call may become
+					req.OnChunk = func(_ string, data []byte) { call.Output(data) }
+				}
 				r, err := d.Sessions.Exec(ctx, req)
+				logOutcome(call, r)
 				return execResult{r}, err
-			})
+			}).WithTasks()
 	})
 }

@@ -20,7 +20,7 @@ func init() {
 				if err != nil {
 					return execResult{}, err
 				}
-				if call.WantsProgress() {
+				if call.WantsProgress() || call.WantsOutput() {
 					var total int64
 					req.OnChunk = func(stream string, data []byte) {
 						total += int64(len(data))
@@ -34,7 +34,8 @@ func init() {
 					}
 				}
 				r, err := d.Sessions.Exec(ctx, req)
+				logOutcome(call, r)
 				return execResult{r}, err
-			})
+			}).WithTasks()
 	})
 }

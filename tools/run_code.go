@@ -108,7 +108,7 @@ func init() {
 					return runCodeResult{}, fmt.Errorf("timeout_ms must be between 1 and %d", maxTimeout.Milliseconds())
 				}
 				req := interp.RunRequest{Code: a.Code, Language: a.Language, Context: a.Context, Timeout: time.Duration(a.TimeoutMs) * time.Millisecond}
-				if call.WantsProgress() {
+				if call.WantsProgress() || call.WantsOutput() {
 					req.Progress = call.Progress
 				}
 				r, err := d.Interp.Run(ctx, req)
@@ -116,6 +116,6 @@ func init() {
 					return runCodeResult{}, err
 				}
 				return runCodeResult{*r}, nil
-			})
+			}).WithTasks()
 	})
 }

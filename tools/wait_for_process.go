@@ -62,6 +62,6 @@ func init() {
 				}
 				return waitForProcessResult{ID: r.ID, Status: r.Status, Condition: r.Condition, MatchedLine: r.MatchedLine,
 					ExitCode: r.ExitCode, Signal: r.Signal, ElapsedMs: r.Elapsed.Milliseconds()}, nil
-			})
+			}).WithTasks()
 	})
 }

@@ -127,6 +127,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		},
 		Ready: ready,
 		Tools: list,
+		Tasks: server.TaskOptions{After: cfg.TaskAfter},
 		Log:   log.With().Str("pkg", "server").Logger(),
 		Cleanups: []func(){
 			func() {
