@@ -4,11 +4,16 @@ package e2e
 // 18): every channel is bounded and the command status cannot be forged.
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // serverMem returns VmRSS and VmHWM (bytes) of the sbx-mcp server started
@@ -150,5 +155,132 @@ func TestSecDriverChannelOversized(t *testing.T) {
 		if r.main() != "2" || r.Error != nil {
 			t.Fatalf("%s next cell: %+v", tc.lang, r)
 		}
+	}
+}
+
+// TestStartProcessHugeCommand: start_process takes a 1 MiB command, as exec
+// does (bash -c alone stops at 128 KiB per argument).
+func TestStartProcessHugeCommand(t *testing.T) {
+	cs := Connect(t)
+	body := strings.Repeat("a", 1<<20)
+	cmd := "x='" + body + "'\necho ${#x}; echo done >&2"
+	var st struct {
+		ID string `json:"id"`
+	}
+	Structured(t, CallOK(t, cs, "start_process", map[string]any{"command": cmd}), &st)
+	var w struct {
+		Status   string `json:"status"`
+		ExitCode *int   `json:"exit_code"`
+	}
+	Structured(t, CallOK(t, cs, "wait_for_process", map[string]any{"id": st.ID, "exit": true, "timeout_ms": 60000}), &w)
+	if w.Status != "completed" || w.ExitCode == nil || *w.ExitCode != 0 {
+		t.Fatalf("wait: %+v", w)
+	}
+	var logs struct {
+		Stdout string `json:"stdout"`
+		Stderr string `json:"stderr"`
+	}
+	Structured(t, CallOK(t, cs, "get_process_logs", map[string]any{"id": st.ID}), &logs)
+	if logs.Stdout != "1048576\n" || logs.Stderr != "done\n" {
+		t.Fatalf("logs: %+v", logs)
+	}
+}
+
+// TestNULArgumentsRefused: a NUL in any string argument is an isError
+// result at once (a NUL in cwd used to hang the call for 9 s), and the
+// session works afterwards; data written byte for byte may hold one.
+func TestNULArgumentsRefused(t *testing.T) {
+	cs := Connect(t)
+	for _, tc := range []struct {
+		tool  string
+		args  map[string]any
+		field string
+	}{
+		{"exec", map[string]any{"command": "pwd", "cwd": "/tmp\x00x"}, "cwd"},
+		{"exec", map[string]any{"command": "pwd", "env": map[string]any{"A": "a\x00"}}, "env.A"},
+		{"exec_stream", map[string]any{"command": "echo a\x00b"}, "command"},
+		{"create_session", map[string]any{"id": "s\x00"}, "id"},
+		{"create_session", map[string]any{"cwd": "/\x00"}, "cwd"},
+		{"start_process", map[string]any{"command": "sleep 1\x00"}, "command"},
+		{"start_process", map[string]any{"command": "true", "cwd": "\x00"}, "cwd"},
+		{"list_files", map[string]any{"path": "/tmp\x00"}, "path"},
+		{"read_file", map[string]any{"path": "/etc/hostname\x00"}, "path"},
+		{"write_file", map[string]any{"path": "/tmp/a\x00", "content": "x"}, "path"},
+		{"create_code_context", map[string]any{"language": "python", "cwd": "/\x00"}, "cwd"},
+		{"run_code", map[string]any{"code": "1\x00"}, "code"},
+	} {
+		res := Call(t, cs, tc.tool, tc.args)
+		if !res.IsError || !strings.Contains(Text(res), "argument "+tc.field+" contains a NUL byte") {
+			t.Errorf("%s %q: %v %s", tc.tool, tc.args, res.IsError, Text(res))
+		}
+	}
+	var w struct {
+		BytesWritten int `json:"bytes_written"`
+	}
+	Structured(t, CallOK(t, cs, "write_file", map[string]any{"path": "nul.txt", "content": "a\x00b"}), &w)
+	if w.BytesWritten != 3 {
+		t.Fatalf("write_file with a NUL in content: %+v", w)
+	}
+	if o := sh(t, cs, "od -An -c nul.txt | tr -d ' '"); o.Stdout != "a\\0b\n" {
+		t.Fatalf("content: %+v", o)
+	}
+}
+
+// TestSandboxFailedStart: when the sandbox cannot start (here: the server
+// runs with 9 descriptors, too few for init's socket and pipes, enough to
+// serve stdio), every tool but sandbox_info is an isError that names the
+// cause, sandbox_info says why, and ping keeps answering.
+func TestSandboxFailedStart(t *testing.T) {
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Fatalf("prlimit (util-linux) is needed: %v", err)
+	}
+	cmd := exec.Command(prlimit, append([]string{"--nofile=9:9", "--", Build(t)}, withWorkdir(t, nil)...)...)
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	client := mcp.NewClient(&mcp.Implementation{Name: "sbx-mcp-e2e", Version: "0"}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd, TerminateDuration: 5 * time.Second}, nil)
+	if err != nil {
+		t.Fatalf("connect: %v\n%s", err, stderr.String())
+	}
+	defer cs.Close()
+	res, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := map[string]map[string]any{
+		"exec": {"command": "true"}, "exec_stream": {"command": "true"}, "start_process": {"command": "true"},
+		"read_file": {"path": "/etc/hostname"}, "write_file": {"path": "x", "content": "x"}, "list_files": {},
+		"run_code": {"code": "1"}, "create_session": {}, "delete_session": {"id": "x"}, "mkdir": {"path": "d"},
+		"delete_file": {"path": "x"}, "move_file": {"source": "a", "destination": "b"}, "file_info": {"path": "x"},
+		"create_code_context": {"language": "python"}, "delete_code_context": {"id": "x"},
+		"get_process": {"id": "x"}, "kill_process": {"id": "x"}, "get_process_logs": {"id": "x"},
+		"stream_process_logs": {"id": "x"}, "wait_for_process": {"id": "x", "exit": true},
+		"write_process_stdin": {"id": "x", "data": "x"},
+	}
+	for _, tool := range res.Tools {
+		if tool.Name == "sandbox_info" {
+			continue
+		}
+		a := args[tool.Name]
+		if a == nil {
+			a = map[string]any{}
+		}
+		r, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: tool.Name, Arguments: a})
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", tool.Name, err, stderr.String())
+		}
+		if !r.IsError || !strings.Contains(Text(r), "the sandbox failed to start (") || !strings.Contains(Text(r), "too many open files") {
+			t.Errorf("%s: isError=%v %s", tool.Name, r.IsError, Text(r))
+		}
+		if err := cs.Ping(ctx, nil); err != nil {
+			t.Fatalf("ping after %s: %v", tool.Name, err)
+		}
+	}
+	r, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "sandbox_info", Arguments: map[string]any{}})
+	if err != nil || r.IsError || !strings.Contains(Text(r), "failed to start") {
+		t.Fatalf("sandbox_info: %v %+v", err, r)
 	}
 }

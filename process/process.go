@@ -1,7 +1,9 @@
 // Package process manages background processes started inside the sandbox:
 // bounded logs with stable offsets, status, tree kills, waits.
 //
-// Each process is `/bin/bash -c COMMAND` spawned through the sandbox with
+// Each process is `/bin/bash -c COMMAND` (a command too long for an
+// argument is read from a sealed memfd instead: commandArgs) spawned
+// through the sandbox with
 // the session's cwd and exported environment as of the start, its own
 // stdin pipe and one pipe per output stream, and a unique tag (TagEnv=P/<session>/<n>)
 // so a kill finds every descendant, including setsid/nohup ones. Nothing is
@@ -315,13 +317,22 @@ func (m *Manager) spawn(p *proc, env []string, cwd string) (err error) {
 	for _, f := range files[:3] {
 		f.Fd()
 	}
+	args, script, err := commandArgs(p.command)
+	if err != nil {
+		return err
+	}
+	childFiles := files[:3]
+	if script != nil {
+		defer script.Close()
+		childFiles = append(childFiles[:3:3], script)
+	}
 	p.started = time.Now().UTC()
 	sp, err := m.sb.Spawn(context.Background(), isolation.Spec{
 		Path:  "/bin/bash",
-		Args:  []string{"bash", "-c", p.command},
+		Args:  args,
 		Env:   env,
 		Dir:   cwd,
-		Files: files[:3],
+		Files: childFiles,
 		Tag:   p.tag,
 	})
 	if err != nil {

@@ -4,6 +4,9 @@
 package tools
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"sort"
 
 	"github.com/rs/zerolog"
@@ -78,9 +81,31 @@ func All(d *Deps) []server.Tool {
 			ok = ok || want[s]
 		}
 		if ok {
-			out = append(out, e.build(d))
+			t := e.build(d)
+			t.Handle = refuseNUL(t.Name, t.Handle)
+			if t.Name != "sandbox_info" {
+				t.Handle = needSandbox(d, t.Name, t.Handle)
+			}
+			out = append(out, t)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// needSandbox wraps a tool's handler so that, when the sandbox failed to
+// start, the call is an isError result naming the cause instead of
+// reaching code that needs the sandbox. d.Sandbox is set before the server
+// lets any call through (server.Options.Ready).
+func needSandbox(d *Deps, tool string, h func(context.Context, *server.Call, json.RawMessage) *server.Result) func(context.Context, *server.Call, json.RawMessage) *server.Result {
+	return func(ctx context.Context, call *server.Call, raw json.RawMessage) *server.Result {
+		if d.Sandbox == nil {
+			cause := "unknown cause"
+			if d.SandboxErr != nil {
+				cause = d.SandboxErr.Error()
+			}
+			return server.ErrorResult(fmt.Sprintf("%s cannot run: the sandbox failed to start (%s). sandbox_info shows what was tried; fix the cause (privileges, limits, flags) and restart sbx-mcp", tool, cause))
+		}
+		return h(ctx, call, raw)
+	}
 }
