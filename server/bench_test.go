@@ -160,3 +160,17 @@ func BenchmarkCallEmpty(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCallEmptyModern: BenchmarkCallEmpty as a 2026-07-28 request
+// (no initialize needed; _meta parsed on every call, resultType and
+// serverInfo added to the result).
+func BenchmarkCallEmptyModern(b *testing.B) {
+	w, r := benchServer(b)
+	for b.Loop() {
+		io.WriteString(w, `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"stream","arguments":{"chunks":0,"size":1},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"bench","version":"0"},"io.modelcontextprotocol/clientCapabilities":{}}}}`+"\n")
+		line, err := r.ReadSlice('\n')
+		if err != nil || !strings.Contains(string(line), `"resultType":"complete"`) {
+			b.Fatalf("%v %s", err, line)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -188,7 +189,7 @@ type step struct {
 
 func (b *bench) runAll(ctx context.Context) error {
 	steps := []step{
-		{"exec", []string{"`exec true`, the session's first calls", "warm `exec true` (after 2 s of calls)"}, b.warmExec, false},
+		{"exec", []string{"`exec true`, the session's first calls", "warm `exec true` (after 2 s of calls)", modernExecMetric}, b.warmExec, false},
 		{"session", []string{"first exec in a new session (`create_session` + `exec true`)"}, b.newSession, false},
 		{"progress", []string{"progress latency (command writes a line → client has the notification)"}, b.progressLatency, false},
 		{"file", []string{"`write_file` 1 MiB", "`read_file` 1 MiB"}, b.files, false},
@@ -378,15 +379,40 @@ func (b *bench) warmExec(ctx context.Context, s *server) ([]row, error) {
 			return nil, err
 		}
 	}
-	steady, err := measure()
-	if err != nil {
-		return nil, err
+	// Legacy (initialize) and 2026-07-28 requests (no handshake, _meta on
+	// every request) alternate on the same connection and session, so both
+	// see the same machine; the modern p50 must stay within 10% of the
+	// legacy one.
+	steady := make([]time.Duration, 0, b.n)
+	modern := make([]time.Duration, 0, b.n)
+	for range b.n {
+		_, d, err := s.timed(cctx, "exec", args)
+		if err != nil {
+			return nil, err
+		}
+		steady = append(steady, d)
+		tr, r, err := s.toolMeta(cctx, "exec", args, modernMeta, nil)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Contains(r.Result, []byte(`"resultType":"complete"`)) || len(tr.Structured) == 0 {
+			return nil, fmt.Errorf("modern exec true: not a 2026-07-28 result: %.200s", r.Result)
+		}
+		modern = append(modern, r.At.Sub(r.Sent))
 	}
+	mrow := latencyRow(modernExecMetric, modern, 0)
+	legacyP50 := pct(sorted(steady), 0.5)
+	mrow.budget = "p50 ≤ 1.1 × the row above (" + fmtDur(legacyP50*11/10) + ")"
+	mrow.met = yesNo(pct(sorted(modern), 0.5) <= legacyP50*11/10)
 	return []row{
 		latencyRow("`exec true`, the session's first calls", first, 0),
 		latencyRow("warm `exec true` (after 2 s of calls)", steady, 300*time.Microsecond),
+		mrow,
 	}, nil
 }
+
+// modernExecMetric names the 2026-07-28 row of the exec step.
+const modernExecMetric = "warm `exec true`, 2026-07-28 (`_meta` on every request, alternating with the row above)"
 
 func (b *bench) newSession(ctx context.Context, s *server) ([]row, error) {
 	if err := s.need("create_session", "exec"); err != nil {

@@ -295,7 +295,13 @@ func (c *client) call(ctx context.Context, method string, params map[string]any,
 		for k, v := range params {
 			p[k] = v
 		}
-		p["_meta"] = map[string]any{"progressToken": tok}
+		meta := map[string]any{"progressToken": tok}
+		if m, ok := params["_meta"].(map[string]any); ok {
+			for k, v := range m {
+				meta[k] = v
+			}
+		}
+		p["_meta"] = meta
 		params = p
 	}
 	if params == nil {
@@ -335,10 +341,26 @@ type toolResult struct {
 // tool calls a tool and fails on a protocol error or an isError result. It
 // returns the decoded result and the response (for its Sent and At times).
 func (c *client) tool(ctx context.Context, name string, args map[string]any, onProgress func(progress)) (toolResult, response, error) {
+	return c.toolMeta(ctx, name, args, nil, onProgress)
+}
+
+// modernMeta is the _meta of a 2026-07-28 request (no initialize needed).
+var modernMeta = map[string]any{
+	"io.modelcontextprotocol/protocolVersion":    "2026-07-28",
+	"io.modelcontextprotocol/clientInfo":         map[string]any{"name": "sbx-bench", "version": "0"},
+	"io.modelcontextprotocol/clientCapabilities": map[string]any{},
+}
+
+// toolMeta is tool with params._meta (nil: none).
+func (c *client) toolMeta(ctx context.Context, name string, args, meta map[string]any, onProgress func(progress)) (toolResult, response, error) {
 	if args == nil {
 		args = map[string]any{}
 	}
-	r, err := c.call(ctx, "tools/call", map[string]any{"name": name, "arguments": args}, onProgress)
+	params := map[string]any{"name": name, "arguments": args}
+	if meta != nil {
+		params["_meta"] = meta
+	}
+	r, err := c.call(ctx, "tools/call", params, onProgress)
 	if err != nil {
 		return toolResult{}, r, err
 	}
