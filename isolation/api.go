@@ -51,6 +51,9 @@ type Info struct {
 	Workdir string          `json:"workdir"`
 	Kernel  string          `json:"kernel"`
 	Root    bool            `json:"root"`
+	// PTY is where start_process {tty: true} gets terminals: PTYSandbox,
+	// PTYHost or PTYUnavailable.
+	PTY string `json:"pty" jsonschema:"enum=sandbox,enum=host,enum=unavailable" jsonschema_description:"where tty processes get their terminal: sandbox (a devpts instance of its own), host (the host's /dev/ptmx: other host terminals are visible), unavailable"`
 }
 
 // Limits are the resource limits applied to the sandbox (0 = none).
@@ -71,6 +74,9 @@ type Spec struct {
 	Files []*os.File
 	// Tag, when set, is exported as TagEnv=Tag in the child's environment.
 	Tag string
+	// TTY: Files[0] is a terminal slave (Sandbox.OpenPTY); it becomes the
+	// controlling terminal of the child's session.
+	TTY bool
 }
 
 // ExitStatus is how a process ended.

@@ -69,6 +69,7 @@ type initStatus struct {
 	RunDirTmp      bool     `json:"run_dir_tmpfs"` // RunDir is a private tmpfs (removed with the namespace)
 	Reasons        []string `json:"reasons,omitempty"`
 	CapEff         string   `json:"cap_eff,omitempty"`
+	PtsDev         uint64   `json:"pts_dev,omitempty"` // ptsDev() inside
 	SeccompErr     string   `json:"-"`
 }
 
@@ -341,6 +342,7 @@ func stage2() {
 
 // verify reads back what stage 1 did, from the kernel's point of view.
 func (d *initd) verify() {
+	d.st.PtsDev = ptsDev()
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		d.st.gap("read /proc/self/status: %v", err)

@@ -375,6 +375,7 @@ func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *
 	}
 	reasons = append(reasons, st.Reasons...)
 	s.info.Reasons = reasons
+	s.info.PTY = ptySource(st.PtsDev)
 	s.runDir = st.RunDir
 	s.env = baseEnv(homeFor(lvl, workdir), cfg.Env)
 	return s, nil
@@ -571,7 +572,7 @@ func (s *Sandbox) Spawn(ctx context.Context, spec Spec) (*Process, error) {
 	if spec.Tag != "" {
 		env = setEnv(append([]string(nil), env...), TagEnv+"="+spec.Tag)
 	}
-	req := spawnReq{Path: spec.Path, Args: spec.Args, Env: env, Dir: spec.Dir, Tag: spec.Tag}
+	req := spawnReq{Path: spec.Path, Args: spec.Args, Env: env, Dir: spec.Dir, Ctty: spec.TTY, Tag: spec.Tag}
 	n := max(len(spec.Files), 3)
 	req.Files = make([]int, n)
 	var files []*os.File

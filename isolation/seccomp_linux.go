@@ -31,6 +31,7 @@ const (
 	offNr   = 0
 	offArch = 4
 	offArg0 = 16 // low 32 bits on little-endian
+	offArg1 = 24
 )
 
 func bpfStmt(code uint16, k uint32) unix.SockFilter {
@@ -47,7 +48,8 @@ func retErrno(errno unix.Errno) unix.SockFilter {
 
 // seccompFilter builds the deny-list as classic BPF: check the audit arch
 // (anything else is killed), refuse x32, EPERM for deniedSyscalls and for
-// clone with a namespace flag, EPERM for kill(-1, …), ENOSYS for clone3 (whose flags live in
+// clone with a namespace flag, EPERM for kill(-1, …) and for the TIOCSTI and
+// TIOCLINUX ioctls, ENOSYS for clone3 (whose flags live in
 // memory BPF cannot read; glibc then falls back to clone), allow the rest.
 func seccompFilter() []unix.SockFilter {
 	arch := uint32(unix.AUDIT_ARCH_X86_64)
@@ -78,6 +80,18 @@ func seccompFilter() []unix.SockFilter {
 		bpfJump(jeq, unix.SYS_KILL, 0, 4),
 		bpfStmt(ld, offArg0),
 		bpfJump(jeq, 0xffffffff, 0, 1),
+		retErrno(unix.EPERM),
+		bpfStmt(unix.BPF_RET|unix.BPF_K, unix.SECCOMP_RET_ALLOW),
+	)
+	// ioctl(fd, TIOCSTI | TIOCLINUX, …) pushes keystrokes into a terminal's
+	// input (or, for TIOCLINUX, the console's selection): refused, so a tty
+	// process cannot type into another terminal. The kernel takes the
+	// request as an unsigned int, so the low 32 bits are the whole of it.
+	f = append(f,
+		bpfJump(jeq, unix.SYS_IOCTL, 0, 5),
+		bpfStmt(ld, offArg1),
+		bpfJump(jeq, unix.TIOCSTI, 1, 0),
+		bpfJump(jeq, unix.TIOCLINUX, 0, 1),
 		retErrno(unix.EPERM),
 		bpfStmt(unix.BPF_RET|unix.BPF_K, unix.SECCOMP_RET_ALLOW),
 	)

@@ -90,6 +90,7 @@ type spawnReq struct {
 	Dir   string   `json:"dir"`
 	Files []int    `json:"files"` // per child fd: index into the attached fds, -1 = /dev/null
 	Tag   string   `json:"tag,omitempty"`
+	Ctty  bool     `json:"ctty,omitempty"` // fd 0 becomes the controlling terminal
 }
 
 type spawnResp struct {

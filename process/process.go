@@ -18,6 +18,7 @@
 package process
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -122,6 +123,7 @@ type proc struct {
 	started                   time.Time
 	pid                       int
 	sp                        *isolation.Process
+	term                      *term // tty: true (tty.go), else nil
 
 	done chan struct{} // closed by the waiter once finished (logs complete)
 
@@ -159,6 +161,7 @@ type Info struct {
 	StdoutBytes int64     `json:"stdout_bytes" jsonschema_description:"bytes written to stdout so far"`
 	StderrBytes int64     `json:"stderr_bytes" jsonschema_description:"bytes written to stderr so far"`
 	Error       string    `json:"error,omitempty"`
+	TTY         string    `json:"tty,omitempty" jsonschema_description:"the process's terminal (/dev/pts/N inside the sandbox) when started with tty: true; stdout then holds stdout and stderr as one stream"`
 }
 
 func (p *proc) info() Info {
@@ -172,6 +175,9 @@ func (p *proc) infoLocked() Info {
 		ID: p.id, Session: p.session, Command: p.command, Pid: p.pid, Status: p.status,
 		StartedAt: p.started, EndedAt: p.ended, StdoutBytes: p.out.Total(), StderrBytes: p.err.Total(),
 		Error: p.errMsg,
+	}
+	if p.term != nil {
+		in.TTY = p.term.name
 	}
 	end := p.ended
 	if p.status == StatusRunning {
@@ -198,6 +204,9 @@ type StartRequest struct {
 	Cwd     string
 	Env     map[string]*string // nil value: unset
 	ID      string
+	// TTY runs it on a terminal of Cols×Rows (0: DefaultCols, DefaultRows).
+	TTY        bool
+	Cols, Rows int
 }
 
 // Start runs req.Command in the background and returns at once.
@@ -213,6 +222,15 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (Info, error) {
 	}
 	if req.Session == "" {
 		req.Session = session.DefaultID
+	}
+	if req.TTY {
+		req.Cols = cmp.Or(req.Cols, DefaultCols)
+		req.Rows = cmp.Or(req.Rows, DefaultRows)
+		if err := checkSize(req.Cols, req.Rows); err != nil {
+			return Info{}, err
+		}
+	} else if req.Cols != 0 || req.Rows != 0 {
+		return Info{}, errors.New("cols and rows need tty: true")
 	}
 	env, err := overlayEnv(nil, req.Env) // validate before touching the session
 	if err != nil {
@@ -271,7 +289,11 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (Info, error) {
 	m.wg.Add(3) // the process's goroutines; under mu so Close's Wait sees it
 	m.mu.Unlock()
 
-	err = m.spawn(p, env, cwd)
+	if req.TTY {
+		err = m.spawnTTY(p, env, cwd, req.Cols, req.Rows)
+	} else {
+		err = m.spawn(p, env, cwd)
+	}
 	m.mu.Lock()
 	delete(m.reserved, id)
 	if err == nil {
@@ -377,6 +399,9 @@ func (m *Manager) wait(p *proc, outs []*os.File, readers *sync.WaitGroup) {
 		f.SetReadDeadline(time.Now().Add(drainTimeout))
 	}
 	readers.Wait()
+	if p.term != nil {
+		p.term.finish()
+	}
 	for _, f := range outs {
 		f.Close()
 	}

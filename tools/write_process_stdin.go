@@ -3,41 +3,88 @@ package tools
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
+	"github.com/sbx-mcp/sbx-mcp/process"
 	"github.com/sbx-mcp/sbx-mcp/server"
 )
 
 type writeProcessStdinArgs struct {
-	ID    string `json:"id" jsonschema_description:"Process id from start_process."`
-	Data  string `json:"data" jsonschema_description:"Text to write (include \\n to end a line)."`
-	Close bool   `json:"close,omitempty" jsonschema_description:"Close stdin afterwards (sends EOF)."`
+	ID     string   `json:"id" jsonschema_description:"Process id from start_process."`
+	Data   string   `json:"data,omitempty" jsonschema_description:"Text to write (on a pipe include \\n to end a line; on a tty use keys [\"enter\"])."`
+	Keys   []string `json:"keys,omitempty" jsonschema_description:"Named keys sent after data: enter tab esc backspace space delete up down left right home end pgup pgdn shift-tab ctrl-a..ctrl-z f1..f12."`
+	Close  bool     `json:"close,omitempty" jsonschema_description:"Close stdin afterwards (sends EOF; on a tty sends ctrl-d)."`
+	WaitMs int      `json:"wait_ms,omitempty" jsonschema_description:"Without until: return once output has been quiet this long (default 300 on a tty; pipes do not wait unless given). With until: the most to wait (default 10000). Max 30000."`
+	Until  string   `json:"until,omitempty" jsonschema_description:"Regex (RE2): return as soon as it matches the new output or the screen."`
 }
 
 type writeProcessStdinResult struct {
-	ID           string `json:"id"`
-	BytesWritten int    `json:"bytes_written"`
-	Closed       bool   `json:"closed"`
+	ID           string          `json:"id"`
+	BytesWritten int             `json:"bytes_written"`
+	Closed       bool            `json:"closed"`
+	Status       string          `json:"status"`
+	Output       string          `json:"output,omitempty" jsonschema_description:"output produced while waiting, escape sequences stripped (a tty's stdout and stderr together)"`
+	Stderr       string          `json:"stderr,omitempty" jsonschema_description:"stderr produced while waiting (pipes only)"`
+	Truncated    bool            `json:"truncated,omitempty" jsonschema_description:"the output kept only its tail"`
+	Offset       int64           `json:"offset" jsonschema_description:"stdout byte offset where this window began (get_process_logs offset for the raw bytes)"`
+	Matched      *bool           `json:"matched,omitempty" jsonschema_description:"whether until matched"`
+	MatchedText  string          `json:"matched_text,omitempty"`
+	Screen       *process.Screen `json:"screen,omitempty" jsonschema_description:"the rendered screen after the wait (tty only)"`
+	Exited       bool            `json:"exited,omitempty"`
 }
 
 func (r writeProcessStdinResult) Text() string {
-	s := fmt.Sprintf("wrote %d bytes to the stdin of %s", r.BytesWritten, r.ID)
+	var b strings.Builder
+	fmt.Fprintf(&b, "wrote %d bytes to %s", r.BytesWritten, r.ID)
 	if r.Closed {
-		s += " and closed it"
+		b.WriteString(" and closed its stdin")
 	}
-	return s
+	if r.Matched != nil {
+		if *r.Matched {
+			fmt.Fprintf(&b, "; until matched %q", r.MatchedText)
+		} else {
+			b.WriteString("; until did not match")
+		}
+	}
+	if r.Exited {
+		fmt.Fprintf(&b, "; the process has ended (%s)", r.Status)
+	}
+	if r.Output != "" {
+		fmt.Fprintf(&b, "\noutput:\n%s", r.Output)
+	}
+	if r.Stderr != "" {
+		fmt.Fprintf(&b, "\nstderr:\n%s", r.Stderr)
+	}
+	if r.Screen != nil {
+		fmt.Fprintf(&b, "\n%s", r.Screen.Text())
+	}
+	return b.String()
 }
 
 func init() {
 	register("write_process_stdin", []string{SetProcess}, true, func(d *Deps) server.Tool {
 		return server.NewTool("write_process_stdin",
-			"Write text to a running background process's stdin (interactive programs); close: true sends EOF. Blocks at most 10s if it does not read.",
+			"Send text and named keys to a background process (interactive programs), then wait (tty default: until output is quiet 300 ms; until: a regex) "+
+				"and return the new output with escapes stripped and, for tty processes, the screen. Waits at most 30 s; a write blocks at most 10 s.",
 			server.Annotations{Title: "Write to background process stdin", DestructiveHint: true},
 			func(ctx context.Context, call *server.Call, a writeProcessStdinArgs) (writeProcessStdinResult, error) {
-				n, err := d.Processes.WriteStdin(ctx, a.ID, []byte(a.Data), a.Close)
+				r, err := d.Processes.Interact(ctx, process.InteractRequest{
+					ID: a.ID, Data: []byte(a.Data), Keys: a.Keys, Close: a.Close,
+					Wait: time.Duration(a.WaitMs) * time.Millisecond, Until: a.Until,
+				})
 				if err != nil {
 					return writeProcessStdinResult{}, err
 				}
-				return writeProcessStdinResult{ID: a.ID, BytesWritten: n, Closed: a.Close}, nil
+				out := writeProcessStdinResult{
+					ID: a.ID, BytesWritten: r.BytesWritten, Closed: r.Closed, Status: r.Info.Status,
+					Output: r.Output, Stderr: r.Stderr, Truncated: r.Truncated, Offset: r.Offset,
+					MatchedText: r.MatchedText, Screen: r.Screen, Exited: r.Exited,
+				}
+				if a.Until != "" {
+					out.Matched = &r.Matched
+				}
+				return out, nil
 			})
 	})
 }
