@@ -4,6 +4,8 @@ package fileops
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,7 +85,19 @@ type ReadFileResult struct {
 	N         int64  `json:"n"`         // bytes streamed
 	Data      []byte `json:"-"`         // the bytes read (filled by the client)
 
-	release func() // gives Data's buffer back (Release); shared by copies
+	release func()        // gives Data's buffer back (Release); shared by copies
+	sha256  func() string // see SHA256
+}
+
+// SHA256 is the hex sha256 of the whole file: given when the read covers
+// it, or when the file is at most EditMaxBytes on a filesystem whose open
+// file init hands over ("" otherwise). It is computed while the caller
+// encodes Data and waits for that; call it before Release.
+func (r *ReadFileResult) SHA256() string {
+	if r.sha256 == nil {
+		return ""
+	}
+	return r.sha256()
 }
 
 // Release gives Data's buffer back for later reads. Data, and anything
@@ -244,8 +258,45 @@ func readOpened(f *os.File, req ReadFileRequest, size int64) (ReadFileResult, er
 		res.Size = end // grew since init's fstat
 	}
 	res.Data = buf
-	res.release = sync.OnceFunc(func() { readBufs.Put(buf) })
+	// The hash runs on another core while the caller encodes the bytes.
+	var sum string
+	done := make(chan struct{})
+	switch {
+	case req.Offset == 0 && !res.Truncated:
+		go func() {
+			h := sha256.Sum256(buf)
+			sum = hex.EncodeToString(h[:])
+			close(done)
+		}()
+	case res.Size <= EditMaxBytes:
+		g, err := dupFile(f)
+		if err != nil {
+			close(done)
+			break
+		}
+		go func() {
+			defer g.Close()
+			h := sha256.New()
+			if _, err := io.Copy(h, io.NewSectionReader(g, 0, EditMaxBytes+1)); err == nil {
+				sum = hex.EncodeToString(h.Sum(nil))
+			}
+			close(done)
+		}()
+	default:
+		close(done)
+	}
+	res.sha256 = func() string { <-done; return sum }
+	res.release = sync.OnceFunc(func() { <-done; readBufs.Put(buf) })
 	return res, nil
+}
+
+// dupFile returns a second descriptor of f that outlives f.
+func dupFile(f *os.File) (*os.File, error) {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
 }
 
 // streamFile reads a file through init: the bytes arrive through a pipe.
@@ -265,6 +316,11 @@ func streamFile(ctx context.Context, s *isolation.Sandbox, req ReadFileRequest) 
 	if int64(len(data)) != res.N {
 		readBufs.Put(data)
 		return res, &isolation.OpError{Op: opReadFile, Path: req.Path, Kind: "io", Msg: fmt.Sprintf("short read: got %d of %d bytes; retry", len(data), res.N)}
+	}
+	if req.Offset == 0 && !res.Truncated {
+		h := sha256.Sum256(data)
+		sum := hex.EncodeToString(h[:])
+		res.sha256 = func() string { return sum }
 	}
 	res.Data = data
 	res.release = sync.OnceFunc(func() { readBufs.Put(data) })

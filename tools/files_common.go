@@ -197,7 +197,13 @@ type advisedError struct {
 	advice string
 }
 
-func (e *advisedError) Error() string { return e.err.Error() + "; " + e.advice }
+func (e *advisedError) Error() string {
+	msg := e.err.Error()
+	if strings.HasSuffix(msg, ".") {
+		return msg + " " + strings.ToUpper(e.advice[:1]) + e.advice[1:] + "."
+	}
+	return msg + "; " + e.advice
+}
 func (e *advisedError) Unwrap() error { return e.err }
 
 func withAdvice(err error, advice string) error {

@@ -38,6 +38,7 @@ type readFileResult struct {
 	Truncated  bool        `json:"truncated" jsonschema_description:"More bytes follow: call again with offset=next_offset."`
 	Offset     int64       `json:"offset" jsonschema_description:"Offset of the first byte returned."`
 	NextOffset int64       `json:"next_offset,omitempty" jsonschema_description:"Where the next page starts (when truncated)."`
+	SHA256     string      `json:"sha256,omitempty" jsonschema_description:"sha256 of the whole file (hex), for edit_file's if_sha256."`
 
 	image bool // send the bytes as an image block too
 }
@@ -153,6 +154,7 @@ func encodeRead(path, encoding string, offset int64, res fileops.ReadFileResult)
 	// The content is handed to the server with the read's buffer (the text
 	// itself, or what it was encoded from), which the server gives back
 	// once the response is written.
+	out.SHA256 = res.SHA256()
 	out.Content = server.OwnedBytes(text, res.Release)
 	if out.Truncated {
 		out.NextOffset = offset + int64(len(data))

@@ -204,6 +204,7 @@ func instructions(list []server.Tool, level string, cfg config.Config) string {
 		{[]string{"exec_stream"}, "exec_stream is exec with output streamed as progress."},
 		{[]string{"start_process"}, "Use start_process for servers and long jobs, then wait_for_process, get_process_logs, kill_process."},
 		{[]string{"read_file", "write_file", "list_files"}, "Files: list_files, read_file, write_file (paths absolute or relative to the session cwd)."},
+		{[]string{"edit_file"}, "Change a file with edit_file (exact old_string -> new_string; a diff comes back) instead of rewriting it."},
 		{[]string{"run_code"}, "run_code runs Python (default) or JavaScript with state kept per context; plots come back as images."},
 		{[]string{"sandbox_info"}, "sandbox_info reports isolation and limits."},
 	}
