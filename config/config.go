@@ -7,7 +7,10 @@ import "time"
 type Config struct {
 	Workdir     string        // --workdir / SBX_WORKDIR
 	Isolation   string        // --isolation auto|strict|off
-	Network     string        // --network host|none
+	Network     string        // --network allow|none|host
+	AllowDomain []string      // --allow-domain PATTERN (repeatable; default egress.DefaultDomains)
+	AllowCIDR   []string      // --allow-cidr PREFIX (repeatable)
+	TestResolve string        // --test-resolve name=addr,...: for tests only, replaces DNS in the proxy
 	MemoryBytes int64         // --memory (0 = no limit)
 	Pids        int           // --pids (0 = no limit)
 	CPUs        float64       // --cpus (0 = no limit)

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sbx-mcp/sbx-mcp/egress"
 )
 
 // Version and Commit are set at build time:
@@ -88,7 +90,10 @@ type flagDoc struct{ name, env, def, help string }
 var flagDocs = []flagDoc{
 	{"workdir", "SBX_WORKDIR", "/workspace if it exists, else ~/.local/state/sbx-mcp/workspace", "working directory of the sandbox (same path inside and outside)"},
 	{"isolation", "SBX_ISOLATION", "auto", "auto (best available), strict (refuse to start below full isolation) or off"},
-	{"network", "SBX_NETWORK", "host", "host, or none (a network namespace with only loopback)"},
+	{"network", "SBX_NETWORK", "allow", "allow (own network namespace; egress only through a filtering proxy), none (loopback only) or host (the host's network, unfiltered)"},
+	{"allow-domain", "SBX_ALLOW_DOMAIN", "package registries and GitHub", "host name the proxy lets the sandbox reach in mode allow: github.com, *.npmjs.org, or * for every public address (repeatable; SBX_ALLOW_DOMAIN: comma or newline separated)"},
+	{"allow-cidr", "SBX_ALLOW_CIDR", "", "address prefix the proxy lets the sandbox reach even when private, loopback or link-local, e.g. 10.1.0.0/16 (repeatable)"},
+	{"test-resolve", "SBX_TEST_RESOLVE", "", "for tests only: name=address,... replaces DNS in the proxy (other names do not resolve)"},
 	{"memory", "SBX_MEMORY", "0 (no limit)", "memory limit of the sandbox: bytes or with a K/M/G suffix, e.g. 512M"},
 	{"pids", "SBX_PIDS", "0 (no limit)", "maximum number of processes in the sandbox"},
 	{"cpus", "SBX_CPUS", "0 (no limit)", "CPU limit of the sandbox, e.g. 1.5"},
@@ -145,14 +150,16 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	str := map[string]*string{}
 	for _, f := range flagDocs {
 		switch f.name {
-		case "env":
+		case "env", "allow-domain", "allow-cidr":
 		case "read-only", "version", "help":
 		default:
 			str[f.name] = fs.String(f.name, "", f.help)
 		}
 	}
-	var envs multi
+	var envs, domains, cidrs multi
 	fs.Var(&envs, "env", "")
+	fs.Var(&domains, "allow-domain", "")
+	fs.Var(&cidrs, "allow-cidr", "")
 	readOnly := fs.Bool("read-only", false, "")
 	version := fs.Bool("version", false, "")
 	help := fs.Bool("help", false, "")
@@ -201,10 +208,27 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	if c.Isolation, err = oneOf(v, "auto", "strict", "off"); err != nil {
 		return Config{}, bad(src, v, err.Error())
 	}
-	v, src = value("network", "host")
-	if c.Network, err = oneOf(v, "host", "none"); err != nil {
+	v, src = value("network", "allow")
+	if c.Network, err = oneOf(v, "allow", "none", "host"); err != nil {
 		return Config{}, bad(src, v, err.Error())
 	}
+	if c.AllowDomain, err = listFlag(domains, "allow-domain", getenv, egress.NormalizePattern); err != nil {
+		return Config{}, err
+	}
+	if len(c.AllowDomain) == 0 {
+		c.AllowDomain = append([]string{}, egress.DefaultDomains...)
+	}
+	if c.AllowCIDR, err = listFlag(cidrs, "allow-cidr", getenv, func(s string) (string, error) {
+		p, err := egress.ParseCIDR(s)
+		return p.String(), err
+	}); err != nil {
+		return Config{}, err
+	}
+	v, src = value("test-resolve", "")
+	if _, err := egress.ParseStaticResolver(v); err != nil {
+		return Config{}, bad(src, v, err.Error())
+	}
+	c.TestResolve = v
 	v, src = value("memory", "0")
 	if c.MemoryBytes, err = ParseBytes(v); err != nil {
 		return Config{}, bad(src, v, "want bytes or a number with a K, M or G suffix, e.g. 512M")
@@ -283,6 +307,30 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("invalid value %q for %s: %v", v, src, err)
 	}
 	return c, nil
+}
+
+// listFlag returns a repeatable flag's values (or its env twin's, comma or
+// newline separated), each checked and normalized by norm.
+func listFlag(vals multi, name string, getenv func(string) string, norm func(string) (string, error)) ([]string, error) {
+	src := "--" + name
+	if len(vals) == 0 {
+		env := "SBX_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		for _, v := range strings.FieldsFunc(getenv(env), func(c rune) bool { return c == ',' || c == '\n' }) {
+			if v = strings.TrimSpace(v); v != "" {
+				vals = append(vals, v)
+			}
+		}
+		src = env
+	}
+	var out []string
+	for _, v := range vals {
+		n, err := norm(v)
+		if err != nil {
+			return nil, fmt.Errorf("invalid value %q for %s: %v", v, src, err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func oneOf(v string, allowed ...string) (string, error) {

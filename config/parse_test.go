@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sbx-mcp/sbx-mcp/egress"
 )
 
 func TestParse(t *testing.T) {
@@ -21,7 +23,7 @@ func TestParse(t *testing.T) {
 		wantErr string // substring; "" = success
 	}{
 		{"defaults", nil, nil, func(c Config) bool {
-			return c.Isolation == "auto" && c.Network == "host" && c.Timeout == 60*time.Second &&
+			return c.Isolation == "auto" && c.Network == "allow" && reflect.DeepEqual(c.AllowDomain, egress.DefaultDomains) && len(c.AllowCIDR) == 0 && c.Timeout == 60*time.Second &&
 				c.MaxOutput == 256<<10 && reflect.DeepEqual(c.Toolsets, []string{"all"}) &&
 				c.LogLevel == "warn" && !c.ReadOnly && c.MemoryBytes == 0 && c.Pids == 0 && c.CPUs == 0
 		}, ""},
@@ -56,6 +58,21 @@ func TestParse(t *testing.T) {
 		{"isolation bad", []string{"--isolation", "max"}, nil, nil, "want one of auto, strict, off"},
 		{"network", []string{"--network", "none"}, nil, func(c Config) bool { return c.Network == "none" }, ""},
 		{"network bad", []string{"--network", "bridge"}, nil, nil, "--network"},
+		{"network host", []string{"--network", "host"}, nil, func(c Config) bool { return c.Network == "host" }, ""},
+		{"allow-domain", []string{"--allow-domain", "GitHub.com.", "--allow-domain", "*.npmjs.org"}, nil, func(c Config) bool {
+			return reflect.DeepEqual(c.AllowDomain, []string{"github.com", "*.npmjs.org"})
+		}, ""},
+		{"allow-domain env", nil, map[string]string{"SBX_ALLOW_DOMAIN": "a.test, *\nb.test"}, func(c Config) bool {
+			return reflect.DeepEqual(c.AllowDomain, []string{"a.test", "*", "b.test"})
+		}, ""},
+		{"allow-domain bad", []string{"--allow-domain", "http://x.com/"}, nil, nil, `invalid value "http://x.com/" for --allow-domain`},
+		{"allow-domain mid star", []string{"--allow-domain", "a.*.com"}, nil, nil, "--allow-domain"},
+		{"allow-cidr", []string{"--allow-cidr", "10.1.2.3/16", "--allow-cidr", "127.0.0.2"}, nil, func(c Config) bool {
+			return reflect.DeepEqual(c.AllowCIDR, []string{"10.1.0.0/16", "127.0.0.2/32"})
+		}, ""},
+		{"allow-cidr bad", nil, map[string]string{"SBX_ALLOW_CIDR": "10.0.0.0/33"}, nil, `invalid value "10.0.0.0/33" for SBX_ALLOW_CIDR`},
+		{"test-resolve", []string{"--test-resolve", "ok.test=127.0.0.2,bad.test=127.0.0.3"}, nil, func(c Config) bool { return c.TestResolve != "" }, ""},
+		{"test-resolve bad", []string{"--test-resolve", "ok.test"}, nil, nil, "--test-resolve"},
 		{"env repeat", []string{"--env", "A=1", "--env", "B=x=y"}, nil, func(c Config) bool { return reflect.DeepEqual(c.Env, []string{"A=1", "B=x=y"}) }, ""},
 		{"env bad", []string{"--env", "NOEQUALS"}, nil, nil, "--env"},
 		{"env bad name", []string{"--env", "1A=x"}, nil, nil, "--env"},

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"syscall"
 	"time"
@@ -33,13 +34,19 @@ const TagEnv = "SBX_JOB"
 // Config configures a sandbox.
 type Config struct {
 	Isolation   string // auto | strict | off
-	Network     string // host | none
+	Network     string // allow | none | host ("" = allow); see network.go
 	Workdir     string // same path inside and outside
 	Env         []string
 	Pids        int
 	MemoryBytes int64
 	CPUs        float64
 	Log         zerolog.Logger
+
+	// Proxy serves the sandbox's egress in network mode allow: it is called
+	// (on its own goroutine, once per sandbox start) with the listeners
+	// whose connections sandbox programs open to ProxyHTTPAddr and
+	// ProxySOCKSAddr. Without it, mode allow has no way out (like none).
+	Proxy func(http, socks net.Listener)
 }
 
 // Info is what sandbox_info reports about isolation.

@@ -131,6 +131,7 @@ func stage1() {
 	st := initStatus{}
 	if cfg.Level != LevelNone {
 		setupNamespaces(&cfg, &st)
+		setupResolvConf(&cfg, &st) // forward_linux.go
 	} else {
 		dir, err := os.MkdirTemp("", "sbx-mcp-run-")
 		if err != nil {

@@ -32,6 +32,7 @@ type Sandbox struct {
 	env     []string
 	workdir string
 	runDir  string
+	netMode string // the network mode reached (allow may degrade to host)
 
 	cmd      *exec.Cmd
 	c        *conn
@@ -79,10 +80,10 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 	switch cfg.Network {
 	case "":
-		cfg.Network = "host"
-	case "host", "none":
+		cfg.Network = NetworkAllow
+	case NetworkHost, NetworkNone, NetworkAllow:
 	default:
-		return nil, fmt.Errorf("network %q: want host or none", cfg.Network)
+		return nil, fmt.Errorf("network %q: want allow, none or host", cfg.Network)
 	}
 	// The server itself: no ptrace/core dumps of it by same-uid processes,
 	// and the OOM killer prefers the sandbox (lowering needs privilege).
@@ -142,7 +143,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 func (s *Sandbox) missing() []string {
 	var out []string
 	need := []string{"pid_ns", "mount_ns", "ipc_ns", "uts_ns", "cgroup_ns", "cgroup_confined", "fresh_proc", "caps_dropped", "seccomp", "no_new_privs"}
-	if s.cfg.Network == "none" {
+	if s.cfg.Network != NetworkHost {
 		need = append(need, "net_ns")
 	}
 	if s.cfg.Pids > 0 || s.cfg.MemoryBytes > 0 || s.cfg.CPUs > 0 {
@@ -255,7 +256,7 @@ func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *
 	if lvl != LevelNone {
 		sys.Cloneflags = syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC |
 			syscall.CLONE_NEWUTS // the cgroup namespace comes later, see enterCgroupNamespace
-		if cfg.Network == "none" {
+		if cfg.Network != NetworkHost {
 			sys.Cloneflags |= syscall.CLONE_NEWNET
 			icfg.NetNS = true
 		}
@@ -370,14 +371,15 @@ func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *
 		reasons = append(reasons, "pid_ns, mount_ns, ipc_ns, uts_ns, cgroup_ns, fresh_proc: no namespaces at this level (process groups, subreaper and rlimits only)",
 			"cgroup_confined: no namespaces at this level: the sandbox sees the host's /sys/fs/cgroup")
 	}
-	if cfg.Network == "none" && !ns {
-		reasons = append(reasons, "net_ns: --network none needs a network namespace; the sandbox has the host's network")
+	if cfg.Network != NetworkHost && !ns {
+		reasons = append(reasons, "net_ns: --network "+cfg.Network+" needs a network namespace; the sandbox has the host's network, unfiltered")
 	}
 	reasons = append(reasons, st.Reasons...)
-	s.info.Reasons = reasons
 	s.info.PTY = ptySource(st.PtsDev)
 	s.runDir = st.RunDir
 	s.env = baseEnv(homeFor(lvl, workdir), cfg.Env)
+	reasons = s.startNetwork(ctx, icfg.NetNS, reasons)
+	s.info.Reasons = reasons
 	return s, nil
 }
 

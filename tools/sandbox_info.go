@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sbx-mcp/sbx-mcp/config"
+	"github.com/sbx-mcp/sbx-mcp/egress"
 	"github.com/sbx-mcp/sbx-mcp/isolation"
 	"github.com/sbx-mcp/sbx-mcp/server"
 )
@@ -18,6 +19,17 @@ type sandboxInfoResult struct {
 	Version string `json:"version" jsonschema_description:"sbx-mcp version."`
 	Commit  string `json:"commit,omitempty" jsonschema_description:"VCS commit of the build."`
 	isolation.Info
+	Network networkInfo `json:"network" jsonschema_description:"Network mode and egress policy."`
+}
+
+type networkInfo struct {
+	Mode         string                `json:"mode" jsonschema_description:"allow: own network namespace, egress only through the filtering proxy; none: loopback only; host: the host's network, unfiltered."`
+	Requested    string                `json:"requested,omitempty" jsonschema_description:"The mode asked for, when it could not be had (see reasons)."`
+	Allowed      []string              `json:"allowed" jsonschema_description:"Host name patterns the proxy lets through (mode allow; '*' = every public address)."`
+	AllowedCIDRs []string              `json:"allowed_cidrs" jsonschema_description:"Address prefixes reachable even when private, loopback or link-local."`
+	HTTPProxy    string                `json:"http_proxy,omitempty" jsonschema_description:"HTTP proxy inside the sandbox (HTTP_PROXY, HTTPS_PROXY)."`
+	SOCKSProxy   string                `json:"socks_proxy,omitempty" jsonschema_description:"SOCKS5 proxy inside the sandbox (ALL_PROXY)."`
+	DeniedRecent []egress.DenialRecord `json:"denied_recent" jsonschema_description:"The most recent refusals (at most 50), oldest first."`
 }
 
 func (r sandboxInfoResult) Text() string {
@@ -52,6 +64,25 @@ func (r sandboxInfoResult) Text() string {
 		cpus = fmt.Sprintf("%g", r.Limits.CPUs)
 	}
 	fmt.Fprintf(&b, "limits: pids %s, memory %s, cpus %s\n", lim(int64(r.Limits.Pids), ""), lim(r.Limits.MemoryBytes, " bytes"), cpus)
+	n := r.Network
+	switch n.Mode {
+	case isolation.NetworkAllow:
+		fmt.Fprintf(&b, "network: allow (egress through the proxy %s, socks5 %s); allowed: %s", n.HTTPProxy, n.SOCKSProxy, list(n.Allowed))
+		if len(n.AllowedCIDRs) > 0 {
+			fmt.Fprintf(&b, "; cidrs: %s", list(n.AllowedCIDRs))
+		}
+		b.WriteByte('\n')
+	case isolation.NetworkNone:
+		b.WriteString("network: none (loopback only)\n")
+	default:
+		b.WriteString("network: host (the host's network, unfiltered)\n")
+	}
+	if n.Requested != "" {
+		fmt.Fprintf(&b, "network mode %s was requested but is not possible here\n", n.Requested)
+	}
+	for _, d := range n.DeniedRecent {
+		fmt.Fprintf(&b, "denied %s %s:%d: %s\n", d.At.Format("15:04:05"), d.Host, d.Port, d.Reason)
+	}
 	for _, reason := range r.Reasons {
 		fmt.Fprintf(&b, "- %s\n", reason)
 	}
@@ -63,6 +94,26 @@ func list(s []string) string {
 		return "none"
 	}
 	return strings.Join(s, ", ")
+}
+
+// networkOf reports the network mode reached and the proxy's policy and
+// recent refusals.
+func networkOf(d *Deps) networkInfo {
+	n := networkInfo{Mode: d.Config.Network, Allowed: []string{}, AllowedCIDRs: []string{}, DeniedRecent: []egress.DenialRecord{}}
+	if d.Sandbox != nil {
+		n.Mode = d.Sandbox.NetworkMode()
+	}
+	if n.Mode != d.Config.Network {
+		n.Requested = d.Config.Network
+	}
+	if n.Mode == isolation.NetworkAllow && d.Egress != nil {
+		n.Allowed = d.Egress.Policy().Domains()
+		n.AllowedCIDRs = d.Egress.Policy().CIDRs()
+		n.HTTPProxy = "http://" + isolation.ProxyHTTPAddr
+		n.SOCKSProxy = "socks5h://" + isolation.ProxySOCKSAddr
+		n.DeniedRecent = d.Egress.Denied()
+	}
+	return n
 }
 
 // kernelRelease reads the running kernel's release.
@@ -77,7 +128,7 @@ func kernelRelease() string {
 func init() {
 	register("sandbox_info", nil, false, func(d *Deps) server.Tool {
 		return server.NewTool("sandbox_info",
-			"Report the sandbox: isolation level (full, userns, none), which layers are on (namespaces, fresh /proc, capabilities, seccomp, cgroup limits) with the reason for each gap, resource limits, workdir, kernel and sbx-mcp version. Read-only.",
+			"Report the sandbox: isolation level (full, userns, none), which layers are on (namespaces, fresh /proc, capabilities, seccomp, cgroup limits) with the reason for each gap, resource limits, network mode with the egress allow-list and recent refusals, workdir, kernel and sbx-mcp version. Read-only.",
 			server.Annotations{Title: "Sandbox info", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, _ sandboxInfoArgs) (sandboxInfoResult, error) {
 				v, c := config.VersionInfo()
@@ -96,6 +147,7 @@ func init() {
 						r.Reasons[0] = "the sandbox failed to start: " + d.SandboxErr.Error()
 					}
 				}
+				r.Network = networkOf(d)
 				if r.Kernel == "" {
 					r.Kernel = kernelRelease()
 				}

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sbx-mcp/sbx-mcp/config"
+	"github.com/sbx-mcp/sbx-mcp/egress"
 	"github.com/sbx-mcp/sbx-mcp/interp"
 	"github.com/sbx-mcp/sbx-mcp/isolation"
 	"github.com/sbx-mcp/sbx-mcp/process"
@@ -27,6 +28,7 @@ type Deps struct {
 	Sessions  *session.Manager
 	Processes *process.Manager
 	Interp    *interp.Manager
+	Egress    *egress.Proxy // the proxy of network mode allow
 
 	// SandboxErr is why Sandbox is nil (the server still serves).
 	SandboxErr error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sbx-mcp/sbx-mcp/config"
+	"github.com/sbx-mcp/sbx-mcp/egress"
 	"github.com/sbx-mcp/sbx-mcp/interp"
 	"github.com/sbx-mcp/sbx-mcp/isolation"
 	"github.com/sbx-mcp/sbx-mcp/process"
@@ -67,7 +69,13 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	// tools/call waits for it (server.Options.Ready), initialize does not.
 	// --isolation strict starts it first, since it must refuse to serve
 	// below full isolation.
-	deps := &tools.Deps{Config: cfg, Log: log}
+	proxy, err := newProxy(cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "sbx-mcp: %v\n", err)
+		return 2
+	}
+	defer proxy.Close()
+	deps := &tools.Deps{Config: cfg, Log: log, Egress: proxy}
 	ready := make(chan struct{}) // closed once deps holds the sandbox and managers
 	boot := func() error {
 		defer close(ready)
@@ -80,6 +88,10 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 			MemoryBytes: cfg.MemoryBytes,
 			CPUs:        cfg.CPUs,
 			Log:         log,
+			Proxy: func(http, socks net.Listener) {
+				go proxy.ServeHTTPProxy(http)
+				go proxy.ServeSOCKS(socks)
+			},
 		})
 		if err != nil {
 			if cfg.Isolation == "strict" {
@@ -151,6 +163,23 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	}
 	log.Debug().Dur("uptime", time.Since(start)).Msg("shut down")
 	return 0
+}
+
+// newProxy builds the egress proxy of network mode allow from the flags.
+func newProxy(cfg config.Config, log zerolog.Logger) (*egress.Proxy, error) {
+	var resolver egress.Resolver
+	if cfg.TestResolve != "" {
+		r, err := egress.ParseStaticResolver(cfg.TestResolve)
+		if err != nil {
+			return nil, err
+		}
+		resolver = r
+	}
+	pol, err := egress.NewPolicy(cfg.AllowDomain, cfg.AllowCIDR, egress.HostAddrs(), resolver)
+	if err != nil {
+		return nil, err
+	}
+	return egress.New(egress.Options{Policy: pol, Log: log.With().Str("pkg", "egress").Logger()}), nil
 }
 
 // newLogger logs to --log-file (JSON lines) or stderr (human-readable), at
