@@ -162,6 +162,9 @@ type Info struct {
 	StderrBytes int64     `json:"stderr_bytes" jsonschema_description:"bytes written to stderr so far"`
 	Error       string    `json:"error,omitempty"`
 	TTY         string    `json:"tty,omitempty" jsonschema_description:"the process's terminal (/dev/pts/N inside the sandbox) when started with tty: true; stdout then holds stdout and stderr as one stream"`
+	// ListeningPorts are the TCP ports the process or its descendants
+	// listen on (running processes; read from the sandbox's /proc/net/tcp{,6}).
+	ListeningPorts []isolation.ListeningPort `json:"listening_ports,omitempty" jsonschema_description:"TCP ports the process or its descendants listen on (running processes only); expose_port brings one to the host"`
 }
 
 func (p *proc) info() Info {

@@ -3,6 +3,8 @@ package tools
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 
 	"github.com/sbx-mcp/sbx-mcp/process"
@@ -43,6 +45,12 @@ func processLine(p process.Info) string {
 	if p.Error != "" {
 		s += "  error: " + p.Error
 	}
+	for i, lp := range p.ListeningPorts {
+		if i == 0 {
+			s += "  listening:"
+		}
+		s += fmt.Sprintf(" %s", net.JoinHostPort(lp.Addr, strconv.Itoa(lp.Port)))
+	}
 	return s
 }
 
@@ -57,10 +65,13 @@ func oneLine(s string, n int) string {
 func init() {
 	register("list_processes", []string{SetProcess}, false, func(d *Deps) server.Tool {
 		return server.NewTool("list_processes",
-			"List background processes (running and the last 1000 finished): id, pid, status, exit_code, signal, times, bytes of output.",
+			"List background processes (running and the last 1000 finished): id, pid, status, exit_code, signal, times, bytes of output, and the TCP ports running ones listen on.",
 			server.Annotations{Title: "List background processes", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a listProcessesArgs) (listProcessesResult, error) {
 				ps, err := d.Processes.List(a.Session, a.Status)
+				if err == nil {
+					ps = d.Processes.WithPorts(ctx, ps)
+				}
 				return listProcessesResult{Processes: ps}, err
 			})
 	})

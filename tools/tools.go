@@ -15,6 +15,7 @@ import (
 	"github.com/sbx-mcp/sbx-mcp/egress"
 	"github.com/sbx-mcp/sbx-mcp/interp"
 	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/portfwd"
 	"github.com/sbx-mcp/sbx-mcp/process"
 	"github.com/sbx-mcp/sbx-mcp/server"
 	"github.com/sbx-mcp/sbx-mcp/session"
@@ -28,7 +29,8 @@ type Deps struct {
 	Sessions  *session.Manager
 	Processes *process.Manager
 	Interp    *interp.Manager
-	Egress    *egress.Proxy // the proxy of network mode allow
+	Egress    *egress.Proxy    // the proxy of network mode allow
+	Ports     *portfwd.Manager // expose_port
 
 	// SandboxErr is why Sandbox is nil (the server still serves).
 	SandboxErr error

@@ -18,6 +18,7 @@ import (
 	"github.com/sbx-mcp/sbx-mcp/egress"
 	"github.com/sbx-mcp/sbx-mcp/interp"
 	"github.com/sbx-mcp/sbx-mcp/isolation"
+	"github.com/sbx-mcp/sbx-mcp/portfwd"
 	"github.com/sbx-mcp/sbx-mcp/process"
 	"github.com/sbx-mcp/sbx-mcp/server"
 	"github.com/sbx-mcp/sbx-mcp/session"
@@ -105,6 +106,9 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 			log.WithLevel(zerolog.NoLevel).Str("isolation", string(info.Level)).Msg("sandbox isolation")
 		}
 		deps.Sandbox, deps.SandboxErr = sb, err
+		if sb != nil {
+			deps.Ports = portfwd.New(sb, log.With().Str("pkg", "portfwd").Logger())
+		}
 		deps.Sessions = session.NewManager(sb, session.Options{Timeout: cfg.Timeout, MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "session").Logger()})
 		deps.Processes = process.NewManager(sb, deps.Sessions, process.Options{MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "process").Logger()})
 		deps.Interp = interp.NewManager(sb, interp.Options{Timeout: cfg.Timeout, MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "interp").Logger()})
@@ -144,6 +148,9 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		Cleanups: []func(){
 			func() {
 				<-ready // a start in progress finishes (bounded by the cleanup timeout)
+				if deps.Ports != nil {
+					deps.Ports.Close()
+				}
 				deps.Interp.Close()
 				deps.Processes.Close()
 				deps.Sessions.Close()
