@@ -88,8 +88,8 @@ func TestNetworkAllow(t *testing.T) {
 
 	t.Run("allowed", func(t *testing.T) {
 		for _, cmd := range []string{
-			"curl -sS " + okURL,                                   // plain HTTP forwarding
-			"curl -sS -p " + okURL,                                // CONNECT tunnel
+			"curl -sS " + okURL,    // plain HTTP forwarding
+			"curl -sS -p " + okURL, // CONNECT tunnel
 			"curl -sS --socks5-hostname 127.0.0.1:1080 " + okURL, // SOCKS5
 			"curl -sS -x socks5h://127.0.0.1:1080 " + okURL,
 			"/usr/bin/python3 -c 'import urllib.request,sys; sys.stdout.write(urllib.request.urlopen(\"" + okURL + "\").read().decode())'",
