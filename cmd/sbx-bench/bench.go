@@ -199,6 +199,9 @@ func (b *bench) runAll(ctx context.Context) error {
 		{"context", []string{"new python context (create + first `1+1`)", "new javascript context (create + first `1+1`)"}, b.newContexts, false},
 		{"stream", []string{fmt.Sprintf("`exec_stream` of %s", sizeName(b.streamSize))}, b.stream, true},
 		{"scale", []string{"64 sessions + 256 processes"}, b.scale, true},
+		{"egress", []string{"100 MiB download through the proxy (plain HTTP forwarding, loopback server)",
+			"100 MiB download through the proxy (CONNECT tunnel, loopback server)",
+			"connection latency added by the proxy (curl time to first byte, proxied − direct)"}, b.egress, true},
 	}
 
 	if b.want("spawn") {
@@ -218,7 +221,7 @@ func (b *bench) runAll(ctx context.Context) error {
 		s := main
 		if st.fresh || s == nil {
 			fmt.Fprintf(b.log, "starting server for %s ...\n", st.key)
-			ns, err := b.newServer(ctx, st.key)
+			ns, err := b.newServer(ctx, st.key, stepArgs[st.key]...)
 			if err != nil {
 				return fmt.Errorf("start server: %w", err)
 			}

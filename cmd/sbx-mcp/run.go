@@ -242,7 +242,8 @@ func instructions(list []server.Tool, level string, cfg config.Config) string {
 		{[]string{"read_file", "write_file", "list_files"}, "Files: list_files, read_file, write_file (paths absolute or relative to the session cwd)."},
 		{[]string{"edit_file"}, "Change a file with edit_file (exact old_string -> new_string; a diff comes back) instead of rewriting it."},
 		{[]string{"run_code"}, "run_code runs Python (default) or JavaScript with state kept per context; plots come back as images."},
-		{[]string{"sandbox_info"}, "sandbox_info reports isolation and limits."},
+		{[]string{"sandbox_info"}, "sandbox_info reports isolation, limits and the network allow-list with recent refusals."},
+		{[]string{"expose_port"}, "expose_port makes a server inside reachable from the host."},
 	}
 	for _, p := range parts {
 		for _, t := range p.tools {
