@@ -428,3 +428,34 @@ func TestSessionsLifecycle(t *testing.T) {
 		t.Fatalf("reused id kept state: %q", o.Stdout)
 	}
 }
+
+// Arguments as models send them, through a real client: null for every
+// unused optional, integral floats, env as NAME=value strings with
+// unset_env, the legacy env object, and every problem at once.
+func TestExecArgumentsAsModelsSend(t *testing.T) {
+	cs := Connect(t)
+	sh(t, cs, "export KEEP=k GONE=g")
+	o := execIn(t, cs, map[string]any{"command": `echo "$A|$B|${GONE-unset}|$KEEP"`, "session": nil, "cwd": nil,
+		"stdin": nil, "timeout_ms": 30000.0, "max_output_bytes": 1e4, "env": []string{"A=1", "B=x=y"}, "unset_env": []string{"GONE"}})
+	if o.Stdout != "1|x=y|unset|k\n" || o.ExitCode != 0 {
+		t.Fatalf("list env, nulls, integral floats: %+v", o)
+	}
+	o = execIn(t, cs, map[string]any{"command": `echo "$A|${GONE-unset}"`, "env": map[string]any{"A": "2", "GONE": nil}})
+	if o.Stdout != "2|unset\n" {
+		t.Fatalf("legacy env object: %+v", o)
+	}
+	res := Call(t, cs, "exec", map[string]any{"command": nil, "timeout_ms": 1.5, "bogus": 1})
+	text := Text(res)
+	if !res.IsError {
+		t.Fatalf("bad arguments accepted: %s", text)
+	}
+	for _, want := range []string{`"command" must not be null`, `"timeout_ms" must be an integer, got 1.5`, `unknown argument "bogus"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("error %q lacks %q", text, want)
+		}
+	}
+	res = Call(t, cs, "exec", map[string]any{"command": "true", "env": []string{"NOEQUALS"}})
+	if text := Text(res); !res.IsError || !strings.Contains(text, "NAME=value") {
+		t.Errorf("env entry without '=': %q", text)
+	}
+}

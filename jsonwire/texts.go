@@ -41,6 +41,10 @@ func (t *TextBytes) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if err != nil {
 		return err
 	}
+	if v.Kind() == 'n' { // null: no text, as for a string
+		*t = nil
+		return nil
+	}
 	if v.Kind() != '"' {
 		return &jsonv2.SemanticError{JSONKind: v.Kind(), GoType: reflect.TypeFor[string]()}
 	}

@@ -1,12 +1,3 @@
-// Package schemas holds the generated JSON schemas of every sbx-mcp tool,
-// one file per tool (<name>.json: input and output schema), so reviewers
-// see schema changes in diffs and clients can be checked against them.
-//
-// Regenerate after changing a tool's args or result struct:
-//
-//	go generate ./schemas
-//
-// TestSchemasFresh fails when a file is stale.
 package schemas
 
 //go:generate go run gen.go

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -24,6 +25,9 @@ func describeDecodeError(err error, root string) string {
 	if p := string(se.JSONPointer); p != "" {
 		name := strings.ReplaceAll(strings.TrimPrefix(p, "/"), "/", ".")
 		where = strconv.Quote(strings.NewReplacer("~1", "/", "~0", "~").Replace(name))
+	}
+	if se.Err != nil && se.GoType != nil && ownDecoder(se.GoType) {
+		return fmt.Sprintf("%s: %v", where, se.Err) // the type's own message
 	}
 	got, want := jsonwire.KindName(se.JSONKind), goJSONType(se.GoType)
 	// A number for an integer (a fraction, an overflow) is a range
@@ -69,4 +73,11 @@ func withArticle(kind string) string {
 		return kind
 	}
 	return article(kind)
+}
+
+// ownDecoder reports whether values of t decode themselves (json.Unmarshaler
+// or the v2 UnmarshalerFrom), so their errors say more than a kind mismatch.
+func ownDecoder(t reflect.Type) bool {
+	p := reflect.PointerTo(t)
+	return p.Implements(reflect.TypeFor[json.Unmarshaler]()) || p.Implements(reflect.TypeFor[jsonv2.UnmarshalerFrom]())
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"math/big"
 	"reflect"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -46,6 +48,7 @@ func NewTool[A, R any](name, description string, ann Annotations, h func(ctx con
 		if err := json.Unmarshal(in, &inMap); err != nil {
 			panic(err)
 		}
+		addAlternatives(inT, inMap)
 		if structured {
 			out = mustSchema(name, outT, true)
 		}
@@ -308,20 +311,29 @@ func nullable(t reflect.Type, s map[string]any, output bool) {
 }
 
 // decodeArgs checks raw against the input schema (unknown, missing and
-// mistyped fields, named by path) and then decodes it into v. The check
-// walks raw's structure without validating it again (the frame it came in
-// was validated; the decode checks every value anyway). The big string
+// mistyped fields, named by path, all of them at once) and then decodes it
+// into v. Arguments are taken as language models send them: null for an
+// optional field is the field left out, and an integral number such as
+// 30000.0 or 3e4 is accepted for an integer field. The check walks raw's
+// structure without validating it again (the frame it came in was
+// validated; the decode checks every value anyway). The big string
 // members bound for the TextBytes fields in texts are unquoted apart
 // (jsonwire.TextFields), so a megabyte of write_file content costs one
 // SWAR pass.
 func decodeArgs(raw json.RawMessage, schema map[string]any, v any, texts jsonwire.TextFields) error {
 	raw = bytes.TrimSpace(raw)
-	if err := checkRaw(schema, raw, ""); err != nil {
-		if errors.Is(err, jsonwire.ErrMalformed) {
-			return fmt.Errorf("invalid arguments: malformed JSON")
-		}
-		return fmt.Errorf("invalid arguments: %w", err)
+	c := argCheck{root: raw}
+	if err := c.value(schema, raw, "", true); err != nil {
+		return fmt.Errorf("invalid arguments: malformed JSON")
 	}
+	if len(c.problems) > 0 {
+		msg := strings.Join(c.problems, "; ")
+		if c.more > 0 {
+			msg += fmt.Sprintf("; and %d more", c.more)
+		}
+		return fmt.Errorf("invalid arguments: %s", msg)
+	}
+	raw = c.rewritten()
 	if err := texts.Unmarshal(raw, v); err != nil {
 		if jsonwire.IsSyntaxError(err) {
 			return fmt.Errorf("invalid arguments: malformed JSON: %v", err)
@@ -331,48 +343,128 @@ func decodeArgs(raw json.RawMessage, schema map[string]any, v any, texts jsonwir
 	return nil
 }
 
-// checkRaw validates the value v against the subset of JSON Schema that
-// SchemaFor produces (type, properties, required, additionalProperties,
-// items, enum). Of several problems in an object it reports a missing
-// required member first, then the problem of the alphabetically first
-// member.
-func checkRaw(s map[string]any, v []byte, path string) error {
+// addAlternatives puts the legacy schema of each field of the struct type
+// t whose type is an AltSchemaer into the validator's copy s of t's schema
+// (under altKey, which clients never see).
+func addAlternatives(t reflect.Type, s map[string]any) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	props, _ := s["properties"].(map[string]any)
+	if t.Kind() != reflect.Struct || props == nil {
+		return
+	}
+	for _, f := range reflect.VisibleFields(t) {
+		alt, ok := reflect.Zero(f.Type).Interface().(AltSchemaer)
+		if !ok || !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" {
+			name = f.Name
+		}
+		if p, _ := props[name].(map[string]any); p != nil {
+			p[altKey] = alt.JSONSchemaAlternative()
+		}
+	}
+}
+
+// maxProblems bounds the problems one invalid-arguments message lists.
+const maxProblems = 20
+
+// altKey is a validator-only schema keyword (never sent to clients): a
+// second schema a value may match instead, for a legacy form an argument
+// type still accepts without advertising it (see AltSchemaer).
+const altKey = "x-sbx-alternative"
+
+// AltSchemaer is implemented by an argument type that, besides the form its
+// JSONSchema advertises, still decodes an older form (for callers written
+// against an earlier schema). The validator accepts a value of either form;
+// tools/list shows only the advertised one.
+type AltSchemaer interface {
+	JSONSchemaAlternative() map[string]any
+}
+
+// argCheck is one check of an arguments value: the problems found (each a
+// clause naming its field) and the rewrites that make the value decodable
+// (an integral 30000.0 becomes 30000), by offset in root.
+type argCheck struct {
+	root     []byte
+	problems []string
+	more     int // problems past maxProblems
+	edits    []argEdit
+}
+
+type argEdit struct {
+	start, end int
+	repl       string
+}
+
+func (c *argCheck) problem(format string, a ...any) {
+	if len(c.problems) >= maxProblems {
+		c.more++
+		return
+	}
+	c.problems = append(c.problems, fmt.Sprintf(format, a...))
+}
+
+// rewritten returns root with the edits applied (root itself without any).
+func (c *argCheck) rewritten() []byte {
+	if len(c.edits) == 0 {
+		return c.root
+	}
+	out := make([]byte, 0, len(c.root))
+	at := 0
+	for _, e := range c.edits {
+		out = append(out, c.root[at:e.start]...)
+		out = append(out, e.repl...)
+		at = e.end
+	}
+	return append(out, c.root[at:]...)
+}
+
+// value checks v against the subset of JSON Schema that SchemaFor produces
+// (type, properties, required, additionalProperties, items, enum), adding
+// each problem to c. It returns an error only for malformed JSON.
+func (c *argCheck) value(s map[string]any, v []byte, path string, top bool) error {
 	kind := jsonwire.Kind(v)
 	if kind == "" {
 		return jsonwire.ErrMalformed
 	}
 	if t, ok := s["type"]; ok {
 		if ok, want := typeAllows(t, kind); !ok {
-			if kind == "null" {
-				return fmt.Errorf("%s must not be null (want %s)", fieldName(path), want)
+			if alt, _ := s[altKey].(map[string]any); alt != nil {
+				if ok, _ := typeAllows(alt["type"], kind); ok {
+					return c.value(alt, v, path, false)
+				}
 			}
-			return fmt.Errorf("%s must be %s, got %s", fieldName(path), article(want), kind)
+			switch {
+			case kind == "number" && strings.Contains(want, "integer"):
+				if n, ok := integral(v); ok {
+					start := cap(c.root) - cap(v) // v is root[start:start+len(v)]
+					c.edits = append(c.edits, argEdit{start, start + len(v), n})
+					return nil
+				}
+				c.problem("%s must be an integer, got %s", fieldName(path), v)
+			case kind == "null":
+				c.problem("%s must not be null (want %s)", fieldName(path), want)
+			default:
+				c.problem("%s must be %s, got %s", fieldName(path), article(want), kind)
+			}
+			return nil
 		}
 	}
 	switch kind {
 	case "object":
-		return checkRawObject(s, v, path)
+		return c.object(s, v, path)
 	case "array":
 		it, _ := s["items"].(map[string]any)
 		if it == nil {
 			return nil
 		}
-		var first error
-		err := jsonwire.Items(v, func(i int, item []byte) error {
-			if first == nil {
-				if err := checkRaw(it, item, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-					if errors.Is(err, jsonwire.ErrMalformed) {
-						return err
-					}
-					first = err
-				}
-			}
-			return nil
+		return jsonwire.Items(v, func(i int, item []byte) error {
+			return c.value(it, item, fmt.Sprintf("%s[%d]", path, i), false)
 		})
-		if err != nil {
-			return err
-		}
-		return first
 	}
 	enum, ok := s["enum"].([]any)
 	if !ok || kind == "null" {
@@ -392,10 +484,14 @@ func checkRaw(s map[string]any, v []byte, path string) error {
 		}
 		opts = append(opts, fmt.Sprint(e))
 	}
-	return fmt.Errorf("%s must be one of %s, got %v", fieldName(path), strings.Join(opts, ", "), text)
+	c.problem("%s must be one of %s, got %v", fieldName(path), strings.Join(opts, ", "), text)
+	return nil
 }
 
-func checkRawObject(s map[string]any, v []byte, path string) error {
+// object checks the members of the object v: a missing required member is
+// reported first, then the members' problems in the order they came. A
+// null optional member is the member left out.
+func (c *argCheck) object(s map[string]any, v []byte, path string) error {
 	join := func(k string) string {
 		if path == "" {
 			return k
@@ -403,57 +499,86 @@ func checkRawObject(s map[string]any, v []byte, path string) error {
 		return path + "." + k
 	}
 	props, _ := s["properties"].(map[string]any)
-	var first *memberErr // the member problem with the smallest key
-	seen := map[string]bool{}
-	err := jsonwire.Members(v, func(k string, val []byte) error {
-		seen[k] = true
-		var problem error
-		if ps, ok := props[k].(map[string]any); ok {
-			problem = checkRaw(ps, val, join(k))
-		} else {
-			switch ap := s["additionalProperties"].(type) {
-			case bool:
-				if !ap {
-					known := make([]string, 0, len(props))
-					for p := range props {
-						known = append(known, p)
-					}
-					sort.Strings(known)
-					problem = fmt.Errorf("unknown argument %s (known: %s)", fieldName(join(k)), strings.Join(known, ", "))
-				}
-			case map[string]any:
-				problem = checkRaw(ap, val, join(k))
+	req, _ := s["required"].([]any)
+	required := func(k string) bool {
+		for _, r := range req {
+			if r == k {
+				return true
 			}
 		}
-		if errors.Is(problem, jsonwire.ErrMalformed) {
-			return problem
+		return false
+	}
+	var seen map[string]bool
+	if len(req) > 0 {
+		seen = make(map[string]bool, len(req))
+	}
+	listed := false // the known arguments are listed once
+	first := len(c.problems)
+	err := jsonwire.Members(v, func(k string, val []byte) error {
+		if seen != nil {
+			seen[k] = true
 		}
-		if problem != nil && (first == nil || k < first.key) {
-			first = &memberErr{k, problem}
+		if ps, ok := props[k].(map[string]any); ok {
+			if jsonwire.Kind(val) == "null" && !required(k) {
+				return nil // null for an optional field: left out (the decode zeroes it)
+			}
+			return c.value(ps, val, join(k), false)
+		}
+		switch ap := s["additionalProperties"].(type) {
+		case bool:
+			if !ap && !listed {
+				listed = true
+				known := make([]string, 0, len(props))
+				for p := range props {
+					known = append(known, p)
+				}
+				sort.Strings(known)
+				c.problem("unknown argument %s (known: %s)", fieldName(join(k)), strings.Join(known, ", "))
+			} else if !ap {
+				c.problem("unknown argument %s", fieldName(join(k)))
+			}
+		case map[string]any:
+			return c.value(ap, val, join(k), false)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if req, ok := s["required"].([]any); ok {
-		for _, r := range req {
-			name, _ := r.(string)
-			if !seen[name] {
-				return fmt.Errorf("missing required argument %s", fieldName(join(name)))
-			}
+	var missing []string
+	for _, r := range req {
+		if name, _ := r.(string); !seen[name] {
+			missing = append(missing, fmt.Sprintf("missing required argument %s", fieldName(join(name))))
 		}
 	}
-	if first != nil {
-		return first.err
+	if len(missing) > 0 { // first in this object's list
+		c.problems = slices.Insert(c.problems, first, missing...)
+		if over := len(c.problems) - maxProblems; over > 0 {
+			c.problems = c.problems[:maxProblems]
+			c.more += over
+		}
 	}
 	return nil
 }
 
-// memberErr is a schema problem found in one object member.
-type memberErr struct {
-	key string
-	err error
+// integral returns the integer text of the JSON number v when v is an
+// integer written with a fraction or exponent (30000.0, 3e4, -2.50e1) that
+// fits an int64.
+func integral(v []byte) (string, bool) {
+	if len(v) > 64 {
+		return "", false
+	}
+	// big.Rat would expand 1e999999999: bound the exponent first
+	if _, exp, ok := strings.Cut(strings.ToLower(string(v)), "e"); ok {
+		if e, err := strconv.Atoi(exp); err != nil || e > 40 || e < -40 {
+			return "", false
+		}
+	}
+	r, ok := new(big.Rat).SetString(string(v))
+	if !ok || !r.IsInt() || !r.Num().IsInt64() {
+		return "", false
+	}
+	return r.Num().String(), true
 }
 
 func typeAllows(t any, kind string) (bool, string) {

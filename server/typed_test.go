@@ -155,10 +155,10 @@ func TestNewToolDecoding(t *testing.T) {
 		{`{"command":"ls","inner":{"x":"1"}}`, true, `"inner.x" must be an integer`},
 		{`{"command":"ls","list":[{"x":1},{}]}`, true, `missing required argument "list[1].x"`},
 		{`{"command":"ls","any":{"whatever":[1,2]}}`, false, ""},
-		// several problems: a missing required one first, else the first by name
-		{`{"mode":"c","extra":1}`, true, `missing required argument "command"`},
-		{`{"command":"ls","mode":"c","extra":1}`, true, `unknown argument "extra"`},
-		{`{"command":"ls","inner":{"x":1.5}}`, true, `"inner.x" must be an integer, got number`},
+		// several problems: all at once, a missing required one first
+		{`{"mode":"c","extra":1}`, true, `missing required argument "command"; "mode" must be one of a, b, got c; unknown argument "extra"`},
+		{`{"command":"ls","mode":"c","extra":1}`, true, `"mode" must be one of a, b, got c; unknown argument "extra"`},
+		{`{"command":"ls","inner":{"x":1.5}}`, true, `"inner.x" must be an integer, got 1.5`},
 		{`{"command":"ls","list":[{"x":1},2]}`, true, `"list[1]" must be an object, got integer`},
 		{`{"command":"ls","inner":{"x":1}`, true, `malformed JSON`},
 		{`{"command":"ls","command":"pwd"}`, false, ""},
@@ -284,4 +284,71 @@ func TestTextBytesHeldUntilResponse(t *testing.T) {
 		t.Error("argument buffers were not given back after the response")
 	}
 	third.responded()
+}
+
+// Arguments as language models send them: null for every unused optional
+// (OpenAI strict function calling), integral floats for integers, and every
+// problem reported in one round trip.
+func TestArgumentsAsModelsSend(t *testing.T) {
+	type inner struct {
+		N int `json:"n"`
+	}
+	type args struct {
+		Command string             `json:"command"`
+		Cwd     string             `json:"cwd,omitempty"`
+		Timeout int                `json:"timeout_ms,omitempty"`
+		Count   *int64             `json:"count,omitempty"`
+		Flag    bool               `json:"flag,omitempty"`
+		Env     map[string]*string `json:"env,omitempty"`
+		List    []inner            `json:"list,omitempty"`
+		Inner   *inner             `json:"inner,omitempty"`
+		Data    TextBytes          `json:"data,omitempty"`
+	}
+	var got args
+	tool := NewTool("t", "d", Annotations{}, func(ctx context.Context, call *Call, a args) (struct{}, error) {
+		got = a
+		return struct{}{}, nil
+	})
+	call := func(raw string) *Result {
+		got = args{}
+		return tool.Handle(context.Background(), NewCall(nil), json.RawMessage(raw))
+	}
+	res := call(`{"command":"echo ok","cwd":null,"timeout_ms":null,"count":null,"flag":null,"env":null,"list":null,"inner":null,"data":null}`)
+	if res.IsError || got.Command != "echo ok" || got.Cwd != "" || got.Count != nil || got.Env != nil || got.Inner != nil {
+		t.Fatalf("nulls for optionals: %+v %+v", res.Content, got)
+	}
+	res = call(`{"command":"x","timeout_ms":30000.0,"count":3e4,"list":[{"n":2.0},{"n":-1.50e1}],"inner":{"n":1E2}}`)
+	if res.IsError || got.Timeout != 30000 || *got.Count != 30000 || got.List[0].N != 2 || got.List[1].N != -15 || got.Inner.N != 100 {
+		t.Fatalf("integral floats: %+v %+v", res.Content, got)
+	}
+	for raw, want := range map[string]string{
+		// null for a required field is still missing
+		`{"command":null}`: `"command" must not be null`,
+		// non-integral, too big or absurd exponents are not integers
+		`{"command":"x","timeout_ms":1.5}`:                 `"timeout_ms" must be an integer, got 1.5`,
+		`{"command":"x","timeout_ms":1e30}`:                `"timeout_ms" must be an integer, got 1e30`,
+		`{"command":"x","timeout_ms":1e999999999}`:         `"timeout_ms" must be an integer, got 1e999999999`,
+		`{"command":"x","inner":{"n":null}}`:               `"inner.n" must not be null`,
+		`{"command":"x","list":[{"n":0.5},{"n":"2"},{}]}`:  `"list[0].n" must be an integer, got 0.5; "list[1].n" must be an integer, got string; missing required argument "list[2].n"`,
+		`{"cwd":1,"flag":"yes","bogus":true,"other":null}`: `missing required argument "command"; "cwd" must be a string, got integer; "flag" must be a boolean, got string; unknown argument "bogus" (known: command, count, cwd, data, env, flag, inner, list, timeout_ms); unknown argument "other"`,
+	} {
+		res := call(raw)
+		if !res.IsError || !strings.Contains(res.Content[0].Text.String(), want) {
+			t.Errorf("%s: %+v, want %q", raw, res.Content, want)
+		}
+	}
+	// many problems: a bounded message
+	var b strings.Builder
+	b.WriteString(`{"command":"x","list":[`)
+	for i := range 100 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"n":"s"}`)
+	}
+	b.WriteString(`]}`)
+	res = call(b.String())
+	if text := res.Content[0].Text.String(); !res.IsError || !strings.HasSuffix(text, "; and 80 more") || strings.Count(text, "must be") != maxProblems {
+		t.Errorf("100 problems: %s", text)
+	}
 }

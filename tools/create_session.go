@@ -10,10 +10,10 @@ import (
 )
 
 type createSessionArgs struct {
-	ID        string            `json:"id,omitempty" jsonschema_description:"Session id: 1-63 of A-Z a-z 0-9 _ - (generated when absent). Must not exist yet."`
-	Env       map[string]string `json:"env,omitempty" jsonschema_description:"Environment variables for the session's shell."`
-	Cwd       string            `json:"cwd,omitempty" jsonschema_description:"Initial working directory (default: the workdir)."`
-	TimeoutMs int               `json:"timeout_ms,omitempty" jsonschema_description:"Default command timeout for this session in ms (default 60000)."`
+	ID        string `json:"id,omitempty" jsonschema_description:"Session id: 1-63 of A-Z a-z 0-9 _ - (generated when absent). Must not exist yet."`
+	Env       Env    `json:"env,omitempty" jsonschema_description:"Environment variables for the session's shell, as NAME=value strings."`
+	Cwd       string `json:"cwd,omitempty" jsonschema_description:"Initial working directory (default: the workdir)."`
+	TimeoutMs int    `json:"timeout_ms,omitempty" jsonschema_description:"Default command timeout for this session in ms (default 60000)."`
 }
 
 type createSessionResult struct {
@@ -36,7 +36,7 @@ func init() {
 						return createSessionResult{}, fmt.Errorf("env: %q is not a valid variable name", k)
 					}
 				}
-				info, err := d.Sessions.Create(ctx, session.CreateRequest{ID: a.ID, Env: a.Env, Cwd: a.Cwd, Timeout: time.Duration(a.TimeoutMs) * time.Millisecond})
+				info, err := d.Sessions.Create(ctx, session.CreateRequest{ID: a.ID, Env: a.Env.values(), Cwd: a.Cwd, Timeout: time.Duration(a.TimeoutMs) * time.Millisecond})
 				if err != nil {
 					return createSessionResult{}, err
 				}

@@ -18,13 +18,14 @@ const maxOutputCap = 1 << 20
 const maxTimeout = 24 * time.Hour
 
 type execArgs struct {
-	Command        string             `json:"command" jsonschema_description:"Bash script to run (multi-line and heredocs fine; NUL-free)."`
-	Session        string             `json:"session,omitempty" jsonschema_description:"Session id (default: \"default\"). Other ids must be made with create_session."`
-	Cwd            string             `json:"cwd,omitempty" jsonschema_description:"Working directory for this command only (relative to the session cwd)."`
-	Env            map[string]*string `json:"env,omitempty" jsonschema_description:"Variables for this command only; null unsets one."`
-	TimeoutMs      int                `json:"timeout_ms,omitempty" jsonschema_description:"Kill the command after this many ms (default: the session's, 60000). Exit code 124 then."`
-	Stdin          *string            `json:"stdin,omitempty" jsonschema_description:"Text fed to the command's stdin (default: empty)."`
-	MaxOutputBytes int                `json:"max_output_bytes,omitempty" jsonschema_description:"Bytes kept per stream (head and tail; max 1048576)."`
+	Command        string   `json:"command" jsonschema_description:"Bash script to run (multi-line and heredocs fine; NUL-free)."`
+	Session        string   `json:"session,omitempty" jsonschema_description:"Session id (default: \"default\"). Other ids must be made with create_session."`
+	Cwd            string   `json:"cwd,omitempty" jsonschema_description:"Working directory for this command only (relative to the session cwd)."`
+	Env            Env      `json:"env,omitempty" jsonschema_description:"Variables for this command only, as NAME=value strings."`
+	UnsetEnv       []string `json:"unset_env,omitempty" jsonschema_description:"Variable names to unset for this command only."`
+	TimeoutMs      int      `json:"timeout_ms,omitempty" jsonschema_description:"Kill the command after this many ms (default: the session's, 60000). Exit code 124 then."`
+	Stdin          *string  `json:"stdin,omitempty" jsonschema_description:"Text fed to the command's stdin (default: empty)."`
+	MaxOutputBytes int      `json:"max_output_bytes,omitempty" jsonschema_description:"Bytes kept per stream (head and tail; max 1048576)."`
 }
 
 type execResult struct {
@@ -95,7 +96,7 @@ func (a execArgs) request() (session.Request, error) {
 		return session.Request{}, fmt.Errorf("max_output_bytes must be between 1 and %d", maxOutputCap)
 	}
 	return session.Request{
-		Session: a.Session, Command: a.Command, Cwd: a.Cwd, Env: a.Env, Stdin: a.Stdin,
+		Session: a.Session, Command: a.Command, Cwd: a.Cwd, Env: a.Env.withUnset(a.UnsetEnv), Stdin: a.Stdin,
 		Timeout: time.Duration(a.TimeoutMs) * time.Millisecond, MaxOutput: a.MaxOutputBytes,
 	}, nil
 }

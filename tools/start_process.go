@@ -11,14 +11,15 @@ import (
 )
 
 type startProcessArgs struct {
-	Command string             `json:"command" jsonschema_description:"Bash command to run in the background."`
-	Session string             `json:"session,omitempty" jsonschema_description:"Session whose cwd and exported env it starts with (default: \"default\")."`
-	Cwd     string             `json:"cwd,omitempty" jsonschema_description:"Working directory (relative to the session cwd)."`
-	Env     map[string]*string `json:"env,omitempty" jsonschema_description:"Extra variables; null unsets one."`
-	ID      string             `json:"id,omitempty" jsonschema_description:"Your id for it (1-63 of A-Z a-z 0-9 _ -); generated when absent."`
-	TTY     bool               `json:"tty,omitempty" jsonschema_description:"Run it on a terminal (REPLs, prompts, vim, top): TERM=xterm-256color; stdout and stderr are one stream. Drive it with write_process_stdin keys; read it with get_process_screen."`
-	Cols    int                `json:"cols,omitempty" jsonschema_description:"Terminal width with tty (default 120, 2-500)."`
-	Rows    int                `json:"rows,omitempty" jsonschema_description:"Terminal height with tty (default 40, 2-200)."`
+	Command  string   `json:"command" jsonschema_description:"Bash command to run in the background."`
+	Session  string   `json:"session,omitempty" jsonschema_description:"Session whose cwd and exported env it starts with (default: \"default\")."`
+	Cwd      string   `json:"cwd,omitempty" jsonschema_description:"Working directory (relative to the session cwd)."`
+	Env      Env      `json:"env,omitempty" jsonschema_description:"Extra variables, as NAME=value strings."`
+	UnsetEnv []string `json:"unset_env,omitempty" jsonschema_description:"Variable names to unset."`
+	ID       string   `json:"id,omitempty" jsonschema_description:"Your id for it (1-63 of A-Z a-z 0-9 _ -); generated when absent."`
+	TTY      bool     `json:"tty,omitempty" jsonschema_description:"Run it on a terminal (REPLs, prompts, vim, top): TERM=xterm-256color; stdout and stderr are one stream. Drive it with write_process_stdin keys; read it with get_process_screen."`
+	Cols     int      `json:"cols,omitempty" jsonschema_description:"Terminal width with tty (default 120, 2-500)."`
+	Rows     int      `json:"rows,omitempty" jsonschema_description:"Terminal height with tty (default 40, 2-200)."`
 }
 
 type startProcessResult struct {
@@ -50,7 +51,7 @@ func init() {
 			server.Annotations{Title: "Start background process", DestructiveHint: true, OpenWorldHint: true},
 			func(ctx context.Context, call *server.Call, a startProcessArgs) (startProcessResult, error) {
 				in, err := d.Processes.Start(ctx, process.StartRequest{
-					Command: a.Command, Session: a.Session, Cwd: a.Cwd, Env: a.Env, ID: a.ID,
+					Command: a.Command, Session: a.Session, Cwd: a.Cwd, Env: a.Env.withUnset(a.UnsetEnv), ID: a.ID,
 					TTY: a.TTY, Cols: a.Cols, Rows: a.Rows,
 				})
 				if err != nil {
