@@ -13,6 +13,7 @@ import (
 var strictKeywords = map[string]bool{
 	"type": true, "description": true, "properties": true, "required": true,
 	"items": true, "enum": true, "additionalProperties": true,
+	"minimum": true, "maximum": true,
 }
 
 // Every input schema is in the strict dialect: one type name per schema

@@ -17,7 +17,8 @@
 // subset) take one type name per schema, no type arrays such as
 // ["string","null"], and no additionalProperties schemas. Input schemas
 // therefore use only type (one name), description, properties, required,
-// items, enum and additionalProperties: false (TestInputSchemasStrictDialect).
+// items, enum, minimum, maximum and additionalProperties: false
+// (TestInputSchemasStrictDialect).
 //
 // What that costs, and how it is kept:
 //
