@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,7 +22,11 @@ type cgroupSet struct {
 	dirs      []string // created, deepest last (job cgroups below are removed with them)
 	killFile  string   // v2 cgroup.kill of the whole sandbox
 	v2Sandbox string   // v2: the sandbox cgroup (init's, the root of its cgroup namespace)
-	mounts    []cgroupMount
+	// jobsDir is init's cgroup that job cgroups go below: v2Sandbox, or
+	// without cgroup v2 init's v1 freezer cgroup (jobsV1).
+	jobsDir string
+	jobsV1  bool
+	mounts  []cgroupMount
 	// held names each requested limit ("pids", "memory", "cpu") that a
 	// cgroup enforces; failed says why the others are not.
 	held   map[string]bool
@@ -44,7 +49,7 @@ type cgMount struct {
 	point       string
 	root        string
 	v2          bool
-	controllers []string // the ones we limit with: pids, memory, cpu
+	controllers []string // the ones we use: pids, memory, cpu (limits), freezer (v1 job cgroups)
 	data        string   // the hierarchy's mount data (every controller, name=)
 }
 
@@ -104,7 +109,7 @@ func cgroupMounts() ([]cgMount, error) {
 			var ctrls, data []string
 			for _, o := range strings.Split(qf[2], ",") {
 				switch {
-				case o == "pids" || o == "memory" || o == "cpu":
+				case o == "pids" || o == "memory" || o == "cpu" || o == "freezer":
 					ctrls = append(ctrls, o)
 					data = append(data, o)
 				case subsys[o] || strings.HasPrefix(o, "name="):
@@ -166,7 +171,7 @@ func newCgroups(name string, lim Limits) (*cgroupSet, error) {
 	// never sees; init and every sandbox process live in <name>/sandbox,
 	// the root of the sandbox's cgroup namespace.
 	for _, m := range mounts {
-		if !m.v2 || own[""] == "" {
+		if !m.v2 || own[""] == "" || noCgroupV2 {
 			continue
 		}
 		parent := cgPath(m, own[""])
@@ -201,7 +206,7 @@ func newCgroups(name string, lim Limits) (*cgroupSet, error) {
 			break
 		}
 		s.dirs = append(s.dirs, sandbox)
-		s.v2Sandbox = sandbox
+		s.v2Sandbox, s.jobsDir = sandbox, sandbox
 		s.procs = append(s.procs, filepath.Join(sandbox, "cgroup.procs"))
 		if _, err := os.Stat(filepath.Join(dir, "cgroup.kill")); err == nil {
 			s.killFile = filepath.Join(dir, "cgroup.kill")
@@ -272,6 +277,11 @@ func newCgroups(name string, lim Limits) (*cgroupSet, error) {
 			s.mounts = append(s.mounts, cgroupMount{Dir: cgRel(m.point), Type: "cgroup", Data: m.data})
 		}
 	}
+	if s.jobsDir == "" {
+		if err := s.freezerJobs(mounts, own, name); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for c, w := range want {
 		if w && !s.held[c] && s.failed[c] == nil {
 			s.failed[c] = fmt.Errorf("no writable hierarchy with the %s controller", c)
@@ -284,6 +294,35 @@ func newCgroups(name string, lim Limits) (*cgroupSet, error) {
 		return nil, errors.Join(errs...)
 	}
 	return s, errors.Join(errs...)
+}
+
+// noCgroupV2 makes newCgroups ignore cgroup v2 hierarchies (tests of the
+// cgroup v1 layout on a hybrid host).
+var noCgroupV2 = false
+
+// freezerJobs sets up job cgroups without cgroup v2: below init's own
+// cgroup in the v1 freezer hierarchy, killed by freeze, kill, thaw.
+func (s *cgroupSet) freezerJobs(mounts []cgMount, own map[string]string, name string) error {
+	for _, m := range mounts {
+		if m.v2 || !slices.Contains(m.controllers, "freezer") {
+			continue
+		}
+		dir := filepath.Join(cgPath(m, own["freezer"]), name)
+		if slices.Contains(s.dirs, dir) { // co-mounted with a limited controller: init joins it already
+			s.jobsDir, s.jobsV1 = dir, true
+			return nil
+		}
+		sweepStale(filepath.Dir(dir))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return fmt.Errorf("job cgroups: %w", err)
+		}
+		s.dirs = append(s.dirs, dir)
+		s.procs = append(s.procs, filepath.Join(dir, "cgroup.procs"))
+		s.jobsDir, s.jobsV1 = dir, true
+		s.mounts = append(s.mounts, cgroupMount{Dir: cgRel(m.point), Type: "cgroup", Data: m.data})
+		return nil
+	}
+	return errors.New("job cgroups: no cgroup v2 and no writable v1 freezer hierarchy")
 }
 
 // cgRel is where a host cgroup mount point goes under the sandbox's
@@ -320,7 +359,7 @@ func planCgroups(lvl Level, name string, lim Limits, icfg *initConfig) (*cgroupS
 	} else {
 		icfg.JobsTasks = cg.jobsTasks
 		icfg.CgroupMounts = cg.mounts
-		icfg.CgroupV2 = cg.v2Sandbox
+		icfg.CgroupJobs, icfg.JobsV1 = cg.jobsDir, cg.jobsV1
 	}
 	if err := cg.failed["pids"]; err != nil {
 		icfg.RlimitPids = lim.Pids
@@ -433,7 +472,7 @@ func (s *cgroupSet) destroy() {
 	var dirs []string
 	for _, dir := range s.dirs {
 		dirs = append(dirs, dir)
-		if dir == s.v2Sandbox {
+		if dir == s.jobsDir {
 			dirs = append(dirs, subCgroups(dir)...)
 		}
 	}

@@ -120,22 +120,29 @@ func TestSecCgroupLimitFiles(t *testing.T) {
 	allocGiB(t, s)
 }
 
-// Nothing inside can freeze a cgroup, init's least of all.
+// Nothing inside can freeze a cgroup, init's least of all, with job
+// cgroups on v2 or on the v1 freezer (then mounted inside, read-only).
 func TestSecCgroupFreezer(t *testing.T) {
-	s := cgroupSandbox(t)
-	for _, cmd := range []string{
-		"mkdir /sys/fs/cgroup/freezer/x",
-		"mount -t cgroup -o freezer x /mnt",
-		"mount -t cgroup2 x /mnt",
-		`for f in $(find /sys/fs/cgroup -name cgroup.freeze -o -name freezer.state); do echo 1 > $f && exit 0; echo FROZEN > $f && exit 0; done; exit 1`,
-		"echo 1 > /sys/fs/cgroup/cgroup.freeze", "echo 1 > /sys/fs/cgroup/unified/cgroup.freeze",
-	} {
-		if r := run(t, s, cmd); r.exit.Code == 0 {
-			t.Errorf("%q succeeded: %v", cmd, r)
-		}
-	}
-	if r := run(t, s, "echo ok"); r.stdout != "ok\n" {
-		t.Fatalf("init stopped answering: %v", r)
+	for _, mode := range jobModes {
+		t.Run(mode.name, func(t *testing.T) {
+			noCgroupV2 = mode.noV2
+			s := cgroupSandbox(t)
+			noCgroupV2 = false
+			for _, cmd := range []string{
+				"mkdir /sys/fs/cgroup/freezer/x",
+				"mount -t cgroup -o freezer x /mnt",
+				"mount -t cgroup2 x /mnt",
+				`for f in $(find /sys/fs/cgroup -name cgroup.freeze -o -name freezer.state); do echo 1 > $f && exit 0; echo FROZEN > $f && exit 0; done; exit 1`,
+				"echo 1 > /sys/fs/cgroup/cgroup.freeze", "echo 1 > /sys/fs/cgroup/unified/cgroup.freeze",
+			} {
+				if r := run(t, s, cmd); r.exit.Code == 0 {
+					t.Errorf("%q succeeded: %v", cmd, r)
+				}
+			}
+			if r := run(t, s, "echo ok"); r.stdout != "ok\n" {
+				t.Fatalf("init stopped answering: %v", r)
+			}
+		})
 	}
 }
 

@@ -34,13 +34,13 @@ const cgroupRoot = "/sys/fs/cgroup"
 // Preconditions: stage 1, on its locked thread, after / was made private;
 // before seccomp (which refuses unshare).
 func enterCgroupNamespace(cfg *initConfig, st *initStatus) {
-	if cfg.CgroupV2 != "" {
-		fd, err := unix.Open(cfg.CgroupV2, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if cfg.CgroupJobs != "" {
+		fd, err := unix.Open(cfg.CgroupJobs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err == nil {
 			err = moveFd(fd, fdJobs)
 		}
 		if err != nil {
-			st.gap("job_cgroups: open the sandbox's cgroup %s: %v", cfg.CgroupV2, err)
+			st.gap("job_cgroups: open the sandbox's cgroup %s: %v", cfg.CgroupJobs, err)
 		} else {
 			st.JobsFD = true
 		}

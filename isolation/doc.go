@@ -64,6 +64,16 @@
 //	  <server's cgroup>/sbx-mcp-<pid>-<n>/     ← cgroup namespace root: init
 //	    jobs/                                  pids.max memory.limit_in_bytes cpu.cfs_quota_us;
 //	                                           init's spawner thread, so every sandbox process
+//	cgroup v1 freezer (only without cgroup v2)
+//	  <server's cgroup>/sbx-mcp-<pid>-<n>/     ← cgroup namespace root: init
+//	    <job>/...                              ← job cgroups (init, through fd 6)
+//
+// A job is a Spec.Tag: "S<n>" a session's shell, "P/<session>/<n>" a
+// background process, a code context's driver; its cgroup path is the tag
+// with each component escaped (jobs_linux.go). Kill by membership:
+// cgroup.kill on v2; freeze, kill, thaw on v1. A session command's timeout
+// ("S<n>/<seq>", no cgroup of its own) freezes the shell's cgroup and kills
+// the members that started since the command did.
 //
 // Inside, /sys/fs/cgroup is a read-only tmpfs holding read-only mounts of
 // those hierarchies (a read-only cgroup2 mount on a pure v2 host, an empty

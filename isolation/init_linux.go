@@ -39,9 +39,11 @@ type initConfig struct {
 	Workdir   string   `json:"workdir"`
 	JobsTasks []string `json:"jobs_tasks,omitempty"` // v1 cgroup "tasks" files the spawner thread joins
 	// CgroupMounts are mounted read-only at /sys/fs/cgroup inside;
-	// CgroupV2 is the host path of init's v2 cgroup (job cgroups go below).
+	// CgroupJobs is the host path of init's cgroup that job cgroups go
+	// below: its v2 cgroup, or (JobsV1) its v1 freezer cgroup.
 	CgroupMounts []cgroupMount `json:"cgroup_mounts,omitempty"`
-	CgroupV2     string        `json:"cgroup_v2,omitempty"`
+	CgroupJobs   string        `json:"cgroup_jobs,omitempty"`
+	JobsV1       bool          `json:"jobs_v1,omitempty"`
 	RlimitPids   int           `json:"rlimit_pids,omitempty"`
 	RlimitMem    int64         `json:"rlimit_mem,omitempty"`
 	ServerDebug  bool          `json:"debug,omitempty"`

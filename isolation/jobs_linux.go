@@ -12,15 +12,16 @@ import (
 )
 
 // jobCgroups gives every job (a Spec.Tag: a session's shell, a background
-// process, a code context's driver) a cgroup v2 of its own below the
-// sandbox's cgroup, joined while the process is held before its first
+// process, a code context's driver) a cgroup of its own below the
+// sandbox's cgroup (v2; or, on a host without cgroup v2, v1 freezer), joined while the process is held before its first
 // instruction (hold_linux.go). A job's processes stay in it whatever they
 // do: clearing the environment, setsid, double-forking. Tags are paths
 // ("P/S1/3" lies below "P/S1" and "P"), so killing a tag kills the jobs
 // below it too. The sandbox cannot move anything: its cgroupfs is
 // read-only, and init writes through dir, opened in stage 1.
 type jobCgroups struct {
-	dir int // init's v2 cgroup (fdJobs), an O_PATH directory
+	dir int  // init's cgroup (fdJobs), an O_PATH directory
+	v1  bool // a v1 freezer hierarchy: no cgroup.kill, freeze with freezer.state
 }
 
 // openJobs enables job cgroups when stage 1 kept init's v2 cgroup (or, at
@@ -28,14 +29,14 @@ type jobCgroups struct {
 func (d *initd) openJobs() {
 	switch {
 	case d.st.JobsFD:
-		d.jobs = &jobCgroups{dir: fdJobs}
-	case d.cfg.Level == LevelNone && d.cfg.CgroupV2 != "":
-		fd, err := unix.Open(d.cfg.CgroupV2, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		d.jobs = &jobCgroups{dir: fdJobs, v1: d.cfg.JobsV1}
+	case d.cfg.Level == LevelNone && d.cfg.CgroupJobs != "":
+		fd, err := unix.Open(d.cfg.CgroupJobs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			d.st.gap("job_cgroups: open the sandbox's cgroup %s: %v", d.cfg.CgroupV2, err)
+			d.st.gap("job_cgroups: open the sandbox's cgroup %s: %v", d.cfg.CgroupJobs, err)
 			return
 		}
-		d.jobs = &jobCgroups{dir: fd}
+		d.jobs = &jobCgroups{dir: fd, v1: d.cfg.JobsV1}
 	}
 	d.st.JobCgroups = d.jobs != nil
 }
@@ -176,10 +177,13 @@ func (j *jobCgroups) resolve(tag string) (path string, exact bool) {
 	}
 }
 
-// freeze freezes path's cgroup (v2 cgroup.freeze) and waits, bounded, until
-// it is frozen: nothing in it forks while a kill picks its targets. SIGKILL
-// still reaches frozen tasks on v2.
+// freeze freezes path's cgroup and waits, bounded, until it is frozen:
+// nothing in it forks while a kill picks its targets. SIGKILL still
+// reaches frozen tasks on v2; on v1 they die once thawed.
 func (j *jobCgroups) freeze(path string) (thaw func(), err error) {
+	if j.v1 {
+		return j.freezeV1(path)
+	}
 	if err := j.write(path+"/cgroup.freeze", "1"); err != nil {
 		return func() {}, err
 	}
@@ -205,6 +209,23 @@ func (j *jobCgroups) freeze(path string) (thaw func(), err error) {
 	}
 }
 
+func (j *jobCgroups) freezeV1(path string) (thaw func(), err error) {
+	if err := j.write(path+"/freezer.state", "FROZEN"); err != nil {
+		return func() {}, err
+	}
+	thaw = func() { _ = j.write(path+"/freezer.state", "THAWED") }
+	deadline := time.Now().Add(freezeWait)
+	for { // v1 has no change notification: poll (freezing takes microseconds)
+		if st, err := j.read(path + "/freezer.state"); err != nil || strings.TrimSpace(st) == "FROZEN" {
+			return thaw, err
+		}
+		if time.Now().After(deadline) {
+			return thaw, fmt.Errorf("cgroup %s did not freeze", path)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // kill signals the members of tag's job cgroup: all of them when tag has a
 // cgroup (SIGKILL through cgroup.kill, which no fork escapes); when only an
 // ancestor has one (a session command, "S1/7", inside its shell's "S1")
@@ -215,16 +236,7 @@ func (j *jobCgroups) kill(req killReq, sinceTicks uint64, self int) (pids []int,
 	path, exact := j.resolve(req.Tag)
 	switch {
 	case exact:
-		pids = j.members(path)
-		if req.Sig == int(syscall.SIGKILL) && j.write(path+"/cgroup.kill", "1") == nil {
-			return pids, true
-		}
-		for _, pid := range pids {
-			if pid != self {
-				_ = syscall.Kill(pid, syscall.Signal(req.Sig))
-			}
-		}
-		return pids, true
+		return j.killCgroup(path, syscall.Signal(req.Sig), self), true
 	case path != "" && sinceTicks > 0:
 		thaw, _ := j.freeze(path)
 		defer thaw()
@@ -247,6 +259,30 @@ func (j *jobCgroups) kill(req killReq, sinceTicks uint64, self int) (pids []int,
 // sandbox's cgroup itself, above them).
 func (j *jobCgroups) killAll() {
 	for _, sub := range j.children("") {
-		_ = j.write(sub+"/cgroup.kill", "1")
+		j.killCgroup(sub, syscall.SIGKILL, -1)
 	}
+}
+
+// killCgroup signals every member of path's cgroup and the cgroups below
+// it and returns them (as listed before the signal). SIGKILL goes through
+// cgroup.kill on v2, and on v1 is sent with the cgroup frozen.
+func (j *jobCgroups) killCgroup(path string, sig syscall.Signal, self int) []int {
+	if sig == syscall.SIGKILL {
+		if j.v1 {
+			thaw, _ := j.freeze(path)
+			defer thaw()
+		} else {
+			pids := j.members(path)
+			if j.write(path+"/cgroup.kill", "1") == nil {
+				return pids
+			}
+		}
+	}
+	pids := j.members(path)
+	for _, pid := range pids {
+		if pid != self {
+			_ = syscall.Kill(pid, sig)
+		}
+	}
+	return pids
 }
