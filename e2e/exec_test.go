@@ -32,6 +32,7 @@ type execOut struct {
 	Cwd             string `json:"cwd"`
 	Note            string `json:"note"`
 	DurationMs      int64  `json:"duration_ms"`
+	StateLost       bool   `json:"state_lost"`
 }
 
 func execIn(t *testing.T, cs *mcp.ClientSession, args map[string]any) execOut {

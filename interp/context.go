@@ -113,7 +113,7 @@ func (c *Context) ensure(ctx context.Context) (d *driver, died bool, err error) 
 	env = append(env, "MPLBACKEND=Agg")
 	env = append(env, c.env...)
 	tag := "interp-" + c.id
-	d, err = start(c.m.base, c.m.spawn, specs[c.lang](), env, c.cwd, tag)
+	d, err = start(c.m.base, c.m.spawn(), specs[c.lang](), env, c.cwd, tag)
 	if err != nil {
 		return nil, died, err
 	}
@@ -237,6 +237,10 @@ func (c *Context) lost(d *driver, s *sink, res *Result, began time.Time, why str
 	switch {
 	case ended:
 		res.Error = &CellError{Name: "ContextDeleted", Value: fmt.Sprintf("code context %q was deleted while the cell ran", c.id)}
+	case d.proc.Lost() != nil:
+		res.Error = &CellError{Name: "SandboxRestarted", Value: fmt.Sprintf(
+			"%v during the cell; sbx-mcp started a fresh sandbox: the %s interpreter's state (variables, imports), every session and every background process were lost",
+			d.proc.Lost(), c.lang)}
 	case d.overflow.Load():
 		res.Error = &CellError{Name: "ResultTooLarge", Value: fmt.Sprintf(
 			"the %s interpreter wrote a result line of more than %d MiB on its result channel (fd 4) and was stopped; its state (variables, imports) was lost and the next cell starts a fresh one",

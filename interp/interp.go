@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/invopop/jsonschema"
@@ -36,11 +37,10 @@ const Grace = 2 * time.Second
 
 // Manager owns every code context of one sandbox.
 type Manager struct {
-	sb    *isolation.Sandbox
-	opts  Options
-	spawn spawnFunc
-	base  context.Context // cancelled by Close; parent of driver spawns
-	stop  context.CancelFunc
+	box  atomic.Pointer[sandboxRef] // the current sandbox (SetSandbox replaces it)
+	opts Options
+	base context.Context // cancelled by Close; parent of driver spawns
+	stop context.CancelFunc
 
 	mu       sync.Mutex
 	contexts map[string]*Context
@@ -69,11 +69,27 @@ func newManager(sb *isolation.Sandbox, opts Options, spawn spawnFunc) *Manager {
 	if opts.MaxOutput <= 0 {
 		opts.MaxOutput = 256 << 10
 	}
-	m := &Manager{sb: sb, opts: opts, contexts: map[string]*Context{}}
+	m := &Manager{opts: opts, contexts: map[string]*Context{}}
 	m.base, m.stop = context.WithCancel(context.Background())
-	m.spawn = spawn
+	m.box.Store(&sandboxRef{sb: sb, spawn: spawn})
 	return m
 }
+
+// sandboxRef is the sandbox drivers start in and how.
+type sandboxRef struct {
+	sb    *isolation.Sandbox
+	spawn spawnFunc
+}
+
+// SetSandbox makes new interpreters start in sb (after the previous sandbox
+// died: each context's next cell starts a fresh interpreter there, with
+// state_lost).
+func (m *Manager) SetSandbox(sb *isolation.Sandbox) {
+	m.box.Store(&sandboxRef{sb: sb, spawn: sandboxSpawner(sb)})
+}
+
+func (m *Manager) sandbox() *isolation.Sandbox { return m.box.Load().sb }
+func (m *Manager) spawn() spawnFunc            { return m.box.Load().spawn }
 
 // Close ends every context.
 func (m *Manager) Close() {
@@ -317,8 +333,8 @@ func (m *Manager) lookup(language, id string) (*Context, error) {
 }
 
 func (m *Manager) workdir() string {
-	if m.sb != nil {
-		if w := m.sb.Workdir(); w != "" {
+	if sb := m.sandbox(); sb != nil {
+		if w := sb.Workdir(); w != "" {
 			return w
 		}
 	}
@@ -328,8 +344,8 @@ func (m *Manager) workdir() string {
 
 // baseEnv is the environment every driver starts from.
 func (m *Manager) baseEnv() []string {
-	if m.sb != nil {
-		return m.sb.BaseEnv()
+	if sb := m.sandbox(); sb != nil {
+		return sb.BaseEnv()
 	}
 	return []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + os.Getenv("HOME"), "LANG=C.UTF-8"}
 }

@@ -21,6 +21,8 @@ type proc interface {
 	Interrupt() error
 	// Kill SIGKILLs the driver and every process it started.
 	Kill()
+	// Lost says why the sandbox the driver ran in died (nil: it did not).
+	Lost() error
 }
 
 type spawnFunc func(ctx context.Context, spec isolation.Spec) (proc, error)
@@ -44,6 +46,7 @@ type sbProc struct {
 func (p *sbProc) Done() <-chan struct{}      { return p.p.Done() }
 func (p *sbProc) Exit() isolation.ExitStatus { return p.p.Exit() }
 func (p *sbProc) Interrupt() error           { return p.sb.Signal(p.p.Pid, syscall.SIGINT) }
+func (p *sbProc) Lost() error                { return p.sb.Lost() }
 
 func (p *sbProc) Kill() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -105,4 +108,5 @@ type localProc struct {
 func (p *localProc) Done() <-chan struct{}      { return p.done }
 func (p *localProc) Exit() isolation.ExitStatus { <-p.done; return p.exit }
 func (p *localProc) Interrupt() error           { return p.cmd.Process.Signal(syscall.SIGINT) }
+func (p *localProc) Lost() error                { return nil }
 func (p *localProc) Kill()                      { syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) }

@@ -100,4 +100,16 @@
 // session and process for their helpers) with RegisterOp; init runs them
 // with its mount namespace and credentials. An op may hand descriptors back
 // (FileResult), which DoFiles returns to the caller.
+//
+// Bounds: one control message is at most maxMsg (1 MiB) with at most
+// maxFDs (64) descriptors, read into a fixed buffer; a truncated or
+// malformed message ends the connection, which counts as init's death.
+// Bulk data (op replies that stream) crosses pipes passed with the
+// request, read by the op's caller in bounded pieces. The stderr of init
+// is logged line by line (a line without a newline is cut at 64 KiB).
+//
+// When init dies on its own (killed, crashed, a broken message), the reader
+// records why (exit status, last stderr lines: Lost, ErrInitDied), fails
+// every pending call, ends every Process as SIGKILLed and closes Gone. The
+// Sandbox is then spent; the server starts a fresh one (tools.Deps.Supervise).
 package isolation

@@ -47,6 +47,9 @@ type Sandbox struct {
 	procs  map[int]*Process
 	dead   error // set once init is gone or Close ran
 	closed bool
+	lost   error         // why init died on its own (nil: alive, or closed by Close)
+	gone   chan struct{} // closed with dead (lost_linux.go)
+	stderr *lineLogger   // init's stderr, for the cause of its death
 
 	closeOnce sync.Once
 }
@@ -209,6 +212,7 @@ func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *
 	s := &Sandbox{
 		cfg: cfg, log: cfg.Log, workdir: workdir,
 		initDone: make(chan struct{}),
+		gone:     make(chan struct{}),
 		hello:    make(chan *message, 1),
 		calls:    map[uint64]*call{},
 		procs:    map[int]*Process{},
@@ -272,6 +276,7 @@ func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *
 		sys.GidMappingsEnableSetgroups = false
 	}
 	stderr := &lineLogger{log: s.log}
+	s.stderr = stderr
 	s.cmd = &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        []string{initArgv0, initArg},
@@ -403,7 +408,7 @@ func (s *Sandbox) read() {
 	for {
 		m, files, err := s.c.recv()
 		if err != nil {
-			s.shutdown(fmt.Errorf("%w: sandbox init is gone (%v)", ErrClosed, err))
+			s.shutdown(s.died(err))
 			select {
 			case s.hello <- nil:
 			default:
@@ -456,6 +461,7 @@ func (s *Sandbox) shutdown(cause error) {
 	s.mu.Lock()
 	if s.dead == nil {
 		s.dead = cause
+		close(s.gone)
 	}
 	calls, procs := s.calls, s.procs
 	s.calls, s.procs = map[uint64]*call{}, map[int]*Process{}

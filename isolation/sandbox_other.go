@@ -4,6 +4,7 @@ package isolation
 
 import (
 	"context"
+	"errors"
 	"os"
 	"syscall"
 )
@@ -33,3 +34,9 @@ func (s *Sandbox) DoFiles(ctx context.Context, op string, req, resp any, files .
 	return nil, ErrUnsupported
 }
 func InitMain(args []string) bool { return false }
+
+// ErrInitDied: see lost_linux.go.
+var ErrInitDied = errors.New("the sandbox's init died")
+
+func (s *Sandbox) Gone() <-chan struct{} { return nil }
+func (s *Sandbox) Lost() error           { return nil }

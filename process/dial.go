@@ -46,7 +46,7 @@ func dialTCP(ctx context.Context, raw json.RawMessage, _ []*os.File) (any, error
 // portOpen asks the sandbox whether port accepts connections on loopback.
 func (m *Manager) portOpen(ctx context.Context, port int) (bool, error) {
 	var resp dialResponse
-	if err := m.sb.Do(ctx, opDialTCP, dialRequest{Port: port}, &resp); err != nil {
+	if err := m.sandbox().Do(ctx, opDialTCP, dialRequest{Port: port}, &resp); err != nil {
 		return false, err
 	}
 	return resp.Open, nil

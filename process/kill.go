@@ -71,11 +71,11 @@ func (m *Manager) KillAll(ctx context.Context, session string, sig syscall.Signa
 
 // sweep SIGKILLs everything carrying tag (or a tag below it) until nothing does.
 func (m *Manager) sweep(ctx context.Context, tag string) error {
-	if m.sb == nil {
+	if m.sandbox() == nil {
 		return nil
 	}
 	for i := 0; i < 100; i++ {
-		n, err := m.sb.Kill(ctx, isolation.Selector{Tag: tag}, syscall.SIGKILL)
+		n, err := m.sandbox().Kill(ctx, isolation.Selector{Tag: tag}, syscall.SIGKILL)
 		if err != nil {
 			return fmt.Errorf("kill processes tagged %s: %w", tag, err)
 		}
@@ -135,7 +135,7 @@ func (m *Manager) kill(ctx context.Context, p *proc, sig syscall.Signal, grace t
 			return isolation.Selector{Tag: p.tag, Root: p.pid, IncludeRoot: true}
 		}
 	}
-	if _, err := m.sb.Kill(ctx, sel(), sig); err != nil {
+	if _, err := m.sandbox().Kill(ctx, sel(), sig); err != nil {
 		return fmt.Errorf("kill process %q: %w", p.id, err)
 	}
 	if sig != syscall.SIGKILL && grace > 0 {
@@ -150,7 +150,7 @@ func (m *Manager) kill(ctx context.Context, p *proc, sig syscall.Signal, grace t
 	// SIGKILL whatever is left, the root or descendants that outlived it,
 	// until nothing carries the tag.
 	if !isClosed(p.sp.Done()) {
-		if _, err := m.sb.Kill(ctx, sel(), syscall.SIGKILL); err != nil {
+		if _, err := m.sandbox().Kill(ctx, sel(), syscall.SIGKILL); err != nil {
 			return fmt.Errorf("kill process %q: %w", p.id, err)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 // WithPorts fills ListeningPorts of the running records in infos with one
 // scan inside the sandbox. A failed scan leaves them empty.
 func (m *Manager) WithPorts(ctx context.Context, infos []Info) []Info {
-	if m.sb == nil {
+	if m.sandbox() == nil {
 		return infos
 	}
 	var pids []int
@@ -22,7 +22,7 @@ func (m *Manager) WithPorts(ctx context.Context, infos []Info) []Info {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	ports, err := m.sb.ListeningPorts(ctx, pids)
+	ports, err := m.sandbox().ListeningPorts(ctx, pids)
 	if err != nil {
 		m.opts.Log.Debug().Err(err).Msg("listening ports")
 		return infos

@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -80,7 +81,7 @@ var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
 
 // Manager owns every background process of one sandbox.
 type Manager struct {
-	sb       *isolation.Sandbox
+	sbox     atomic.Pointer[isolation.Sandbox] // the current one (SetSandbox replaces it)
 	sessions *session.Manager
 	opts     Options
 	logCap   int   // bytes of log kept per stream
@@ -104,10 +105,11 @@ type Manager struct {
 func NewManager(sb *isolation.Sandbox, sessions *session.Manager, opts Options) *Manager {
 	logCap := max(4*opts.MaxOutput, minLogBytes)
 	m := &Manager{
-		sb: sb, sessions: sessions, opts: opts, logCap: logCap,
+		sessions: sessions, opts: opts, logCap: logCap,
 		budget: max(64<<20, 16*2*int64(logCap)),
 		procs:  map[string]*proc{}, reserved: map[string]bool{},
 	}
+	m.sbox.Store(sb)
 	if sessions != nil {
 		sessions.SetHooks(session.Hooks{
 			KillProcesses: func(ctx context.Context, s string) { m.KillSession(ctx, s) },
@@ -116,6 +118,12 @@ func NewManager(sb *isolation.Sandbox, sessions *session.Manager, opts Options) 
 	}
 	return m
 }
+
+// SetSandbox makes new processes start in sb (after the previous sandbox
+// died; the records of its processes stay, ended).
+func (m *Manager) SetSandbox(sb *isolation.Sandbox) { m.sbox.Store(sb) }
+
+func (m *Manager) sandbox() *isolation.Sandbox { return m.sbox.Load() }
 
 // proc is one background process. Fields above mu are immutable after Start.
 type proc struct {
@@ -239,7 +247,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	if m.sb == nil {
+	if m.sandbox() == nil {
 		return Info{}, session.ErrNoSandbox
 	}
 	var cwd string
@@ -249,7 +257,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (Info, error) {
 			return Info{}, err
 		}
 	} else {
-		cwd, env = m.sb.Workdir(), m.sb.BaseEnv()
+		cwd, env = m.sandbox().Workdir(), m.sandbox().BaseEnv()
 	}
 	if env, err = overlayEnv(env, req.Env); err != nil {
 		return Info{}, err
@@ -352,7 +360,7 @@ func (m *Manager) spawn(p *proc, env []string, cwd string) (err error) {
 		childFiles = append(childFiles[:3:3], script)
 	}
 	p.started = time.Now().UTC()
-	sp, err := m.sb.Spawn(context.Background(), isolation.Spec{
+	sp, err := m.sandbox().Spawn(context.Background(), isolation.Spec{
 		Path:  "/bin/bash",
 		Args:  args,
 		Env:   env,
@@ -587,7 +595,7 @@ func (m *Manager) Close() {
 		p.killed = true
 		p.mu.Unlock()
 		if !isClosed(p.sp.Done()) {
-			m.sb.Kill(ctx, isolation.Selector{Root: p.pid, IncludeRoot: true}, syscall.SIGKILL)
+			m.sandbox().Kill(ctx, isolation.Selector{Root: p.pid, IncludeRoot: true}, syscall.SIGKILL)
 		}
 	}
 	done := make(chan struct{})

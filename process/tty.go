@@ -120,7 +120,7 @@ func (m *Manager) spawnTTY(p *proc, env []string, cwd string, cols, rows int) (e
 		return fmt.Errorf("%w (%d); kill_process some of them first", ErrTooManyTTYs, maxTTYs)
 	}
 	ctx := context.Background()
-	master, slave, name, err := m.sb.OpenPTY(ctx, cols, rows)
+	master, slave, name, err := m.sandbox().OpenPTY(ctx, cols, rows)
 	if err != nil {
 		return err
 	}
@@ -138,7 +138,7 @@ func (m *Manager) spawnTTY(p *proc, env []string, cwd string, cols, rows int) (e
 	t.emu = t.newEmulator(cols, rows)
 	p.term = t
 	p.started = time.Now().UTC()
-	sp, err := m.sb.Spawn(ctx, isolation.Spec{
+	sp, err := m.sandbox().Spawn(ctx, isolation.Spec{
 		Path:  "/bin/bash",
 		Args:  []string{"bash", "-c", p.command},
 		Env:   env,

@@ -45,7 +45,7 @@ type Hooks struct {
 
 // Manager owns every session of one sandbox.
 type Manager struct {
-	sb    *isolation.Sandbox
+	sbox  atomic.Pointer[isolation.Sandbox] // the current one (SetSandbox replaces it)
 	opts  Options
 	hooks atomic.Pointer[Hooks]
 
@@ -74,6 +74,8 @@ type Session struct {
 	cwd string
 	// envCache is the exported environment as of the last command (nil: stale).
 	envCache []string
+	// lost is why the shell's sandbox died, until a result has said so.
+	lost error
 }
 
 // Info describes a session (list_sessions).
@@ -103,8 +105,16 @@ func NewManager(sb *isolation.Sandbox, opts Options) *Manager {
 	if opts.MaxOutput <= 0 {
 		opts.MaxOutput = 256 << 10
 	}
-	return &Manager{sb: sb, opts: opts, sessions: map[string]*Session{}}
+	m := &Manager{opts: opts, sessions: map[string]*Session{}}
+	m.sbox.Store(sb)
+	return m
 }
+
+// SetSandbox makes sessions use sb from now on (after the previous sandbox
+// died): each session's next command starts a fresh shell in it.
+func (m *Manager) SetSandbox(sb *isolation.Sandbox) { m.sbox.Store(sb) }
+
+func (m *Manager) sandbox() *isolation.Sandbox { return m.sbox.Load() }
 
 // SetHooks installs the background-process hooks.
 func (m *Manager) SetHooks(h Hooks) { m.hooks.Store(&h) }
@@ -119,7 +129,7 @@ type CreateRequest struct {
 
 // Create makes a session and starts its shell (so a bad cwd fails here).
 func (m *Manager) Create(ctx context.Context, req CreateRequest) (Info, error) {
-	if m.sb == nil {
+	if m.sandbox() == nil {
 		return Info{}, ErrNoSandbox
 	}
 	m.mu.Lock()
@@ -161,7 +171,7 @@ func (m *Manager) newSessionLocked(id string, env map[string]string, cwd string,
 	if timeout <= 0 {
 		timeout = m.opts.Timeout
 	}
-	base := m.sb.BaseEnv()
+	base := m.sandbox().BaseEnv()
 	keys := make([]string, 0, len(env))
 	for k := range env {
 		keys = append(keys, k)
@@ -171,7 +181,7 @@ func (m *Manager) newSessionLocked(id string, env map[string]string, cwd string,
 		base = setEnv(base, k, env[k])
 	}
 	if cwd == "" {
-		cwd = m.sb.Workdir()
+		cwd = m.sandbox().Workdir()
 	}
 	s := &Session{
 		id: id, tag: "S" + strconv.Itoa(m.nextTag), created: time.Now().UTC(),
@@ -184,7 +194,7 @@ func (m *Manager) newSessionLocked(id string, env map[string]string, cwd string,
 
 // get returns the session, creating "default" on first use.
 func (m *Manager) get(id string) (*Session, error) {
-	if m.sb == nil {
+	if m.sandbox() == nil {
 		return nil, ErrNoSandbox
 	}
 	if id == "" {
@@ -214,6 +224,11 @@ func (s *Session) ensure(ctx context.Context, m *Manager) (*shell, error) {
 		return sh, nil
 	}
 	if sh != nil {
+		if lost := sh.sb.Lost(); lost != nil {
+			s.mu.Lock()
+			s.lost = lost
+			s.mu.Unlock()
+		}
 		sh.close()
 	}
 	s.mu.Lock()
@@ -222,9 +237,9 @@ func (s *Session) ensure(ctx context.Context, m *Manager) (*shell, error) {
 		dir = s.cwd // a restarted shell keeps the last known cwd
 	}
 	s.mu.Unlock()
-	sh, err := startShell(ctx, m.sb, m.opts.Log, s.tag, s.env, dir)
+	sh, err := startShell(ctx, m.sandbox(), m.opts.Log, s.tag, s.env, dir)
 	if err != nil && dir != s.dir {
-		sh, err = startShell(ctx, m.sb, m.opts.Log, s.tag, s.env, s.dir)
+		sh, err = startShell(ctx, m.sandbox(), m.opts.Log, s.tag, s.env, s.dir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("session %q: %w", s.id, err)
@@ -269,6 +284,10 @@ type Result struct {
 	Session         string `json:"session"`
 	Cwd             string `json:"cwd"`
 	Note            string `json:"note,omitempty"`
+	// StateLost says the sandbox's init died during or before this command:
+	// the sandbox was replaced and this session's shell state, like every
+	// background process and code context, is gone (Note says why).
+	StateLost bool `json:"state_lost,omitempty"`
 }
 
 var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -325,7 +344,12 @@ func (m *Manager) Exec(ctx context.Context, req Request) (Result, error) {
 	s.cwd, s.envCache = sh.cwd, nil
 	if out.shellExited {
 		s.sh = nil
+		if lost := sh.sb.Lost(); lost != nil {
+			s.lost = lost
+		}
 	}
+	lost := s.lost
+	s.lost = nil
 	s.mu.Unlock()
 	if out.shellExited {
 		sh.close()
@@ -348,6 +372,10 @@ func (m *Manager) Exec(ctx context.Context, req Request) (Result, error) {
 		r.Note = "the shell itself did not stop (a builtin loop?) and was restarted: shell state (variables, functions, cwd) was reset"
 	} else if out.shellExited {
 		r.Note = "the shell exited; the next command in this session starts a fresh shell"
+	}
+	if lost != nil {
+		r.StateLost = true
+		r.Note = fmt.Sprintf("%v; sbx-mcp started a fresh sandbox: this session's shell state (variables, functions, cwd), every background process and every code context were lost", lost)
 	}
 	r.Success = r.ExitCode == 0 && !r.TimedOut
 	r.Truncated = r.StdoutTruncated || r.StderrTruncated
@@ -493,7 +521,7 @@ func (s *Session) shutdown(m *Manager) {
 		sh.kill()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	m.sb.Kill(ctx, isolation.Selector{Tag: s.tag}, syscall.SIGKILL)
+	m.sandbox().Kill(ctx, isolation.Selector{Tag: s.tag}, syscall.SIGKILL)
 	cancel()
 	select {
 	case s.lock <- struct{}{}:

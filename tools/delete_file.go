@@ -31,7 +31,7 @@ func init() {
 				if err != nil {
 					return deleteFileResult{}, err
 				}
-				res, err := fileops.DeleteFile(ctx, d.Sandbox, fileops.DeleteFileRequest{Path: p, Recursive: a.Recursive})
+				res, err := fileops.DeleteFile(ctx, d.CurrentSandbox(), fileops.DeleteFileRequest{Path: p, Recursive: a.Recursive})
 				if err != nil {
 					return deleteFileResult{}, adviseFileError("delete_file", err)
 				}

@@ -87,7 +87,7 @@ func init() {
 				for i, e := range a.Edits {
 					req.Edits[i] = fileops.Edit{OldString: e.OldString, NewString: e.NewString, ReplaceAll: e.ReplaceAll, Expected: e.ExpectedReplacements}
 				}
-				res, err := fileops.EditFile(ctx, d.Sandbox, req)
+				res, err := fileops.EditFile(ctx, d.CurrentSandbox(), req)
 				if err != nil {
 					return editFileResult{}, adviseEditError(err)
 				}

@@ -29,7 +29,7 @@ func (r exposePortResult) Text() string {
 
 // portsOf returns the port forwarder, or a model-readable error.
 func portsOf(d *Deps) (*portfwd.Manager, error) {
-	if d.Ports == nil || d.Sandbox == nil {
+	if d.Ports == nil || d.CurrentSandbox() == nil {
 		if d.SandboxErr != nil {
 			return nil, fmt.Errorf("the sandbox is not running: %v", d.SandboxErr)
 		}
@@ -51,7 +51,7 @@ func init() {
 				if err != nil {
 					return exposePortResult{}, err
 				}
-				if d.Sandbox.NetworkMode() == isolation.NetworkHost {
+				if d.CurrentSandbox().NetworkMode() == isolation.NetworkHost {
 					return exposePortResult{
 						Exposure: portfwd.Exposure{Port: a.Port, HostPort: a.Port, URL: fmt.Sprintf("http://127.0.0.1:%d", a.Port)},
 						Note:     fmt.Sprintf("nothing to forward: the sandbox shares the host's network (mode host), so port %d is reachable at http://127.0.0.1:%d directly", a.Port, a.Port),

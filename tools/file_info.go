@@ -47,7 +47,7 @@ func init() {
 				if err != nil {
 					return fileInfoResult{}, err
 				}
-				res, err := fileops.FileInfo(ctx, d.Sandbox, fileops.FileInfoRequest{Path: p})
+				res, err := fileops.FileInfo(ctx, d.CurrentSandbox(), fileops.FileInfoRequest{Path: p})
 				if err != nil {
 					return fileInfoResult{}, adviseFileError("file_info", err)
 				}

@@ -92,7 +92,7 @@ func init() {
 				if err != nil {
 					return listFilesResult{}, err
 				}
-				res, err := fileops.ListFiles(ctx, d.Sandbox, fileops.ListFilesRequest{
+				res, err := fileops.ListFiles(ctx, d.CurrentSandbox(), fileops.ListFilesRequest{
 					Path: root, Recursive: a.Recursive, IncludeHidden: a.IncludeHidden,
 					MaxEntries: a.MaxEntries, MaxBytes: listFilesMaxBytes,
 				})

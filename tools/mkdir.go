@@ -35,7 +35,7 @@ func init() {
 				if err != nil {
 					return mkdirResult{}, err
 				}
-				res, err := fileops.Mkdir(ctx, d.Sandbox, fileops.MkdirRequest{Path: p, Recursive: a.Recursive})
+				res, err := fileops.Mkdir(ctx, d.CurrentSandbox(), fileops.MkdirRequest{Path: p, Recursive: a.Recursive})
 				if err != nil {
 					return mkdirResult{}, adviseFileError("mkdir", err)
 				}

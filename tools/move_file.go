@@ -44,7 +44,7 @@ func init() {
 				if err != nil {
 					return moveFileResult{}, fmt.Errorf("destination: %w", err)
 				}
-				res, err := fileops.MoveFile(ctx, d.Sandbox, fileops.MoveFileRequest{Source: src, Destination: dst, Overwrite: a.Overwrite})
+				res, err := fileops.MoveFile(ctx, d.CurrentSandbox(), fileops.MoveFileRequest{Source: src, Destination: dst, Overwrite: a.Overwrite})
 				if err != nil {
 					return moveFileResult{}, adviseMoveError(err, src, dst)
 				}

@@ -104,7 +104,7 @@ func init() {
 				if err != nil {
 					return readFileResult{}, err
 				}
-				res, err := fileops.ReadFile(ctx, d.Sandbox, fileops.ReadFileRequest{Path: p, Offset: a.Offset, Length: a.Length})
+				res, err := fileops.ReadFile(ctx, d.CurrentSandbox(), fileops.ReadFileRequest{Path: p, Offset: a.Offset, Length: a.Length})
 				if err != nil {
 					return readFileResult{}, adviseFileError("read_file", err)
 				}

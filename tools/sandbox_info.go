@@ -19,7 +19,9 @@ type sandboxInfoResult struct {
 	Version string `json:"version" jsonschema_description:"sbx-mcp version."`
 	Commit  string `json:"commit,omitempty" jsonschema_description:"VCS commit of the build."`
 	isolation.Info
-	Network networkInfo `json:"network" jsonschema_description:"Network mode and egress policy."`
+	Network  networkInfo `json:"network" jsonschema_description:"Network mode and egress policy."`
+	Restarts int         `json:"restarts" jsonschema_description:"How many times the sandbox died (its init) and was replaced by a fresh one."`
+	LastLoss string      `json:"last_loss,omitempty" jsonschema_description:"Why the sandbox last died."`
 }
 
 type networkInfo struct {
@@ -64,6 +66,9 @@ func (r sandboxInfoResult) Text() string {
 		cpus = fmt.Sprintf("%g", r.Limits.CPUs)
 	}
 	fmt.Fprintf(&b, "limits: pids %s, memory %s, cpus %s\n", lim(int64(r.Limits.Pids), ""), lim(r.Limits.MemoryBytes, " bytes"), cpus)
+	if r.Restarts > 0 {
+		fmt.Fprintf(&b, "restarts: %d (last: %s)\n", r.Restarts, r.LastLoss)
+	}
 	n := r.Network
 	switch n.Mode {
 	case isolation.NetworkAllow:
@@ -133,8 +138,16 @@ func init() {
 			func(ctx context.Context, call *server.Call, _ sandboxInfoArgs) (sandboxInfoResult, error) {
 				v, c := config.VersionInfo()
 				r := sandboxInfoResult{Version: v, Commit: c}
-				if d.Sandbox != nil {
-					r.Info = d.Sandbox.Info()
+				restarts, lost := d.Restarts()
+				r.Restarts = restarts
+				if lost != nil {
+					r.LastLoss = lost.Error()
+				}
+				d.mu.Lock()
+				sb, sbErr := d.Sandbox, d.SandboxErr
+				d.mu.Unlock()
+				if sb != nil {
+					r.Info = sb.Info()
 				} else {
 					r.Info = isolation.Info{
 						Level:   isolation.LevelNone,
@@ -143,8 +156,8 @@ func init() {
 						Workdir: d.Config.Workdir,
 						Limits:  isolation.Limits{Pids: d.Config.Pids, MemoryBytes: d.Config.MemoryBytes, CPUs: d.Config.CPUs},
 					}
-					if d.SandboxErr != nil {
-						r.Reasons[0] = "the sandbox failed to start: " + d.SandboxErr.Error()
+					if sbErr != nil {
+						r.Reasons[0] = "the sandbox failed to start: " + sbErr.Error()
 					}
 				}
 				r.Network = networkOf(d)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -34,6 +35,18 @@ type Deps struct {
 
 	// SandboxErr is why Sandbox is nil (the server still serves).
 	SandboxErr error
+
+	// mu guards Sandbox and SandboxErr once Supervise runs (it replaces a
+	// dead sandbox) and the restart count.
+	mu       sync.Mutex
+	replaced chan struct{} // closed and renewed by each replacement
+	restarts int
+	lastLoss error
+}
+
+// NewDeps returns Deps for cfg; main fills in the sandbox and managers.
+func NewDeps(cfg config.Config, log zerolog.Logger) *Deps {
+	return &Deps{Config: cfg, Log: log, replaced: make(chan struct{})}
 }
 
 // Toolset names a tool belongs to (for --toolsets).
@@ -103,11 +116,13 @@ func All(d *Deps) []server.Tool {
 // lets any call through (server.Options.Ready).
 func needSandbox(d *Deps, tool string, h func(context.Context, *server.Call, json.RawMessage) *server.Result) func(context.Context, *server.Call, json.RawMessage) *server.Result {
 	return func(ctx context.Context, call *server.Call, raw json.RawMessage) *server.Result {
-		if d.Sandbox == nil {
+		if d.current(ctx) == nil {
+			d.mu.Lock()
 			cause := "unknown cause"
 			if d.SandboxErr != nil {
 				cause = d.SandboxErr.Error()
 			}
+			d.mu.Unlock()
 			return server.ErrorResult(fmt.Sprintf("%s cannot run: the sandbox failed to start (%s). sandbox_info shows what was tried; fix the cause (privileges, limits, flags) and restart sbx-mcp", tool, cause))
 		}
 		return h(ctx, call, raw)

@@ -103,7 +103,7 @@ func init() {
 					return writeFileResult{}, err
 				}
 				req.Path = p
-				res, err := fileops.WriteFile(ctx, d.Sandbox, req)
+				res, err := fileops.WriteFile(ctx, d.CurrentSandbox(), req)
 				if err != nil {
 					return writeFileResult{}, adviseFileError("write_file", err)
 				}

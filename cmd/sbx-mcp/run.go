@@ -76,11 +76,13 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return 2
 	}
 	defer proxy.Close()
-	deps := &tools.Deps{Config: cfg, Log: log, Egress: proxy}
+	deps := tools.NewDeps(cfg, log)
+	deps.Egress = proxy
+	superCtx, stopSupervise := context.WithCancel(ctx)
+	defer stopSupervise()
 	ready := make(chan struct{}) // closed once deps holds the sandbox and managers
-	boot := func() error {
-		defer close(ready)
-		sb, err := isolation.Start(ctx, isolation.Config{
+	start := func(ctx context.Context) (*isolation.Sandbox, error) {
+		return isolation.Start(ctx, isolation.Config{
 			Isolation:   cfg.Isolation,
 			Network:     cfg.Network,
 			Workdir:     cfg.Workdir,
@@ -94,6 +96,10 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 				go proxy.ServeSOCKS(socks)
 			},
 		})
+	}
+	boot := func() error {
+		defer close(ready)
+		sb, err := start(ctx)
 		if err != nil {
 			if cfg.Isolation == "strict" {
 				return err
@@ -107,11 +113,14 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		}
 		deps.Sandbox, deps.SandboxErr = sb, err
 		if sb != nil {
-			deps.Ports = portfwd.New(sb, log.With().Str("pkg", "portfwd").Logger())
+			deps.Ports = portfwd.New(deps, log.With().Str("pkg", "portfwd").Logger())
 		}
 		deps.Sessions = session.NewManager(sb, session.Options{Timeout: cfg.Timeout, MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "session").Logger()})
 		deps.Processes = process.NewManager(sb, deps.Sessions, process.Options{MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "process").Logger()})
 		deps.Interp = interp.NewManager(sb, interp.Options{Timeout: cfg.Timeout, MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "interp").Logger()})
+		if sb != nil {
+			go deps.Supervise(superCtx, start) // a dead sandbox is replaced
+		}
 		return nil
 	}
 	if cfg.Isolation == "strict" {
@@ -133,8 +142,8 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 			select {
 			case <-ready:
 				level := isolation.LevelNone
-				if deps.Sandbox != nil {
-					level = deps.Sandbox.Info().Level
+				if sb := deps.CurrentSandbox(); sb != nil {
+					level = sb.Info().Level
 				}
 				return instructions(list, string(level), cfg)
 			default:
@@ -148,14 +157,15 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		Cleanups: []func(){
 			func() {
 				<-ready // a start in progress finishes (bounded by the cleanup timeout)
+				stopSupervise()
 				if deps.Ports != nil {
 					deps.Ports.Close()
 				}
 				deps.Interp.Close()
 				deps.Processes.Close()
 				deps.Sessions.Close()
-				if deps.Sandbox != nil {
-					if err := deps.Sandbox.Close(); err != nil {
+				if sb := deps.CurrentSandbox(); sb != nil {
+					if err := sb.Close(); err != nil {
 						log.Warn().Err(err).Msg("close sandbox")
 					}
 				}
@@ -163,12 +173,12 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		},
 	})
 	log.Debug().Str("version", version).Str("commit", commit).Int("tools", len(list)).Str("workdir", cfg.Workdir).Msg("serving on stdio")
-	start := time.Now()
+	began := time.Now()
 	if err := srv.Serve(ctx, stdin, stdout); err != nil {
 		log.Error().Err(err).Msg("serve")
 		return 1
 	}
-	log.Debug().Dur("uptime", time.Since(start)).Msg("shut down")
+	log.Debug().Dur("uptime", time.Since(began)).Msg("shut down")
 	return 0
 }
 
