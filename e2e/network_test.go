@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -234,5 +235,55 @@ func requireNetNS(t *testing.T) {
 			t.Fatal("no network namespace, and SBX_REQUIRE_ISOLATION=1")
 		}
 		t.Skip("no network namespace on this host")
+	}
+}
+
+// TestNetworkPackageManagers: pip and npm find the proxy through the
+// environment alone. The registry stub's name resolves only in the proxy,
+// so a request reaching it came through the proxy.
+func TestNetworkPackageManagers(t *testing.T) {
+	requireNetNS(t)
+	var mu sync.Mutex
+	var paths []string
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		if strings.HasPrefix(r.URL.Path, "/simple/") {
+			fmt.Fprint(w, "<!DOCTYPE html><html><body></body></html>") // a PEP 503 page with no files
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"error":"not found"}`)
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	reg := fmt.Sprintf("http://registry.test:%d", l.Addr().(*net.TCPAddr).Port)
+	cs := Connect(t, "--allow-domain", "registry.test", "--allow-cidr", "127.0.0.2/32", "--test-resolve", "registry.test=127.0.0.2")
+
+	out := sh(t, cs, "/usr/bin/python3 -m pip download --no-deps --retries 0 --timeout 20 --no-cache-dir -d \"$(mktemp -d)\" --trusted-host registry.test --index-url "+reg+"/simple/ sbx-probe-pkg")
+	if out.ExitCode == 0 || !strings.Contains(out.Stderr, "No matching distribution") {
+		t.Errorf("pip against the stub: %+v", out)
+	}
+	out = sh(t, cs, "npm view sbx-probe-pkg --registry "+reg+"/ --fetch-retries 0 2>&1; true")
+	if !strings.Contains(out.Stdout, "404") {
+		t.Errorf("npm against the stub: %+v", out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	got := strings.Join(paths, " ")
+	for _, want := range []string{"/simple/sbx-probe-pkg/", "/sbx-probe-pkg"} {
+		found := false
+		for _, p := range paths {
+			found = found || p == want
+		}
+		if !found {
+			t.Errorf("the registry stub never saw %s (saw: %s)", want, got)
+		}
 	}
 }
