@@ -22,4 +22,5 @@ type Config struct {
 	LogLevel    string        // --log-level
 	LogFile     string        // --log-file
 	TaskAfter   time.Duration // --task-after: a long call becomes a task after this (Tasks extension; 5s)
+	ExitGrace   time.Duration // --exit-grace: on stdin EOF, how long running calls may still finish (10s)
 }

@@ -98,6 +98,7 @@ var flagDocs = []flagDoc{
 	{"pids", "SBX_PIDS", "0 (no limit)", "maximum number of processes in the sandbox"},
 	{"cpus", "SBX_CPUS", "0 (no limit)", "CPU limit of the sandbox, e.g. 1.5"},
 	{"timeout", "SBX_TIMEOUT", "60s", "default command timeout: a Go duration (90s, 2m) or seconds"},
+	{"exit-grace", "SBX_EXIT_GRACE", "10s", "on EOF of stdin (a piped script), how long calls still running may finish and answer before the server exits (0: cancel them at once); SIGTERM never waits"},
 	{"max-output", "SBX_MAX_OUTPUT", "256K", "bytes of output kept per stream (head and tail), at most 1M"},
 	{"toolsets", "SBX_TOOLSETS", "all", "comma list of tool sets to expose: core, exec, process, files, code, all"},
 	{"read-only", "SBX_READ_ONLY", "false", "expose only tools that neither write files nor run code"},
@@ -250,6 +251,12 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	v, src = value("timeout", "60s")
 	if c.Timeout, err = parseTimeout(v); err != nil {
 		return Config{}, bad(src, v, "want a positive duration such as 60s or 2m, or a number of seconds")
+	}
+	v, src = value("exit-grace", "10s")
+	if strings.TrimSpace(v) == "0" {
+		c.ExitGrace = 0
+	} else if c.ExitGrace, err = parseTimeout(v); err != nil {
+		return Config{}, bad(src, v, "want a duration such as 10s, a number of seconds, or 0")
 	}
 	v, src = value("task-after", "5000")
 	if c.TaskAfter, err = parseMillis(v); err != nil {

@@ -311,6 +311,25 @@ func (r *Raw) Recv(t testing.TB, timeout time.Duration) []byte {
 	return nil
 }
 
+// Rest returns every line until the server closes stdout, failing the test
+// after timeout.
+func (r *Raw) Rest(t testing.TB, timeout time.Duration) [][]byte {
+	t.Helper()
+	var out [][]byte
+	deadline := time.After(timeout)
+	for {
+		select {
+		case l, ok := <-r.lines:
+			if !ok {
+				return out
+			}
+			out = append(out, l)
+		case <-deadline:
+			t.Fatalf("server did not close stdout within %v; lines so far: %q", timeout, out)
+		}
+	}
+}
+
 // Initialize performs the handshake with protocol version v.
 func (r *Raw) Initialize(t testing.TB, v string) []byte {
 	t.Helper()

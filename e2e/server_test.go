@@ -329,3 +329,42 @@ func TestServerFlags(t *testing.T) {
 		t.Errorf("bad env twin: %v\n%s", err, stderr.String())
 	}
 }
+
+// TestServerPipedScript: a script pipes requests in and closes stdin at
+// once (printf '...' | sbx-mcp). The calls still running at EOF finish and
+// answer, then the server exits 0.
+func TestServerPipedScript(t *testing.T) {
+	r := e2e.StartRaw(t)
+	r.Send(t, `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"script","version":"0"}}}`+"\n"+
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`+"\n"+
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec","arguments":{"command":"sleep 1; echo slow-done"}}}`+"\n"+
+		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"exec","arguments":{"command":"echo fast-done","session":null}}}`)
+	r.Stdin.Close()
+	lines := r.Rest(t, 60*time.Second)
+	got := map[string]string{}
+	for _, l := range lines {
+		var m struct {
+			ID json.RawMessage `json:"id"`
+		}
+		json.Unmarshal(l, &m)
+		got[string(m.ID)] = string(l)
+	}
+	if !strings.Contains(got["0"], `"protocolVersion":"2025-06-18"`) ||
+		!strings.Contains(got["1"], `slow-done`) || !strings.Contains(got["2"], `fast-done`) {
+		t.Fatalf("answers after EOF: %q", lines)
+	}
+	waitExit(t, r.Cmd, 0)
+}
+
+// TestServerExitGrace: a call still running when --exit-grace has passed
+// after EOF is cancelled (no answer) and the server exits 0.
+func TestServerExitGrace(t *testing.T) {
+	r := e2e.StartRaw(t, "--exit-grace", "1s")
+	r.Initialize(t, "2025-06-18")
+	r.Send(t, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"exec","arguments":{"command":"sleep 300"}}}`)
+	r.Stdin.Close()
+	if lines := r.Rest(t, 60*time.Second); len(lines) != 0 {
+		t.Fatalf("lines after EOF: %q", lines)
+	}
+	waitExit(t, r.Cmd, 0)
+}

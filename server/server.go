@@ -49,8 +49,13 @@ type Options struct {
 	// return before running Cleanups (default 700ms).
 	ShutdownGrace time.Duration
 	// CleanupTimeout bounds how long Serve waits for Cleanups (default
-	// 1s), so the process exits within 2 s of EOF or a signal.
+	// 1s), so the process exits within 2 s of a signal.
 	CleanupTimeout time.Duration
+	// ExitGrace is how long calls still running at EOF of the input may
+	// go on and answer before they are cancelled (0: cancel at once). A
+	// script that pipes requests in and closes its end gets its answers;
+	// a cancelled ctx (a signal) and a failed write never wait.
+	ExitGrace time.Duration
 	// Tasks configures the Tasks extension (tasks.go).
 	Tasks TaskOptions
 }
@@ -152,12 +157,35 @@ func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 	select {
 	case <-conn.DisconnectNotify():
 		s.log.Debug().Msg("client closed the connection")
+		if !s.stream.writeFailed() {
+			s.drain(ctx)
+		}
 	case <-ctx.Done():
 		s.log.Debug().Msg("shutdown requested")
 		conn.Close()
 	}
 	s.shutdown()
 	return nil
+}
+
+// drain waits, after EOF of the input, until the calls still running have
+// answered, ExitGrace has passed, ctx is cancelled or a write fails. No
+// call starts any more: the read loop has ended.
+func (s *Server) drain(ctx context.Context) {
+	if s.opts.ExitGrace <= 0 {
+		return
+	}
+	done := make(chan struct{})
+	go func() { s.running.Wait(); close(done) }() // owner: drain; ends once shutdown cancels the calls at the latest
+	grace := time.NewTimer(s.opts.ExitGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+		s.log.Warn().Dur("exit_grace", s.opts.ExitGrace).Msg("input ended; calls still running after the exit grace are cancelled")
+	case <-ctx.Done():
+	case <-s.stream.writeFailedNotify():
+	}
 }
 
 // shutdown cancels all calls, waits a bounded time and runs the cleanups.

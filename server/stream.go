@@ -286,8 +286,9 @@ type Stream struct {
 
 	wmu    sync.Mutex
 	w      io.Writer
-	werr   error       // first write error; later writes fail fast
-	onWErr func(error) // called once on the first write error
+	werr   error         // first write error; later writes fail fast
+	onWErr func(error)   // called once on the first write error
+	wdead  chan struct{} // closed on the first write error
 
 	// cur is the frame last returned by ReadObject. Only the jsonrpc2 read
 	// loop touches it: ReadObject sets it and the (synchronous) handler
@@ -307,7 +308,7 @@ func NewStream(r io.Reader, w io.Writer, maxLine int) *Stream {
 	if maxLine <= 0 {
 		maxLine = MaxLine
 	}
-	s := &Stream{lr: lineReader{br: bufio.NewReaderSize(r, 64<<10), max: maxLine}, w: w}
+	s := &Stream{lr: lineReader{br: bufio.NewReaderSize(r, 64<<10), max: maxLine}, w: w, wdead: make(chan struct{})}
 	if c, ok := r.(io.Closer); ok {
 		s.closer = c
 	}
@@ -430,6 +431,7 @@ func (s *Stream) writeWith(write func(io.Writer) error) error {
 	}
 	if err := write(s.w); err != nil {
 		s.werr = err
+		close(s.wdead)
 		if s.onWErr != nil {
 			go s.onWErr(err)
 		}
@@ -437,6 +439,16 @@ func (s *Stream) writeWith(write func(io.Writer) error) error {
 	}
 	return nil
 }
+
+// writeFailed reports whether a write has failed (the client is gone).
+func (s *Stream) writeFailed() bool {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.werr != nil
+}
+
+// writeFailedNotify is closed on the first failed write.
+func (s *Stream) writeFailedNotify() <-chan struct{} { return s.wdead }
 
 // response is a JSON-RPC response; ID is omitted when unknown.
 type response struct {
