@@ -97,3 +97,33 @@ func TestDoubleForkTimeout(t *testing.T) {
 		t.Fatalf("session after the timeout: %+v", o)
 	}
 }
+
+// Through the tools, as an agent would: touching /sys fails, writes to every
+// visible cgroup.procs and limit file fail, a 1 GiB allocation is still
+// killed under --memory 256M, and the server lives.
+func TestCgroupEscapeThroughTools(t *testing.T) {
+	cs := Connect(t, "--memory", "256M", "--pids", "64")
+	var info struct {
+		Level  string          `json:"level"`
+		Layers map[string]bool `json:"layers"`
+	}
+	Structured(t, CallOK(t, cs, "sandbox_info", nil), &info)
+	if info.Level != "none" && !info.Layers["cgroup_confined"] {
+		t.Fatalf("cgroup_confined false at level %s", info.Level)
+	}
+	if o := sh(t, cs, "touch /sys/x || touch /sys/fs/cgroup/x"); o.ExitCode == 0 {
+		t.Fatalf("touch under /sys succeeded: %+v", o)
+	}
+	o := sh(t, cs, `n=0; for f in $(find /sys/fs/cgroup -name cgroup.procs -o -name tasks); do echo $$ > $f 2>/dev/null && n=$((n+1)); done
+for f in $(find /sys/fs/cgroup -name pids.max -o -name 'memory.*limit_in_bytes' -o -name memory.max -o -name cpu.cfs_quota_us -o -name cpu.max); do echo max > $f 2>/dev/null && n=$((n+1)); echo -1 > $f 2>/dev/null && n=$((n+1)); done; echo $n`)
+	if o.Stdout != "0\n" {
+		t.Fatalf("cgroup writes succeeded: %+v", o)
+	}
+	o = sh(t, cs, `/usr/bin/python3 -c "b=bytearray(1<<30); print('allocated')"`)
+	if o.ExitCode == 0 || strings.Contains(o.Stdout, "allocated") {
+		t.Fatalf("1 GiB allocated under --memory 256M: %+v", o)
+	}
+	if o := sh(t, cs, "echo alive"); o.Stdout != "alive\n" {
+		t.Fatalf("after the allocation: %+v", o)
+	}
+}

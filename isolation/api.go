@@ -27,8 +27,9 @@ const (
 )
 
 // TagEnv is the environment variable that marks every process of one job
-// (a session command, a background process): KillTag finds a job's processes
-// by it even after they setsid/double-fork away from their parent.
+// (a session command, a background process). It is a hint only: where the
+// sandbox has job cgroups (Info layer job_cgroups) a job's processes are
+// found by membership, which clearing the environment does not change.
 const TagEnv = "SBX_JOB"
 
 // Config configures a sandbox.
@@ -52,7 +53,7 @@ type Config struct {
 // Info is what sandbox_info reports about isolation.
 type Info struct {
 	Level   Level           `json:"level"`
-	Layers  map[string]bool `json:"layers"` // pid_ns mount_ns ipc_ns uts_ns net_ns user_ns cgroup_ns fresh_proc caps_dropped seccomp no_new_privs cgroup_limits
+	Layers  map[string]bool `json:"layers"` // pid_ns mount_ns ipc_ns uts_ns net_ns user_ns cgroup_ns cgroup_confined job_cgroups fresh_proc caps_dropped seccomp no_new_privs cgroup_limits
 	Reasons []string        `json:"reasons"`
 	Limits  Limits          `json:"limits"`
 	Workdir string          `json:"workdir"`
@@ -109,7 +110,11 @@ func (p *Process) Exit() ExitStatus { <-p.done; return p.exit }
 // when it carries TagEnv=Tag or TagEnv=Tag/... (tags are hierarchical:
 // "S1" matches "S1" and "S1/7"; Tag != ""), or is a descendant of Root
 // (Root > 0; when Since is set, only descendants whose start time is at or
-// after Since), or is Root itself and IncludeRoot is set. Init never matches.
+// after Since), or is Root itself and IncludeRoot is set. With job cgroups
+// a process also matches when it is in Tag's job cgroup or one below it,
+// or, when Tag has no cgroup but an ancestor tag has, in the ancestor's and
+// started at or after Since (Root itself only with IncludeRoot). Init never
+// matches.
 type Selector struct {
 	Tag         string
 	Root        int

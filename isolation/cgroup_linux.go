@@ -138,8 +138,10 @@ func sweepStale(parent string) {
 		if _, err := os.Stat("/proc/" + f[2]); err == nil {
 			continue
 		}
-		_ = os.Remove(filepath.Join(dir, "jobs"))
-		_ = os.Remove(dir)
+		all := append([]string{dir}, subCgroups(dir)...) // jobs, sandbox, job cgroups
+		for i := len(all) - 1; i >= 0; i-- {
+			_ = os.Remove(all[i])
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ package isolation
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -194,4 +195,47 @@ func equalMaps(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// The cgroups of a server that died without Close (job cgroups included)
+// are removed by the next server's start.
+func TestCgroupSweepStale(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("creating cgroups needs root here")
+	}
+	own, err := ownCgroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounts, err := cgroupMounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := 4194000
+	for ; dead > 1; dead-- {
+		if _, err := os.Stat(filepath.Join("/proc", strconv.Itoa(dead))); err != nil {
+			break
+		}
+	}
+	var stale string
+	for _, m := range mounts {
+		if m.v2 {
+			stale = filepath.Join(cgPath(m, own[""]), "sbx-mcp-"+strconv.Itoa(dead)+"-1")
+		}
+	}
+	if stale == "" {
+		t.Fatal("no cgroup v2 mount")
+	}
+	if err := os.MkdirAll(filepath.Join(stale, "sandbox", "P", "S1", "3"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, d := range []string{"sandbox/P/S1/3", "sandbox/P/S1", "sandbox/P", "sandbox", ""} {
+			os.Remove(filepath.Join(stale, d))
+		}
+	})
+	startSandbox(t, Config{})
+	if _, err := os.Stat(stale); err == nil {
+		t.Fatalf("stale cgroup %s survived a new start", stale)
+	}
 }
