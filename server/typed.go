@@ -269,7 +269,7 @@ func nullable(t reflect.Type, s map[string]any, output bool) {
 		}
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			if !f.IsExported() {
+			if !f.IsExported() && !f.Anonymous { // an embedded struct's fields are promoted
 				continue
 			}
 			tag := f.Tag.Get("json")

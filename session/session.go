@@ -382,6 +382,27 @@ func (m *Manager) Exec(ctx context.Context, req Request) (Result, error) {
 	return r, nil
 }
 
+// Hold keeps the session busy for a command running outside its shell (an
+// exec that yielded to the background): it takes the session's turn, as a
+// command would, so later commands on the session wait (in order) until
+// release is called. release may be called more than once.
+func (m *Manager) Hold(ctx context.Context, id string) (release func(), err error) {
+	s, err := m.get(id)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case s.lock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	s.busy.Add(1)
+	return sync.OnceFunc(func() {
+		s.busy.Add(-1)
+		<-s.lock
+	}), nil
+}
+
 // prelude builds the per-call cwd/env text run before the command (in a
 // subshell, so it applies to that command only).
 func prelude(cwd string, env map[string]*string) (string, error) {

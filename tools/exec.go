@@ -30,6 +30,17 @@ type execArgs struct {
 
 type execResult struct {
 	session.Result
+	// Set when the command yielded to the background (yield_ms; yield.go).
+	Running      bool   `json:"running,omitempty" jsonschema_description:"Still running as background process id (yield_ms); its session stays busy until it ends."`
+	ID           string `json:"id,omitempty" jsonschema_description:"Background process id (yield_ms): wait_for_process, get_process_logs, write_process_stdin and kill_process take it."`
+	StdoutOffset int64  `json:"stdout_offset,omitempty" jsonschema_description:"With running: where the output returned so far ends (get_process_logs offsets)."`
+	StderrOffset int64  `json:"stderr_offset,omitempty"`
+}
+
+// execYieldArgs are exec's arguments: exec_stream's plus yield_ms.
+type execYieldArgs struct {
+	execArgs
+	YieldMs int `json:"yield_ms,omitempty" jsonschema_description:"Return after this many ms if the command is still running, with the output so far, running: true and a process id; it goes on in the background (bash -c with the session's cwd and exported env; shell state changes do not persist; timeout_ms only if given)."`
 }
 
 func (r execResult) Text() string {
@@ -37,6 +48,9 @@ func (r execResult) Text() string {
 	fmt.Fprintf(&b, "exit_code: %d  duration: %dms  session: %s  cwd: %s", r.ExitCode, r.DurationMs, r.Session, r.Cwd)
 	if r.TimedOut {
 		b.WriteString("  TIMED OUT")
+	}
+	if r.Running {
+		b.WriteString("  RUNNING as process " + r.ID)
 	}
 	if r.SessionEnded {
 		b.WriteString("  SESSION ENDED")
@@ -106,9 +120,16 @@ func init() {
 		return server.NewTool("exec",
 			"Run a bash command in a persistent session (cd, export, functions persist) and return its output. "+
 				"Limits: timeout 60s by default (timeout_ms), output capped per stream (head and tail kept), one command at a time per session. "+
-				"A non-zero exit code is not an error. Use start_process for servers and long jobs.",
+				"A non-zero exit code is not an error. Use start_process for servers; yield_ms returns early from a long job (running: true, id for wait_for_process).",
 			server.Annotations{Title: "Run command", DestructiveHint: true, OpenWorldHint: true},
-			func(ctx context.Context, call *server.Call, a execArgs) (execResult, error) {
+			func(ctx context.Context, call *server.Call, ya execYieldArgs) (execResult, error) {
+				a := ya.execArgs
+				if ya.YieldMs < 0 || time.Duration(ya.YieldMs)*time.Millisecond > maxTimeout {
+					return execResult{}, fmt.Errorf("yield_ms must be between 1 and %d", maxTimeout.Milliseconds())
+				}
+				if ya.YieldMs > 0 {
+					return execYield(ctx, call, d, a, time.Duration(ya.YieldMs)*time.Millisecond)
+				}
 				req, err := a.request()
 				if err != nil {
 					return execResult{}, err
@@ -118,7 +139,7 @@ func init() {
 				}
 				r, err := d.Sessions.Exec(ctx, req)
 				logOutcome(call, r)
-				return execResult{r}, err
+				return execResult{Result: r}, err
 			}).WithTasks()
 	})
 }

@@ -35,7 +35,7 @@ func init() {
 				}
 				r, err := d.Sessions.Exec(ctx, req)
 				logOutcome(call, r)
-				return execResult{r}, err
+				return execResult{Result: r}, err
 			}).WithTasks()
 	})
 }

@@ -90,6 +90,15 @@ func init() {
 				"Very long logs keep head and tail only (the gap is reported).",
 			server.Annotations{Title: "Get background process logs", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a getProcessLogsArgs) (getProcessLogsResult, error) {
+				if a.Offset == nil && a.Tail == nil && (a.Stream == "" || a.Stream == "both") {
+					// an exec that yielded: go on after the output already returned
+					if l, ok, err := d.unread(a.ID, a.MaxBytes); ok {
+						if err != nil {
+							return getProcessLogsResult{}, err
+						}
+						return logsResult(l), nil
+					}
+				}
 				l, err := d.Processes.Logs(process.LogsRequest{ID: a.ID, Stream: a.Stream, Offset: a.Offset, Tail: a.Tail, MaxBytes: a.MaxBytes})
 				if err != nil {
 					return getProcessLogsResult{}, err

@@ -15,10 +15,13 @@ type runCodeArgs struct {
 	Language  string `json:"language,omitempty" jsonschema:"enum=python,enum=javascript" jsonschema_description:"python (default) or javascript; may be omitted when context is given."`
 	Context   string `json:"context,omitempty" jsonschema_description:"Code context id from create_code_context (default: the language's default context)."`
 	TimeoutMs int    `json:"timeout_ms,omitempty" jsonschema_description:"Interrupt the cell after this many ms (default 60000); variables survive."`
+	YieldMs   int    `json:"yield_ms,omitempty" jsonschema_description:"Return after this many ms if the cell still runs, with the output so far, running: true and a cell id for wait_code; the context stays busy (later cells wait)."`
 }
 
 type runCodeResult struct {
 	interp.Result
+	Running bool   `json:"running,omitempty" jsonschema_description:"The cell still runs (yield_ms): wait_code with id returns the rest."`
+	ID      string `json:"id,omitempty" jsonschema_description:"Cell id for wait_code (yield_ms)."`
 }
 
 func (r runCodeResult) Images() []server.Content {
@@ -37,6 +40,9 @@ func (r runCodeResult) Text() string {
 	}
 	if r.StateLost {
 		b.WriteString("  STATE LOST (interpreter restarted)")
+	}
+	if r.Running {
+		fmt.Fprintf(&b, "  RUNNING as cell %s: wait_code {\"id\":%q} returns the rest; later cells on this context wait", r.ID, r.ID)
 	}
 	b.WriteByte('\n')
 	section := func(name, s string) {
@@ -98,7 +104,7 @@ func init() {
 			"Run a notebook cell in a persistent python (default) or javascript context; variables persist. "+
 				"Limits: timeout 60s by default (interrupts, state kept), one cell at a time per context, output capped. "+
 				"The final expression is the main result; matplotlib figures and PNG/JPEG come back as image blocks (png/jpeg fields say \"image:N\"), DataFrames as html. "+
-				"An exception is data in error, not a tool failure.",
+				"An exception is data in error, not a tool failure. yield_ms returns early from a long cell (running: true, id for wait_code).",
 			server.Annotations{Title: "Run code", DestructiveHint: true, OpenWorldHint: true},
 			func(ctx context.Context, call *server.Call, a runCodeArgs) (runCodeResult, error) {
 				if strings.TrimSpace(a.Code) == "" {
@@ -107,15 +113,21 @@ func init() {
 				if a.TimeoutMs < 0 || time.Duration(a.TimeoutMs)*time.Millisecond > maxTimeout {
 					return runCodeResult{}, fmt.Errorf("timeout_ms must be between 1 and %d", maxTimeout.Milliseconds())
 				}
+				if a.YieldMs < 0 || time.Duration(a.YieldMs)*time.Millisecond > maxTimeout {
+					return runCodeResult{}, fmt.Errorf("yield_ms must be between 1 and %d", maxTimeout.Milliseconds())
+				}
 				req := interp.RunRequest{Code: a.Code, Language: a.Language, Context: a.Context, Timeout: time.Duration(a.TimeoutMs) * time.Millisecond}
 				if call.WantsProgress() || call.WantsOutput() {
 					req.Progress = call.Progress
+				}
+				if a.YieldMs > 0 {
+					return runYield(ctx, call, d, req, time.Duration(a.YieldMs)*time.Millisecond)
 				}
 				r, err := d.Interp.Run(ctx, req)
 				if err != nil {
 					return runCodeResult{}, err
 				}
-				return runCodeResult{*r}, nil
+				return runCodeResult{Result: *r}, nil
 			}).WithTasks()
 	})
 }

@@ -42,6 +42,9 @@ type Deps struct {
 	replaced chan struct{} // closed and renewed by each replacement
 	restarts int
 	lastLoss error
+
+	yields yieldCursors // exec calls that yielded to the background (yield.go)
+	cells  cellRegistry // run_code cells that yielded (wait_code.go)
 }
 
 // NewDeps returns Deps for cfg; main fills in the sandbox and managers.

@@ -25,6 +25,12 @@ type waitForProcessResult struct {
 	ExitCode    *int   `json:"exit_code,omitempty"`
 	Signal      string `json:"signal,omitempty"`
 	ElapsedMs   int64  `json:"elapsed_ms"`
+	// For a process from an exec that yielded (yield_ms): the output that
+	// followed what was returned before.
+	Stdout         string `json:"stdout,omitempty" jsonschema_description:"For an exec that yielded: stdout since the output already returned (encoding in stdout_encoding)."`
+	Stderr         string `json:"stderr,omitempty" jsonschema_description:"For an exec that yielded: stderr since the output already returned."`
+	StdoutEncoding string `json:"stdout_encoding,omitempty" jsonschema:"enum=utf-8,enum=base64"`
+	StderrEncoding string `json:"stderr_encoding,omitempty" jsonschema:"enum=utf-8,enum=base64"`
 }
 
 func (r waitForProcessResult) Text() string {
@@ -36,6 +42,12 @@ func (r waitForProcessResult) Text() string {
 	}
 	if r.MatchedLine != "" {
 		s += "\nmatched: " + oneLine(r.MatchedLine, 2000)
+	}
+	if r.Stdout != "" {
+		s += "\n--- stdout (since the output already returned) ---\n" + r.Stdout
+	}
+	if r.Stderr != "" {
+		s += "\n--- stderr (since the output already returned) ---\n" + r.Stderr
 	}
 	return s
 }
@@ -60,8 +72,13 @@ func init() {
 				if err != nil {
 					return waitForProcessResult{}, err
 				}
-				return waitForProcessResult{ID: r.ID, Status: r.Status, Condition: r.Condition, MatchedLine: r.MatchedLine,
-					ExitCode: r.ExitCode, Signal: r.Signal, ElapsedMs: r.Elapsed.Milliseconds()}, nil
+				out := waitForProcessResult{ID: r.ID, Status: r.Status, Condition: r.Condition, MatchedLine: r.MatchedLine,
+					ExitCode: r.ExitCode, Signal: r.Signal, ElapsedMs: r.Elapsed.Milliseconds()}
+				if l, ok, err := d.unread(a.ID, 0); ok && err == nil {
+					out.Stdout, out.Stderr = l.Stdout.Text, l.Stderr.Text
+					out.StdoutEncoding, out.StderrEncoding = l.Stdout.Encoding, l.Stderr.Encoding
+				}
+				return out, nil
 			}).WithTasks()
 	})
 }
