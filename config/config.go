@@ -16,11 +16,15 @@ type Config struct {
 	CPUs        float64       // --cpus (0 = no limit)
 	Timeout     time.Duration // --timeout: default command timeout (60s)
 	MaxOutput   int           // --max-output: bytes kept per stream (256 KiB)
-	Toolsets    []string      // --toolsets: core, exec, process, files, code, all
-	ReadOnly    bool          // --read-only
-	Env         []string      // --env KEY=VAL (repeatable), added to every sandbox process
-	LogLevel    string        // --log-level
-	LogFile     string        // --log-file
-	TaskAfter   time.Duration // --task-after: a long call becomes a task after this (Tasks extension; 5s)
-	ExitGrace   time.Duration // --exit-grace: on stdin EOF, how long running calls may still finish (10s)
+	// Caps (each past it is a clear error; see README "Limits").
+	MaxSessions  int           // --max-sessions: shell sessions at once (128)
+	MaxProcesses int           // --max-processes: background processes running at once (512)
+	MaxContexts  int           // --max-contexts: code contexts at once (32)
+	Toolsets     []string      // --toolsets: core, exec, process, files, code, all
+	ReadOnly     bool          // --read-only
+	Env          []string      // --env KEY=VAL (repeatable), added to every sandbox process
+	LogLevel     string        // --log-level
+	LogFile      string        // --log-file
+	TaskAfter    time.Duration // --task-after: a long call becomes a task after this (Tasks extension; 5s)
+	ExitGrace    time.Duration // --exit-grace: on stdin EOF, how long running calls may still finish (10s)
 }

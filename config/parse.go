@@ -100,6 +100,9 @@ var flagDocs = []flagDoc{
 	{"timeout", "SBX_TIMEOUT", "60s", "default command timeout: a Go duration (90s, 2m) or seconds"},
 	{"exit-grace", "SBX_EXIT_GRACE", "10s", "on EOF of stdin (a piped script), how long calls still running may finish and answer before the server exits (0: cancel them at once); SIGTERM never waits"},
 	{"max-output", "SBX_MAX_OUTPUT", "256K", "bytes of output kept per stream (head and tail), at most 1M"},
+	{"max-sessions", "SBX_MAX_SESSIONS", "128", "most shell sessions at once (default included); create_session past it is an error"},
+	{"max-processes", "SBX_MAX_PROCESSES", "512", "most background processes running at once (start_process)"},
+	{"max-contexts", "SBX_MAX_CONTEXTS", "32", "most code contexts at once (run_code's default ones included)"},
 	{"toolsets", "SBX_TOOLSETS", "all", "comma list of tool sets to expose: core, exec, process, files, code, all"},
 	{"read-only", "SBX_READ_ONLY", "false", "expose only tools that neither write files nor run code"},
 	{"env", "SBX_ENV", "", "KEY=VAL added to every sandbox process (repeatable; SBX_ENV: one per line)"},
@@ -268,6 +271,17 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, bad(src, v, "want a size between 1 and 1M, e.g. 256K")
 	}
 	c.MaxOutput = int(mo)
+	for _, lim := range []struct {
+		name, def string
+		dst       *int
+	}{{"max-sessions", "128", &c.MaxSessions}, {"max-processes", "512", &c.MaxProcesses}, {"max-contexts", "32", &c.MaxContexts}} {
+		v, src = value(lim.name, lim.def)
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > 100000 {
+			return Config{}, bad(src, v, "want a whole number from 1 to 100000")
+		}
+		*lim.dst = n
+	}
 	v, src = value("toolsets", "all")
 	if c.Toolsets, err = parseToolsets(v); err != nil {
 		return Config{}, bad(src, v, err.Error())

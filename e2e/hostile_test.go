@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -398,4 +399,90 @@ func TestSandboxInitKilledIsReplaced(t *testing.T) {
 func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// serverPid returns the pid of the one sbx-mcp server this test runs.
+func serverPid(t *testing.T) int {
+	t.Helper()
+	bin := Build(t)
+	ents, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range ents {
+		if exe, err := os.Readlink(p + "/exe"); err != nil || exe != bin {
+			continue
+		}
+		st, _ := os.ReadFile(p + "/status")
+		if strings.Contains(string(st), "\nPPid:\t"+strconv.Itoa(os.Getpid())+"\n") {
+			pid, _ := strconv.Atoi(filepath.Base(p))
+			return pid
+		}
+	}
+	t.Fatal("server not found")
+	return 0
+}
+
+func fdCount(t *testing.T, pid int) int {
+	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// TestLimits: sessions, background processes and code contexts stop at
+// their caps with an error that names the flag, and once they are deleted
+// the server's descriptors return to where they were.
+func TestLimits(t *testing.T) {
+	cs := Connect(t, "--max-sessions", "3", "--max-processes", "3", "--max-contexts", "2")
+	sh(t, cs, "true")
+	runCode(t, cs, map[string]any{"code": "1"}) // the default python context: 1 of 2
+	srv := serverPid(t)
+	base := fdCount(t, srv)
+	wantErr := func(res *mcp.CallToolResult, flag string) {
+		t.Helper()
+		if !res.IsError || !strings.Contains(Text(res), "the limit ("+flag+")") {
+			t.Fatalf("want the %s limit: isError=%v %s", flag, res.IsError, Text(res))
+		}
+	}
+	for round := 0; round < 2; round++ {
+		CallOK(t, cs, "create_session", map[string]any{"id": "a"})
+		CallOK(t, cs, "create_session", map[string]any{"id": "b"})
+		wantErr(Call(t, cs, "create_session", map[string]any{"id": "c"}), "--max-sessions")
+		var ids []string
+		for i := 0; i < 3; i++ {
+			var st struct {
+				ID string `json:"id"`
+			}
+			Structured(t, CallOK(t, cs, "start_process", map[string]any{"command": "sleep 60", "session": "a"}), &st)
+			ids = append(ids, st.ID)
+		}
+		wantErr(Call(t, cs, "start_process", map[string]any{"command": "sleep 60"}), "--max-processes")
+		var cc struct {
+			ID string `json:"id"`
+		}
+		Structured(t, CallOK(t, cs, "create_code_context", map[string]any{"language": "python"}), &cc)
+		wantErr(Call(t, cs, "create_code_context", map[string]any{"language": "python"}), "--max-contexts")
+		res, _ := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "run_code", Arguments: map[string]any{"language": "javascript", "code": "1"}})
+		wantErr(res, "--max-contexts")
+
+		for _, id := range ids {
+			CallOK(t, cs, "kill_process", map[string]any{"id": id, "signal": "SIGKILL"})
+		}
+		CallOK(t, cs, "delete_session", map[string]any{"id": "a"})
+		CallOK(t, cs, "delete_session", map[string]any{"id": "b"})
+		CallOK(t, cs, "delete_code_context", map[string]any{"id": cc.ID})
+		// descriptors are released as the readers of what was killed see EOF
+		deadline := time.Now().Add(30 * time.Second)
+		for n := fdCount(t, srv); n > base; n = fdCount(t, srv) {
+			if time.Now().After(deadline) {
+				ents, _ := os.ReadDir("/proc/" + strconv.Itoa(srv) + "/fd")
+				var links []string
+				for _, e := range ents {
+					l, _ := os.Readlink("/proc/" + strconv.Itoa(srv) + "/fd/" + e.Name())
+					links = append(links, e.Name()+"->"+l)
+				}
+				t.Fatalf("round %d: %d descriptors, %d before: %v", round, n, base, links)
+			}
+			runtime.Gosched()
+		}
+	}
 }

@@ -7,4 +7,5 @@ var (
 	ErrUnknownLanguage = errors.New("unknown language")
 	ErrUnknownContext  = errors.New("unknown code context")
 	ErrClosed          = errors.New("code interpreter is closed")
+	ErrTooMany         = errors.New("too many code contexts")
 )

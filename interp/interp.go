@@ -22,6 +22,7 @@ import (
 type Options struct {
 	Timeout   time.Duration // default cell timeout
 	MaxOutput int
+	Max       int // most contexts at once, default ones included (0: no limit)
 	Log       zerolog.Logger
 }
 
@@ -239,6 +240,10 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (Info, error) {
 		m.mu.Unlock()
 		return Info{}, ErrClosed
 	}
+	if err := m.capLocked(); err != nil {
+		m.mu.Unlock()
+		return Info{}, err
+	}
 	m.seq++
 	id := fmt.Sprintf("%s-%d", lang, m.seq)
 	c := m.newContext(id, lang, cwd, env)
@@ -252,6 +257,14 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (Info, error) {
 		return Info{}, fmt.Errorf("start %s context: %w", lang, err)
 	}
 	return c.info(), nil
+}
+
+// capLocked refuses a new context past Options.Max (m.mu held).
+func (m *Manager) capLocked() error {
+	if m.opts.Max > 0 && len(m.contexts) >= m.opts.Max {
+		return fmt.Errorf("%w: %d exist, the limit (--max-contexts) is %d: delete_code_context one you no longer need", ErrTooMany, len(m.contexts), m.opts.Max)
+	}
+	return nil
 }
 
 // List describes every context that exists (default contexts appear once used).
@@ -322,6 +335,9 @@ func (m *Manager) lookup(language, id string) (*Context, error) {
 	if !ok {
 		if id != Python && id != JavaScript {
 			return nil, fmt.Errorf("%w %q: create it with create_code_context or omit context to use the default one", ErrUnknownContext, id)
+		}
+		if err := m.capLocked(); err != nil {
+			return nil, err
 		}
 		c = m.newContext(id, id, m.workdir(), nil)
 		m.contexts[id] = c

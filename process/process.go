@@ -46,7 +46,9 @@ type Options struct {
 	// A log is retained memory, paged through get_process_logs, so it keeps
 	// more: 4×MaxOutput per stream, at least 1 MiB.
 	MaxOutput int
-	Log       zerolog.Logger
+	// MaxRunning is the most processes running at once (0: no limit).
+	MaxRunning int
+	Log        zerolog.Logger
 }
 
 const (
@@ -75,6 +77,7 @@ var (
 	ErrInvalidID = errors.New("invalid process id: use 1-63 characters of A-Z a-z 0-9 _ -")
 	ErrClosed    = errors.New("the process manager is shut down")
 	ErrExited    = errors.New("process has exited")
+	ErrTooMany   = errors.New("too many background processes")
 )
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
@@ -290,6 +293,10 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (Info, error) {
 	} else if taken(id) {
 		m.mu.Unlock()
 		return Info{}, fmt.Errorf("id %q is already in use (list_processes shows the ids; omit id to get a fresh one): %w", id, ErrExists)
+	}
+	if n := m.runningLocked() + len(m.reserved); m.opts.MaxRunning > 0 && n >= m.opts.MaxRunning {
+		m.mu.Unlock()
+		return Info{}, fmt.Errorf("%w: %d are running, the limit (--max-processes) is %d: kill_process the ones you no longer need", ErrTooMany, n, m.opts.MaxRunning)
 	}
 	p := &proc{
 		id: id, session: req.Session, command: req.Command, tag: tag,
@@ -556,6 +563,17 @@ func (m *Manager) List(session, status string) ([]Info, error) {
 		out = append(out, in)
 	}
 	return out, nil
+}
+
+// runningLocked counts the running processes (m.mu held).
+func (m *Manager) runningLocked() int {
+	n := 0
+	for _, p := range m.order {
+		if !isClosed(p.done) {
+			n++
+		}
+	}
+	return n
 }
 
 // running returns the running processes of session ("" = all).

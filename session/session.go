@@ -33,6 +33,7 @@ const DefaultID = "default"
 type Options struct {
 	Timeout   time.Duration // default command timeout
 	MaxOutput int           // default bytes kept per stream
+	Max       int           // most sessions at once, default included (0: no limit)
 	Log       zerolog.Logger
 }
 
@@ -93,6 +94,7 @@ var (
 	ErrExists    = errors.New("session already exists")
 	ErrNotFound  = errors.New("session not found")
 	ErrInvalidID = errors.New("invalid session id: use 1-63 characters of A-Z a-z 0-9 _ -")
+	ErrTooMany   = errors.New("too many sessions")
 )
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
@@ -150,6 +152,10 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (Info, error) {
 		m.mu.Unlock()
 		return Info{}, fmt.Errorf("session %q already exists: pick another id or delete it first: %w", req.ID, ErrExists)
 	}
+	if err := m.capLocked(); err != nil {
+		m.mu.Unlock()
+		return Info{}, err
+	}
 	s := m.newSessionLocked(req.ID, req.Env, req.Cwd, req.Timeout)
 	m.mu.Unlock()
 
@@ -192,6 +198,14 @@ func (m *Manager) newSessionLocked(id string, env map[string]string, cwd string,
 	return s
 }
 
+// capLocked refuses a new session past Options.Max.
+func (m *Manager) capLocked() error {
+	if m.opts.Max > 0 && len(m.sessions) >= m.opts.Max {
+		return fmt.Errorf("%w: %d sessions exist, the limit (--max-sessions) is %d: delete_session one you no longer need", ErrTooMany, len(m.sessions), m.opts.Max)
+	}
+	return nil
+}
+
 // get returns the session, creating "default" on first use.
 func (m *Manager) get(id string) (*Session, error) {
 	if m.sandbox() == nil {
@@ -209,6 +223,9 @@ func (m *Manager) get(id string) (*Session, error) {
 		return s, nil
 	}
 	if id == DefaultID {
+		if err := m.capLocked(); err != nil {
+			return nil, err
+		}
 		return m.newSessionLocked(id, nil, "", 0), nil
 	}
 	return nil, fmt.Errorf("session %q does not exist: call create_session first (or omit session to use %q): %w", id, DefaultID, ErrNotFound)

@@ -115,9 +115,9 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		if sb != nil {
 			deps.Ports = portfwd.New(deps, log.With().Str("pkg", "portfwd").Logger())
 		}
-		deps.Sessions = session.NewManager(sb, session.Options{Timeout: cfg.Timeout, MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "session").Logger()})
-		deps.Processes = process.NewManager(sb, deps.Sessions, process.Options{MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "process").Logger()})
-		deps.Interp = interp.NewManager(sb, interp.Options{Timeout: cfg.Timeout, MaxOutput: cfg.MaxOutput, Log: log.With().Str("pkg", "interp").Logger()})
+		deps.Sessions = session.NewManager(sb, session.Options{Timeout: cfg.Timeout, MaxOutput: cfg.MaxOutput, Max: cfg.MaxSessions, Log: log.With().Str("pkg", "session").Logger()})
+		deps.Processes = process.NewManager(sb, deps.Sessions, process.Options{MaxOutput: cfg.MaxOutput, MaxRunning: cfg.MaxProcesses, Log: log.With().Str("pkg", "process").Logger()})
+		deps.Interp = interp.NewManager(sb, interp.Options{Timeout: cfg.Timeout, MaxOutput: cfg.MaxOutput, Max: cfg.MaxContexts, Log: log.With().Str("pkg", "interp").Logger()})
 		if sb != nil {
 			go deps.Supervise(superCtx, start) // a dead sandbox is replaced
 		}
