@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"sync"
 
 	"github.com/sbx-mcp/sbx-mcp/jsonwire"
 )
@@ -67,6 +69,67 @@ type Tool struct {
 func (t Tool) WithTasks() Tool {
 	t.Tasks = true
 	return t
+}
+
+// WithDescriptions returns t with f applied to its description and to
+// every description in its input schema (for example to drop sentences
+// about tools that are not exposed). The schema is rewritten on first use.
+func (t Tool) WithDescriptions(f func(string) string) Tool {
+	orig := t
+	t.Description = f(t.Description)
+	var (
+		once    sync.Once
+		in, out json.RawMessage
+	)
+	t.schemas = func() (json.RawMessage, json.RawMessage) {
+		once.Do(func() {
+			in, out = orig.Schemas()
+			in = mapDescriptions(in, f)
+		})
+		return in, out
+	}
+	return t
+}
+
+// mapDescriptions applies f to every "description" string of schema
+// (schema itself when none changes).
+func mapDescriptions(schema json.RawMessage, f func(string) string) json.RawMessage {
+	var m any
+	if len(schema) == 0 || json.Unmarshal(schema, &m) != nil {
+		return schema
+	}
+	changed := false
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, c := range x {
+				if d, ok := c.(string); ok && k == "description" {
+					if nd := f(d); nd != d {
+						x[k] = nd
+						changed = true
+					}
+					continue
+				}
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(m)
+	if !changed {
+		return schema
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(m) != nil {
+		return schema
+	}
+	return json.RawMessage(bytes.TrimSpace(buf.Bytes()))
 }
 
 // Schemas returns the tool's input and output schemas, generating them on

@@ -13,7 +13,7 @@ import (
 type runCodeArgs struct {
 	Code      string `json:"code" jsonschema_description:"Cell source. The value of a final expression is the main result."`
 	Language  string `json:"language,omitempty" jsonschema:"enum=python,enum=javascript" jsonschema_description:"python (default) or javascript; may be omitted when context is given."`
-	Context   string `json:"context,omitempty" jsonschema_description:"Code context id from create_code_context (default: the language's default context)."`
+	Context   string `json:"context,omitempty" jsonschema_description:"Code context id (default: the language's default context). Make others with create_code_context."`
 	TimeoutMs int    `json:"timeout_ms,omitempty" jsonschema_description:"Interrupt the cell after this many ms (default 60000); variables survive."`
 	YieldMs   int    `json:"yield_ms,omitempty" jsonschema_description:"Return after this many ms if the cell still runs, with the output so far, running: true and a cell id for wait_code; the context stays busy (later cells wait)."`
 }

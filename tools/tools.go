@@ -110,6 +110,13 @@ func All(d *Deps) []server.Tool {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	exposed := map[string]bool{}
+	for _, t := range out {
+		exposed[t.Name] = true
+	}
+	for i := range out {
+		out[i] = out[i].WithDescriptions(func(s string) string { return OnlyExposed(s, exposed) })
+	}
 	return out
 }
 
