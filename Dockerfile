@@ -10,10 +10,12 @@
 #
 # See README "Docker" for what each flag buys and the isolation level without it.
 
-ARG GO_VERSION=1.26
+# The full version of go.mod's go line: with GOTOOLCHAIN=local an older
+# cached golang:1.26 image cannot build a module that asks for 1.26.8.
+ARG GO_VERSION=1.26.8
 
 # ---- build: a static binary (no cgo, so it runs on any runtime image) ----
-FROM golang:${GO_VERSION}-bookworm AS build
+FROM golang:${GO_VERSION}-trixie AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
@@ -26,7 +28,9 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
       -o /out/sbx-mcp ./cmd/sbx-mcp
 
 # ---- runtime: the tools an agent expects inside the sandbox ----
-FROM debian:bookworm-slim
+# Debian 13 (trixie): its nodejs is 20.19 (bookworm's was 18, past its end
+# of life), the newest Node Debian's stable packages offer.
+FROM debian:trixie-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       bash coreutils procps util-linux findutils grep sed gawk less file \

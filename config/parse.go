@@ -117,7 +117,10 @@ var flagDocs = []flagDoc{
 func Usage() string {
 	var b strings.Builder
 	b.WriteString("sbx-mcp: an MCP server (stdio) that gives an agent an isolated Linux sandbox.\n\n")
-	b.WriteString("Usage: sbx-mcp [flags]\n\nFlags (each has an environment twin; a flag wins over its variable):\n")
+	b.WriteString("Usage: sbx-mcp [flags]\n")
+	b.WriteString("       sbx-mcp config --client claude-desktop|claude-code|cursor|vscode [--binary PATH | --docker IMAGE] [-- server flags]\n")
+	b.WriteString("           prints the snippet that registers sbx-mcp with an MCP client (sbx-mcp config --help)\n\n")
+	b.WriteString("Flags (each has an environment twin; a flag wins over its variable):\n")
 	for _, f := range flagDocs {
 		fmt.Fprintf(&b, "  --%s", f.name)
 		if f.env != "" {
@@ -145,6 +148,21 @@ func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
 // directory under the user's state dir (see StateWorkdir), else the current
 // directory; a workdir is created when missing.
 func Parse(args []string, getenv func(string) string) (Config, error) {
+	return parse(args, getenv, true)
+}
+
+// Check validates server flags as Parse does, without touching the
+// filesystem (the workdir is not resolved or created): for "sbx-mcp config",
+// whose server flags are checked before they go into a client's snippet.
+func Check(args []string) error {
+	_, err := parse(args, nil, false)
+	if errors.Is(err, ErrHelp) || errors.Is(err, ErrVersion) {
+		return errors.New("--help and --version do not belong in a client's configuration")
+	}
+	return err
+}
+
+func parse(args []string, getenv func(string) string, resolve bool) (Config, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
@@ -324,7 +342,9 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	c.LogFile, _ = value("log-file", "")
 
 	v, src = value("workdir", "")
-	if c.Workdir, err = resolveWorkdir(v, getenv); err != nil {
+	if !resolve {
+		c.Workdir = v
+	} else if c.Workdir, err = resolveWorkdir(v, getenv); err != nil {
 		return Config{}, fmt.Errorf("invalid value %q for %s: %v", v, src, err)
 	}
 	return c, nil

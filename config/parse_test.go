@@ -131,6 +131,18 @@ func TestParseHelpVersion(t *testing.T) {
 		t.Errorf("--version: err = %v", err)
 	}
 	u := Usage()
+	if !strings.Contains(u, "sbx-mcp config --client") {
+		t.Error("usage does not mention the config subcommand")
+	}
+	if err := Check([]string{"--memory", "1G", "--workdir", "/nonexistent/never/created"}); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	if _, err := os.Stat("/nonexistent"); err == nil {
+		t.Error("Check created the workdir")
+	}
+	if err := Check([]string{"--pids", "many"}); err == nil {
+		t.Error("Check accepted --pids many")
+	}
 	for _, f := range flagDocs {
 		if !strings.Contains(u, "--"+f.name) || (f.env != "" && !strings.Contains(u, f.env)) {
 			t.Errorf("usage lacks %s", f.name)

@@ -18,6 +18,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/sbx-mcp/sbx-mcp/config"
 )
 
 // configClients lists the supported --client values with where their snippet goes.
@@ -55,6 +57,12 @@ func runConfig(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	extra := fs.Args() // flag stops at "--" and drops it
+	if len(extra) > 0 && (len(args) < len(extra)+1 || args[len(args)-len(extra)-1] != "--") {
+		return fmt.Errorf("config: unexpected argument %q (server flags go after --, e.g. -- --memory 1G)", extra[0])
+	}
+	if err := config.Check(extra); err != nil {
+		return fmt.Errorf("config: server flags after --: %v", err)
+	}
 	if *client == "" {
 		fs.Usage()
 		return errors.New("config: --client is required")
@@ -73,6 +81,20 @@ func runConfig(args []string, stdout, stderr io.Writer) error {
 		return errors.New("config: --workspace needs --docker")
 	}
 
+	var workdirNote string
+	if *docker == "" && !hasWorkdir(extra) {
+		// Without --workdir the sandbox's workdir would depend on where the
+		// client starts the server: name it.
+		wd := "${workspaceFolder}" // VS Code expands it to the open folder
+		if *client != "vscode" {
+			var err error
+			if wd, err = os.Getwd(); err != nil {
+				return fmt.Errorf("config: current directory (pass -- --workdir DIR): %w", err)
+			}
+			workdirNote = fmt.Sprintf(" (--workdir is the current directory, %s: put your project's path there)", wd)
+		}
+		extra = append([]string{"--workdir", wd}, extra...)
+	}
 	command, cmdArgs, err := configCommand(*binary, *docker, *workspace, extra)
 	if err != nil {
 		return err
@@ -84,8 +106,19 @@ func runConfig(args []string, stdout, stderr io.Writer) error {
 	if _, err := io.WriteString(stdout, out); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "# %s: %s\n", *client, hint)
+	fmt.Fprintf(stderr, "# %s: %s%s\n", *client, hint, workdirNote)
 	return nil
+}
+
+// hasWorkdir reports whether server flags set the workdir.
+func hasWorkdir(flags []string) bool {
+	for _, f := range flags {
+		name, _, _ := strings.Cut(strings.TrimLeft(f, "-"), "=")
+		if strings.HasPrefix(f, "-") && name == "workdir" {
+			return true
+		}
+	}
+	return false
 }
 
 // configCommand returns the command and arguments the client must start.

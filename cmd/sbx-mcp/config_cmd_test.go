@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -41,7 +42,12 @@ func TestConfigJSONClients(t *testing.T) {
 			if srv["command"] != "/opt/sbx/sbx-mcp" {
 				t.Errorf("command = %v", srv["command"])
 			}
-			wantArgs := []any{"--memory", "512M", "--network", "none"}
+			// every snippet names the workdir: the current directory (VS Code: the open folder)
+			wd, _ := os.Getwd()
+			if tt.client == "vscode" {
+				wd = "${workspaceFolder}"
+			}
+			wantArgs := []any{"--workdir", wd, "--memory", "512M", "--network", "none"}
 			if !reflect.DeepEqual(srv["args"], wantArgs) {
 				t.Errorf("args = %v, want %v", srv["args"], wantArgs)
 			}
@@ -61,8 +67,9 @@ func TestConfigNoExtraArgsIsEmptyList(t *testing.T) {
 	if err := runConfig([]string{"--client", "cursor", "--binary", "sbx-mcp", "--name", "box"}, &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
-	// A bare name stays a bare name (PATH lookup); args is [] not null.
-	want := "{\n  \"mcpServers\": {\n    \"box\": {\n      \"command\": \"sbx-mcp\",\n      \"args\": []\n    }\n  }\n}\n"
+	// A bare name stays a bare name (PATH lookup); args holds the workdir.
+	wd, _ := os.Getwd()
+	want := "{\n  \"mcpServers\": {\n    \"box\": {\n      \"command\": \"sbx-mcp\",\n      \"args\": [\n        \"--workdir\",\n        \"" + wd + "\"\n      ]\n    }\n  }\n}\n"
 	if stdout.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", stdout.String(), want)
 	}
@@ -168,6 +175,10 @@ func TestConfigErrors(t *testing.T) {
 		{"empty name", []string{"--client", "cursor", "--name", ""}, "--name must not be empty"},
 		{"workspace without docker", []string{"--client", "cursor", "--workspace", "/tmp"}, "--workspace needs --docker"},
 		{"bad flag", []string{"--client", "cursor", "--bogus"}, "bogus"},
+		{"server flags without --", []string{"--client", "cursor", "memory", "1G"}, `unexpected argument "memory"`},
+		{"bad server flag", []string{"--client", "cursor", "--", "--memory", "lots"}, "--memory"},
+		{"unknown server flag", []string{"--client", "cursor", "--", "--bogus"}, "bogus"},
+		{"help as server flag", []string{"--client", "cursor", "--", "--help"}, "do not belong"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,5 +214,34 @@ func TestRunConfigSubcommand(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), `unknown client "nope"`) {
 		t.Errorf("stderr %q", stderr.String())
+	}
+}
+
+// Every snippet names the workdir; one given after -- is kept as it is.
+func TestConfigSnippetWorkdir(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := runConfig([]string{"--client", "claude-code", "--binary", "/x/sbx-mcp"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	if got, want := stdout.String(), "claude mcp add --transport stdio sbx -- /x/sbx-mcp --workdir "+shellQuote(wd)+"\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if !strings.Contains(stderr.String(), "--workdir is the current directory") {
+		t.Errorf("no note about the workdir: %q", stderr.String())
+	}
+	stdout.Reset()
+	if err := runConfig([]string{"--client", "claude-code", "--binary", "/x/sbx-mcp", "--", "--workdir=/p"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if got := stdout.String(); got != "claude mcp add --transport stdio sbx -- /x/sbx-mcp --workdir=/p\n" {
+		t.Errorf("given workdir: %q", got)
+	}
+	stdout.Reset()
+	if err := runConfig([]string{"--client", "cursor", "--docker", "img"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stdout.String(), "--workdir") {
+		t.Errorf("docker snippet got a host workdir: %s", stdout.String())
 	}
 }
