@@ -145,7 +145,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 // missing lists the layers strict mode requires but did not get.
 func (s *Sandbox) missing() []string {
 	var out []string
-	need := []string{"pid_ns", "mount_ns", "ipc_ns", "uts_ns", "cgroup_ns", "cgroup_confined", "fresh_proc", "caps_dropped", "seccomp", "no_new_privs"}
+	need := []string{"pid_ns", "mount_ns", "ipc_ns", "uts_ns", "cgroup_ns", "cgroup_confined", "job_cgroups", "fresh_proc", "caps_dropped", "seccomp", "no_new_privs"}
 	if s.cfg.Network != NetworkHost {
 		need = append(need, "net_ns")
 	}
