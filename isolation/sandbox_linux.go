@@ -116,10 +116,12 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	case "off":
 		ladder = []Level{LevelNone}
 	}
+	serr := &StartError{Strict: cfg.Isolation == "strict"}
 	var tried []string
 	for _, lvl := range ladder {
 		s, err := startLevel(ctx, cfg, workdir, lvl)
 		if err != nil {
+			serr.Tried = append(serr.Tried, &LevelError{Level: lvl, Err: err})
 			tried = append(tried, fmt.Sprintf("%s: %v", lvl, err))
 			if ctx.Err() != nil {
 				break
@@ -136,10 +138,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 		s.logStart()
 		return s, nil
 	}
-	if cfg.Isolation == "strict" {
-		return nil, fmt.Errorf("isolation strict: full isolation not reached: %s", strings.Join(tried, "; "))
-	}
-	return nil, fmt.Errorf("start sandbox: %s", strings.Join(tried, "; "))
+	return nil, serr
 }
 
 // missing lists the layers strict mode requires but did not get.

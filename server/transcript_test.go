@@ -134,7 +134,8 @@ func (o *outBuf) Write(p []byte) (int, error) {
 func (o *outBuf) waitLines(t *testing.T, n int) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	go func() { time.Sleep(20 * time.Second); o.cond.Broadcast() }()
+	wake := time.AfterFunc(20*time.Second, o.cond.Broadcast)
+	defer wake.Stop()
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for len(o.lines) < n {
