@@ -72,8 +72,8 @@ func plural(n int) string {
 func init() {
 	register("edit_file", []string{SetFiles}, true, func(d *Deps) server.Tool {
 		return server.NewTool("edit_file",
-			"Edit a UTF-8 text file (up to 32 MiB) by exact replacements, applied in order, all or nothing; returns a unified diff and the new sha256. "+
-				"Each old_string must match exactly once unless replace_all or expected_replacements. Keeps CRLF, mode, owner and symlinks.",
+			"Edit a UTF-8 text file (≤ 32 MiB) by exact replacements, in order, all or nothing; returns a unified diff and the new sha256. "+
+				"Keeps CRLF, mode, owner, symlinks.",
 			server.Annotations{Title: "Edit file", DestructiveHint: true},
 			func(ctx context.Context, call *server.Call, a editFileArgs) (editFileResult, error) {
 				if len(a.Edits) == 0 {

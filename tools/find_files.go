@@ -54,8 +54,7 @@ func (r findFilesResult) Text() string {
 func init() {
 	register("find_files", []string{SetFiles}, false, func(d *Deps) server.Tool {
 		return server.NewTool("find_files",
-			"Find files by glob (\"**/*.go\", \"src/**/test_*.py\"), newest first or by path. Limits: 1000 paths (max_results up to 10000); "+
-				"skips .gitignore'd files unless include_ignored; symlinks are listed, never followed.",
+			"Find files by glob (\"**/*.go\"), newest first or by path. Limits: 1000 paths (max 10000); skips .gitignore'd files unless asked.",
 			server.Annotations{Title: "Find files", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a findFilesArgs) (findFilesResult, error) {
 				if a.Pattern == "" {

@@ -105,8 +105,8 @@ func (r searchFilesResult) Text() string {
 func init() {
 	register("search_files", []string{SetFiles}, false, func(d *Deps) server.Tool {
 		return server.NewTool("search_files",
-			"Search file contents under a directory (like ripgrep). Limits: 200 results (max_results up to 2000), lines cut to 300 bytes; "+
-				"skips .gitignore'd, binary and >8 MiB files unless asked; totals always complete. Regex (RE2) or literal; glob/exclude; modes content, files, count.",
+			"Search file contents, regex or literal. Limits: 200 results (max 2000), lines cut to 300 B; "+
+				"skips .gitignore'd, binary and >8 MiB files unless asked. Modes content, files, count.",
 			server.Annotations{Title: "Search files", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a searchFilesArgs) (searchFilesResult, error) {
 				if a.Pattern == "" {

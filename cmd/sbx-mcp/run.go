@@ -253,6 +253,7 @@ func instructions(list []server.Tool, level string, cfg config.Config) string {
 		{[]string{"read_file", "write_file", "list_files"}, "Files: list_files, read_file, write_file (paths absolute or relative to the session cwd)."},
 		{[]string{"edit_file"}, "Change a file with edit_file (exact old_string -> new_string; a diff comes back) instead of rewriting it."},
 		{[]string{"search_files", "find_files"}, "Find code with search_files (contents) and find_files (names) rather than grep or find through exec: bounded, .gitignore-aware."},
+		{[]string{"watch_files"}, "watch_files streams file changes (inotify) until a duration or a matching event."},
 		{[]string{"run_code"}, "run_code runs Python (default) or JavaScript with state kept per context; plots come back as images."},
 		{[]string{"sandbox_info"}, "sandbox_info reports isolation, limits and the network allow-list with recent refusals."},
 		{[]string{"expose_port"}, "expose_port makes a server inside reachable from the host."},
