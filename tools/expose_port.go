@@ -51,7 +51,7 @@ func init() {
 				if err != nil {
 					return exposePortResult{}, err
 				}
-				if d.CurrentSandbox().NetworkMode() == isolation.NetworkHost {
+				if sb := d.CurrentSandbox(); sb != nil && sb.NetworkMode() == isolation.NetworkHost {
 					return exposePortResult{
 						Exposure: portfwd.Exposure{Port: a.Port, HostPort: a.Port, URL: fmt.Sprintf("http://127.0.0.1:%d", a.Port)},
 						Note:     fmt.Sprintf("nothing to forward: the sandbox shares the host's network (mode host), so port %d is reachable at http://127.0.0.1:%d directly", a.Port, a.Port),

@@ -105,8 +105,8 @@ func list(s []string) string {
 // recent refusals.
 func networkOf(d *Deps) networkInfo {
 	n := networkInfo{Mode: d.Config.Network, Allowed: []string{}, AllowedCIDRs: []string{}, DeniedRecent: []egress.DenialRecord{}}
-	if d.Sandbox != nil {
-		n.Mode = d.Sandbox.NetworkMode()
+	if sb := d.CurrentSandbox(); sb != nil {
+		n.Mode = sb.NetworkMode()
 	}
 	if n.Mode != d.Config.Network {
 		n.Requested = d.Config.Network
