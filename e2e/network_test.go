@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -285,5 +286,37 @@ func TestNetworkPackageManagers(t *testing.T) {
 		if !found {
 			t.Errorf("the registry stub never saw %s (saw: %s)", want, got)
 		}
+	}
+}
+
+// TestNetworkAfterRestart: a sandbox that replaces a dead one gets the
+// proxy again (new listeners inside, the same policy and denial list).
+func TestNetworkAfterRestart(t *testing.T) {
+	ok := startHostServer(t, "127.0.0.2:0", "hello again")
+	cs := Connect(t, "--allow-domain", "ok.test", "--allow-cidr", "127.0.0.2/32", "--test-resolve", "ok.test=127.0.0.2")
+	if n := sandboxNet(t, cs).Network; n.Mode != "allow" {
+		if os.Getenv("SBX_REQUIRE_ISOLATION") == "1" {
+			t.Fatalf("mode %q, and SBX_REQUIRE_ISOLATION=1", n.Mode)
+		}
+		t.Skip("no network namespace on this host")
+	}
+	url := fmt.Sprintf("http://ok.test:%d/", ok.port)
+	if out := sh(t, cs, "curl -sS "+url+"; curl -sS -o /dev/null http://bad.test/"); out.Stdout != "hello again" {
+		t.Fatalf("before the restart: %+v", out)
+	}
+	if err := syscall.Kill(serverInit(t), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		Restarts int `json:"restarts"`
+	}
+	for info.Restarts != 1 {
+		Structured(t, CallOK(t, cs, "sandbox_info", nil), &info)
+	}
+	if out := sh(t, cs, "curl -sS "+url); out.Stdout != "hello again" {
+		t.Fatalf("after the restart: %+v", out)
+	}
+	if n := sandboxNet(t, cs).Network; n.Mode != "allow" || len(n.DeniedRecent) != 1 || n.DeniedRecent[0].Host != "bad.test" {
+		t.Errorf("network after the restart: %+v", n)
 	}
 }
