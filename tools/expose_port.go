@@ -41,7 +41,7 @@ func portsOf(d *Deps) (*portfwd.Manager, error) {
 func init() {
 	register("expose_port", []string{SetProcess}, true, func(d *Deps) server.Tool {
 		return server.NewTool("expose_port",
-			"Make a TCP port inside the sandbox reachable from the host at url http://127.0.0.1:N (N = host_port or a free port; at most 512 open connections). Start the server first (start_process), then expose it. In network mode host there is nothing to forward.",
+			"Make a sandbox TCP port reachable from the host at url http://127.0.0.1:N (host_port or a free port). Network mode host: nothing to forward.",
 			server.Annotations{Title: "Expose a sandbox port", IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a exposePortArgs) (exposePortResult, error) {
 				if a.Port < 1 || a.Port > 65535 || a.HostPort < 0 || a.HostPort > 65535 {

@@ -20,7 +20,7 @@ func (r processResult) Text() string { return processLine(r.Info) }
 func init() {
 	register("get_process", []string{SetProcess}, false, func(d *Deps) server.Tool {
 		return server.NewTool("get_process",
-			"Status of one background process: status (running, completed, failed, killed, error), exit_code, signal, times, and the TCP ports it listens on.",
+			"Status of one background process: status (running, completed, failed, killed, error), exit_code, signal, times, listening ports.",
 			server.Annotations{Title: "Get background process", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a processIDArgs) (processResult, error) {
 				in, err := d.Processes.Get(a.ID)

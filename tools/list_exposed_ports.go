@@ -29,7 +29,7 @@ func (r listExposedPortsResult) Text() string {
 func init() {
 	register("list_exposed_ports", []string{SetProcess}, false, func(d *Deps) server.Tool {
 		return server.NewTool("list_exposed_ports",
-			"List the sandbox ports exposed to the host: port, host_port, url, connections so far and open now. expose_port adds one.",
+			"List the sandbox ports exposed to the host and their urls.",
 			server.Annotations{Title: "List exposed ports", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, _ listExposedPortsArgs) (listExposedPortsResult, error) {
 				ports, err := portsOf(d)

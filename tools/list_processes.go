@@ -65,7 +65,7 @@ func oneLine(s string, n int) string {
 func init() {
 	register("list_processes", []string{SetProcess}, false, func(d *Deps) server.Tool {
 		return server.NewTool("list_processes",
-			"List background processes (running and the last 1000 finished): id, pid, status, exit_code, signal, times, bytes of output, and the TCP ports running ones listen on.",
+			"List background processes (running and the last 1000 finished): id, pid, status, exit_code, signal, times, bytes of output, listening ports.",
 			server.Annotations{Title: "List background processes", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a listProcessesArgs) (listProcessesResult, error) {
 				ps, err := d.Processes.List(a.Session, a.Status)

@@ -133,7 +133,7 @@ func kernelRelease() string {
 func init() {
 	register("sandbox_info", nil, false, func(d *Deps) server.Tool {
 		return server.NewTool("sandbox_info",
-			"Report the sandbox: isolation level (full, userns, none), which layers are on (namespaces, fresh /proc, capabilities, seccomp, cgroup limits) with the reason for each gap, resource limits, network mode with the egress allow-list and recent refusals, workdir, kernel and sbx-mcp version. Read-only.",
+			"Report the isolation level, layers with reasons for gaps, limits, network mode with allow-list and recent refusals, workdir, versions. Read-only.",
 			server.Annotations{Title: "Sandbox info", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, _ sandboxInfoArgs) (sandboxInfoResult, error) {
 				v, c := config.VersionInfo()

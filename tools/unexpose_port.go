@@ -24,7 +24,7 @@ func (r unexposePortResult) Text() string {
 func init() {
 	register("unexpose_port", []string{SetProcess}, true, func(d *Deps) server.Tool {
 		return server.NewTool("unexpose_port",
-			"Stop exposing a sandbox port: closes the host listener and its open connections.",
+			"Stop exposing a port: closes its listener and connections.",
 			server.Annotations{Title: "Unexpose a sandbox port", DestructiveHint: true},
 			func(ctx context.Context, call *server.Call, a unexposePortArgs) (unexposePortResult, error) {
 				ports, err := portsOf(d)
