@@ -102,9 +102,8 @@ type Manager struct {
 	wg sync.WaitGroup // every process goroutine
 }
 
-// NewManager returns a Manager. When sessions is non-nil it installs the
-// session hooks so delete_session kills the session's processes and
-// list_sessions counts them.
+// NewManager returns a Manager; sessions (may be nil) gives a new
+// process its session's cwd and environment.
 func NewManager(sb *isolation.Sandbox, sessions *session.Manager, opts Options) *Manager {
 	logCap := max(4*opts.MaxOutput, minLogBytes)
 	m := &Manager{
@@ -113,12 +112,6 @@ func NewManager(sb *isolation.Sandbox, sessions *session.Manager, opts Options) 
 		procs:  map[string]*proc{}, reserved: map[string]bool{},
 	}
 	m.sbox.Store(sb)
-	if sessions != nil {
-		sessions.SetHooks(session.Hooks{
-			KillProcesses: func(ctx context.Context, s string) { m.KillSession(ctx, s) },
-			CountRunning:  m.CountSession,
-		})
-	}
 	return m
 }
 

@@ -37,18 +37,10 @@ type Options struct {
 	Log       zerolog.Logger
 }
 
-// Hooks connect the manager to the processes a session started in the
-// background (package process), without importing it.
-type Hooks struct {
-	KillProcesses func(ctx context.Context, session string) // on delete
-	CountRunning  func(session string) int                  // for List
-}
-
 // Manager owns every session of one sandbox.
 type Manager struct {
-	sbox  atomic.Pointer[isolation.Sandbox] // the current one (SetSandbox replaces it)
-	opts  Options
-	hooks atomic.Pointer[Hooks]
+	sbox atomic.Pointer[isolation.Sandbox] // the current one (SetSandbox replaces it)
+	opts Options
 
 	mu       sync.Mutex
 	sessions map[string]*Session
@@ -85,7 +77,7 @@ type Info struct {
 	Cwd       string    `json:"cwd"`
 	CreatedAt time.Time `json:"created_at"`
 	Busy      bool      `json:"busy"`
-	Processes int       `json:"processes"`
+	Processes int       `json:"processes"` // filled in by list_sessions (package process counts them)
 }
 
 // Errors.
@@ -117,9 +109,6 @@ func NewManager(sb *isolation.Sandbox, opts Options) *Manager {
 func (m *Manager) SetSandbox(sb *isolation.Sandbox) { m.sbox.Store(sb) }
 
 func (m *Manager) sandbox() *isolation.Sandbox { return m.sbox.Load() }
-
-// SetHooks installs the background-process hooks.
-func (m *Manager) SetHooks(h Hooks) { m.hooks.Store(&h) }
 
 // CreateRequest are create_session's arguments.
 type CreateRequest struct {
@@ -451,6 +440,14 @@ func prelude(cwd string, env map[string]*string) (string, error) {
 	return b.String(), nil
 }
 
+// Exists reports whether session id exists ("default" once used).
+func (m *Manager) Exists(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.sessions[id]
+	return ok
+}
+
 // Cwd returns the session's current working directory ("default" is created
 // on first use; any other unknown id is an error that says to create it).
 func (m *Manager) Cwd(ctx context.Context, id string) (string, error) {
@@ -518,15 +515,12 @@ func (m *Manager) info(s *Session) Info {
 	s.mu.Lock()
 	cwd := s.cwd
 	s.mu.Unlock()
-	n := 0
-	if h := m.hooks.Load(); h != nil && h.CountRunning != nil {
-		n = h.CountRunning(s.id)
-	}
-	return Info{ID: s.id, Cwd: cwd, CreatedAt: s.created, Busy: s.busy.Load() > 0, Processes: n}
+	return Info{ID: s.id, Cwd: cwd, CreatedAt: s.created, Busy: s.busy.Load() > 0}
 }
 
-// Delete kills the session's shell, everything it started and its
-// background processes; the id can be reused afterwards.
+// Delete kills the session's shell and everything it started; the id can
+// be reused afterwards. The session's background processes are the process
+// package's: delete_session (tools) kills them first.
 func (m *Manager) Delete(ctx context.Context, id string) error {
 	if id == "" {
 		return fmt.Errorf("id is required")
@@ -539,9 +533,6 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 	m.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("session %q does not exist (list_sessions shows the ones that do): %w", id, ErrNotFound)
-	}
-	if h := m.hooks.Load(); h != nil && h.KillProcesses != nil {
-		h.KillProcesses(ctx, id)
 	}
 	s.shutdown(m)
 	return nil

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/sbx-mcp/sbx-mcp/server"
 )
@@ -21,6 +22,14 @@ func init() {
 			"Delete a session: kills its shell, the command running in it and every background process it started. The id can be reused.",
 			server.Annotations{Title: "Delete session", DestructiveHint: true},
 			func(ctx context.Context, call *server.Call, a deleteSessionArgs) (deleteSessionResult, error) {
+				// The session's background processes first (their records
+				// stay), then its shell and what the shell started.
+				if !d.Sessions.Exists(a.ID) {
+					return deleteSessionResult{}, d.Sessions.Delete(ctx, a.ID) // says it does not exist
+				}
+				if _, err := d.Processes.KillSession(ctx, a.ID); err != nil {
+					return deleteSessionResult{}, fmt.Errorf("delete session %q: %w", a.ID, err)
+				}
 				if err := d.Sessions.Delete(ctx, a.ID); err != nil {
 					return deleteSessionResult{}, err
 				}

@@ -19,7 +19,11 @@ func init() {
 			"List shell sessions: id, cwd, created_at, busy (a command is running), processes (background processes still running).",
 			server.Annotations{Title: "List sessions", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a listSessionsArgs) (listSessionsResult, error) {
-				return listSessionsResult{Sessions: d.Sessions.List()}, nil
+				ss := d.Sessions.List()
+				for i := range ss {
+					ss[i].Processes = d.Processes.CountSession(ss[i].ID)
+				}
+				return listSessionsResult{Sessions: ss}, nil
 			})
 	})
 }
