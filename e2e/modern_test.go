@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -257,5 +258,30 @@ func TestTaskCancelLeavesNoProcess(t *testing.T) {
 	m, _ := response(t, r, "3")
 	if sc, _ := m.Result["structuredContent"].(map[string]any); sc["stdout"] != "0\n" {
 		t.Fatalf("after tasks/cancel: %v", m.Result)
+	}
+}
+
+// A command the OOM killer kills under --memory is logged at warning (the
+// memory cgroup's oom_kill count goes up).
+func TestModernLogsOOMKill(t *testing.T) {
+	r := e2e.StartRaw(t, "--memory", "24M")
+	r.Send(t, call(1, "sandbox_info", `{}`, modernMeta))
+	info, _ := response(t, r, "1")
+	layers, _ := info.Result["structuredContent"].(map[string]any)["layers"].(map[string]any)
+	if layers["cgroup_limits"] != true {
+		if os.Getenv("SBX_REQUIRE_ISOLATION") == "1" {
+			t.Fatalf("SBX_REQUIRE_ISOLATION=1 but no cgroup limits: %v", info.Result["structuredContent"])
+		}
+		t.Skip("no cgroup limits at this isolation level")
+	}
+	withLevel := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/logLevel":"warning"}`
+	r.Send(t, call(2, "exec", `{"command":"tail /dev/zero; echo status $?"}`, withLevel))
+	m, notes := response(t, r, "2")
+	found := false
+	for _, n := range notes {
+		found = found || n.Method == "notifications/message" && strings.Contains(fmt.Sprint(n.Params["data"]), "OOM killer killed")
+	}
+	if !found {
+		t.Fatalf("no OOM log line; notifications %+v, result %v", notes, m.Result["structuredContent"])
 	}
 }

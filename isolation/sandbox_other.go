@@ -17,6 +17,7 @@ func (s *Sandbox) Close() error                                           { retu
 func (s *Sandbox) Info() Info                                             { return Info{} }
 func (s *Sandbox) BaseEnv() []string                                      { return baseEnv("/", nil) }
 func (s *Sandbox) Workdir() string                                        { return "" }
+func (s *Sandbox) OOMKills() (int64, bool)                                { return 0, false }
 func (s *Sandbox) RunDir() string                                         { return "" }
 func (s *Sandbox) Spawn(ctx context.Context, spec Spec) (*Process, error) { return nil, ErrUnsupported }
 func (s *Sandbox) Signal(pid int, sig syscall.Signal) error               { return ErrUnsupported }

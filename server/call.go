@@ -263,6 +263,7 @@ func (s *Server) runCall(ctx context.Context, r *callRun) {
 			s.stream.writeProgress(token, p, msg, meta)
 		}
 	}
+	call.wantsLog = func(level string) bool { return s.logWanted(&r.meta, level) }
 	call.log = func(level, logger string, data any) {
 		st.mu.Lock()
 		defer st.mu.Unlock()
@@ -325,6 +326,17 @@ func (s *Server) callResult(res *Result, version string) *wireResult {
 		out.StructuredContent = res.Structured
 	}
 	return out
+}
+
+// logWanted reports whether a call's client asked for messages at level.
+func (s *Server) logWanted(m *reqMeta, level string) bool {
+	idx := levelIndex(level)
+	if m.modern() {
+		return m.logLevel >= 0 && idx >= m.logLevel
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logLevel >= 0 && idx >= s.logLevel
 }
 
 // logFor sends notifications/message for a call when its client asked

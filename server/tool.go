@@ -148,6 +148,8 @@ type Call struct {
 	progress func(progress float64, message Text, meta map[string]any)
 	// log sends notifications/message (nil: logging not wired).
 	log func(level, logger string, data any)
+	// wantsLog reports whether a message at level would go out (nil: no).
+	wantsLog func(level string) bool
 	// output keeps the tail of the call's output for a task's status
 	// message (nil: the call cannot become a task).
 	output func(data []byte)
@@ -251,6 +253,12 @@ func textBytes(t Text) []byte {
 		return b
 	}
 	return []byte(t.String())
+}
+
+// WantsLog reports whether Log at level would send anything: a tool can
+// skip gathering what only a log line needs.
+func (c *Call) WantsLog(level string) bool {
+	return c != nil && c.wantsLog != nil && c.wantsLog(level)
 }
 
 // Log sends an MCP log message (notifications/message) at level (debug,

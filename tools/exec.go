@@ -81,9 +81,20 @@ func (r execResult) Text() string {
 	return b.String()
 }
 
+// oomCount reads the sandbox's OOM kill count (ok false: unknown, or no
+// client would get the log line, which is all it is read for).
+func oomCount(call *server.Call, d *Deps) (int64, bool) {
+	if !call.WantsLog("warning") {
+		return 0, false
+	}
+	return d.CurrentSandbox().OOMKills()
+}
+
 // logOutcome sends the log lines worth having about a command's end (to
-// clients that asked for them): a timeout kill and a shell restart.
-func logOutcome(call *server.Call, r session.Result) {
+// clients that asked for them): a timeout kill, a shell restart, and
+// processes the OOM killer killed while it ran (oomBefore: the count
+// before it started).
+func logOutcome(call *server.Call, d *Deps, r session.Result, oomBefore int64, oomKnown bool) {
 	switch {
 	case r.TimedOut:
 		call.Log("warning", fmt.Sprintf("session %s: command killed after %dms (timeout): %s", r.Session, r.DurationMs, r.Note))
@@ -93,8 +104,10 @@ func logOutcome(call *server.Call, r session.Result) {
 	if r.TimedOut && r.SessionEnded {
 		call.Log("warning", fmt.Sprintf("session %s: the shell was restarted: %s", r.Session, r.Note))
 	}
-	if !r.TimedOut && r.ExitCode == 137 {
-		call.Log("warning", fmt.Sprintf("session %s: the command was killed by SIGKILL (exit 137): out of memory (the sandbox's --memory limit) or killed from inside", r.Session))
+	if n, ok := oomCount(call, d); ok && oomKnown && n > oomBefore {
+		call.Log("warning", fmt.Sprintf("session %s: the OOM killer killed %d process(es) in the sandbox while the command ran (the --memory limit)", r.Session, n-oomBefore))
+	} else if !oomKnown && !r.TimedOut && r.ExitCode == 137 {
+		call.Log("warning", fmt.Sprintf("session %s: the command was killed by SIGKILL (exit 137): out of memory or killed from inside", r.Session))
 	}
 }
 
@@ -118,9 +131,9 @@ func (a execArgs) request() (session.Request, error) {
 func init() {
 	register("exec", []string{SetCore, SetExec}, true, func(d *Deps) server.Tool {
 		return server.NewTool("exec",
-			"Run a bash command in a persistent session (cd, export, functions persist) and return its output. "+
+			"Run a bash command in a persistent session (cd, export, functions persist). "+
 				"Limits: timeout 60s by default (timeout_ms), output capped per stream (head and tail kept), one command at a time per session. "+
-				"A non-zero exit code is not an error. Use start_process for servers; yield_ms returns early from a long job (running: true, id for wait_for_process).",
+				"A non-zero exit code is not an error. Servers: start_process; long jobs: yield_ms.",
 			server.Annotations{Title: "Run command", DestructiveHint: true, OpenWorldHint: true},
 			func(ctx context.Context, call *server.Call, ya execYieldArgs) (execResult, error) {
 				a := ya.execArgs
@@ -137,8 +150,9 @@ func init() {
 				if call.WantsOutput() { // the status of a task this call may become
 					req.OnChunk = func(_ string, data []byte) { call.Output(data) }
 				}
+				oom, known := oomCount(call, d)
 				r, err := d.Sessions.Exec(ctx, req)
-				logOutcome(call, r)
+				logOutcome(call, d, r, oom, known)
 				return execResult{Result: r}, err
 			}).WithTasks()
 	})

@@ -11,9 +11,9 @@ import (
 func init() {
 	register("exec_stream", []string{SetCore, SetExec}, true, func(d *Deps) server.Tool {
 		return server.NewTool("exec_stream",
-			"Like exec, but streams output while the command runs as progress notifications "+
+			"Like exec, but streams output as progress notifications "+
 				"(message = chunk, _meta.stream = stdout|stderr, progress = bytes so far) when the request has a progressToken. "+
-				"Same limits as exec; the final result is exec's.",
+				"Same limits and result as exec.",
 			server.Annotations{Title: "Run command (streaming)", DestructiveHint: true, OpenWorldHint: true},
 			func(ctx context.Context, call *server.Call, a execArgs) (execResult, error) {
 				req, err := a.request()
@@ -33,8 +33,9 @@ func init() {
 						call.ProgressText(float64(total), msg, meta)
 					}
 				}
+				oom, known := oomCount(call, d)
 				r, err := d.Sessions.Exec(ctx, req)
-				logOutcome(call, r)
+				logOutcome(call, d, r, oom, known)
 				return execResult{Result: r}, err
 			}).WithTasks()
 	})

@@ -101,10 +101,10 @@ func (r runCodeResult) Text() string {
 func init() {
 	register("run_code", []string{SetCore, SetCode}, true, func(d *Deps) server.Tool {
 		return server.NewTool("run_code",
-			"Run a notebook cell in a persistent python (default) or javascript context; variables persist. "+
-				"Limits: timeout 60s by default (interrupts, state kept), one cell at a time per context, output capped. "+
-				"The final expression is the main result; matplotlib figures and PNG/JPEG come back as image blocks (png/jpeg fields say \"image:N\"), DataFrames as html. "+
-				"An exception is data in error, not a tool failure. yield_ms returns early from a long cell (running: true, id for wait_code).",
+			"Run a cell in a persistent python (default) or javascript context. "+
+				"Limits: timeout 60s by default (interrupts, keeps state), one cell at a time per context, output capped. "+
+				"The final expression is the main result; figures and PNG/JPEG come back as image blocks (png/jpeg: \"image:N\"), DataFrames as html. "+
+				"Exceptions are data.",
 			server.Annotations{Title: "Run code", DestructiveHint: true, OpenWorldHint: true},
 			func(ctx context.Context, call *server.Call, a runCodeArgs) (runCodeResult, error) {
 				if strings.TrimSpace(a.Code) == "" {

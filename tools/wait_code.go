@@ -138,8 +138,7 @@ type waitCodeArgs struct {
 func init() {
 	register("wait_code", []string{SetCode}, true, func(d *Deps) server.Tool {
 		return server.NewTool("wait_code",
-			"Wait for a run_code cell that yielded (yield_ms, running: true). Returns run_code's result without the output already returned; "+
-				"after timeout_ms (default 30000) it returns running: true and the new output.",
+			"Await a run_code cell that yielded (yield_ms): the rest of its result, or running: true after timeout_ms.",
 			server.Annotations{Title: "Wait for code cell", ReadOnlyHint: true},
 			func(ctx context.Context, call *server.Call, a waitCodeArgs) (runCodeResult, error) {
 				if a.TimeoutMs < 0 || a.TimeoutMs > 3600000 {

@@ -85,6 +85,7 @@ func execYield(ctx context.Context, call *server.Call, d *Deps, a execArgs, yiel
 		sessionID = session.DefaultID
 	}
 	begin := time.Now()
+	oom, known := oomCount(call, d)
 	info, err := d.Processes.Start(ctx, process.StartRequest{Command: req.Command, Session: sessionID, Cwd: req.Cwd, Env: req.Env})
 	if err != nil {
 		return execResult{}, err
@@ -166,6 +167,6 @@ func execYield(ctx context.Context, call *server.Call, d *Deps, a execArgs, yiel
 		}
 	}
 	r.Success = r.ExitCode == 0 && !r.TimedOut
-	logOutcome(call, r.Result)
+	logOutcome(call, d, r.Result, oom, known)
 	return r, nil
 }
