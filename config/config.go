@@ -23,6 +23,12 @@ type Config struct {
 	Toolsets     []string      // --toolsets: core, exec, process, files, code, all
 	ReadOnly     bool          // --read-only
 	Env          []string      // --env KEY=VAL (repeatable), added to every sandbox process
+	Root         string        // --root overlay|readonly|host
+	Rootfs       string        // --rootfs DIR: lower layer instead of the host's /
+	State        string        // --state DIR: overlay upper layer kept on disk
+	RW           []string      // --rw PATH (repeatable): host paths bound read-write
+	RO           []string      // --ro PATH (repeatable): host paths bound read-only
+	Hide         []string      // --hide PATH (repeatable): paths hidden inside
 	LogLevel     string        // --log-level
 	LogFile      string        // --log-file
 	TaskAfter    time.Duration // --task-after: a long call becomes a task after this (Tasks extension; 5s)

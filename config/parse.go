@@ -107,6 +107,12 @@ var flagDocs = []flagDoc{
 	{"read-only", "SBX_READ_ONLY", "false", "expose only tools that neither write files nor run code"},
 	{"env", "SBX_ENV", "", "KEY=VAL added to every sandbox process (repeatable; SBX_ENV: one per line)"},
 	{"task-after", "SBX_TASK_AFTER", "5000", "for clients with the Tasks extension: exec, exec_stream, run_code and wait_for_process calls still running after this many ms (or a Go duration) become tasks"},
+	{"root", "SBX_ROOT", "overlay", "the sandbox's root: overlay (the host's / read-only below a private writable layer), readonly, or host (the host's files, writable: weaker)"},
+	{"rootfs", "SBX_ROOTFS", "/", "a directory to use instead of the host's / as the root's lower layer (an unpacked image)"},
+	{"state", "SBX_STATE", "", "keep the overlay's writable layer in this directory across restarts (default: memory, lost on exit)"},
+	{"rw", "SBX_RW", "", "host path bound read-write at the same path inside (repeatable; SBX_RW: one per line)"},
+	{"ro", "SBX_RO", "", "host path bound read-only at the same path inside (repeatable; SBX_RO: one per line)"},
+	{"hide", "SBX_HIDE", "", "path hidden inside, shown as an empty directory or file (repeatable; SBX_HIDE: one per line)"},
 	{"log-level", "SBX_LOG_LEVEL", "warn", "stderr log level: trace, debug, info, warn, error or off"},
 	{"log-file", "SBX_LOG_FILE", "", "write logs to this file instead of stderr"},
 	{"version", "", "", "print the version and exit"},
@@ -172,16 +178,19 @@ func parse(args []string, getenv func(string) string, resolve bool) (Config, err
 	str := map[string]*string{}
 	for _, f := range flagDocs {
 		switch f.name {
-		case "env", "allow-domain", "allow-cidr":
+		case "env", "allow-domain", "allow-cidr", "rw", "ro", "hide":
 		case "read-only", "version", "help":
 		default:
 			str[f.name] = fs.String(f.name, "", f.help)
 		}
 	}
-	var envs, domains, cidrs multi
+	var envs, domains, cidrs, rws, ros, hides multi
 	fs.Var(&envs, "env", "")
 	fs.Var(&domains, "allow-domain", "")
 	fs.Var(&cidrs, "allow-cidr", "")
+	fs.Var(&rws, "rw", "")
+	fs.Var(&ros, "ro", "")
+	fs.Var(&hides, "hide", "")
 	readOnly := fs.Bool("read-only", false, "")
 	version := fs.Bool("version", false, "")
 	help := fs.Bool("help", false, "")
@@ -341,6 +350,44 @@ func parse(args []string, getenv func(string) string, resolve bool) (Config, err
 	}
 	c.LogFile, _ = value("log-file", "")
 
+	v, src = value("root", "overlay")
+	if c.Root, err = oneOf(v, "overlay", "readonly", "host"); err != nil {
+		return Config{}, bad(src, v, err.Error())
+	}
+	v, src = value("rootfs", "")
+	if v != "" && !filepath.IsAbs(v) {
+		return Config{}, bad(src, v, "want an absolute path")
+	}
+	c.Rootfs = v
+	v, src = value("state", "")
+	if v != "" && !filepath.IsAbs(v) {
+		return Config{}, bad(src, v, "want an absolute path")
+	}
+	if v != "" && c.Root != "overlay" {
+		return Config{}, bad(src, v, "only --root overlay has a writable layer to keep")
+	}
+	c.State = v
+	for _, l := range []struct {
+		name, env string
+		flag      multi
+		dst       *[]string
+	}{{"rw", "SBX_RW", rws, &c.RW}, {"ro", "SBX_RO", ros, &c.RO}, {"hide", "SBX_HIDE", hides, &c.Hide}} {
+		paths, src := []string(l.flag), "--"+l.name
+		if len(paths) == 0 {
+			src = l.env
+			for _, p := range strings.Split(getenv(l.env), "\n") {
+				if p = strings.TrimSpace(p); p != "" {
+					paths = append(paths, p)
+				}
+			}
+		}
+		for _, p := range paths {
+			if !filepath.IsAbs(p) {
+				return Config{}, bad(src, p, "want an absolute path")
+			}
+			*l.dst = append(*l.dst, filepath.Clean(p))
+		}
+	}
 	v, src = value("workdir", "")
 	if !resolve {
 		c.Workdir = v

@@ -250,12 +250,13 @@ func TestCodeConcurrentCellsInOrder(t *testing.T) {
 }
 
 func TestCodeStreaming(t *testing.T) {
-	gate := filepath.Join(t.TempDir(), "gate")
+	work := t.TempDir() // the gate lies in the workdir, which host and sandbox share
+	gate := filepath.Join(work, "gate")
 	cs, log := ConnectProgress(t, func(p *mcp.ProgressNotificationParams) {
 		if strings.Contains(p.Message, "Step 0") {
 			os.WriteFile(gate, nil, 0o644)
 		}
-	})
+	}, "--workdir", work)
 	// The cell waits for the test to see "Step 0": it only finishes quickly
 	// if the chunk was streamed while the cell ran.
 	code := fmt.Sprintf(`import os, time

@@ -48,8 +48,8 @@ func sh(t *testing.T, cs *mcp.ClientSession, cmd string) execOut {
 }
 
 func TestExecStatePersists(t *testing.T) {
-	cs := Connect(t)
-	dir := t.TempDir()
+	dir := t.TempDir() // outside the workdir: bound in with --rw (the host's /tmp is not the sandbox's)
+	cs := Connect(t, "--rw", dir)
 	sh(t, cs, "cd "+dir+" && export FOO=bar && x=5 && f() { echo fn-$1; } && alias ll='echo aliased' && set -o pipefail")
 	o := sh(t, cs, `echo "$PWD $FOO $x"; f 1; ll; shopt -o pipefail | tr -s ' \t' ' '`)
 	want := dir + " bar 5\nfn-1\naliased\npipefail on\n"
@@ -385,12 +385,12 @@ func TestExecCancel(t *testing.T) {
 }
 
 func TestSessionsLifecycle(t *testing.T) {
-	cs := Connect(t)
+	dir := t.TempDir() // outside the workdir: bound in with --rw
+	cs := Connect(t, "--rw", dir)
 	res := Call(t, cs, "exec", map[string]any{"command": "true", "session": "nope"})
 	if !res.IsError || !strings.Contains(Text(res), "create_session") {
 		t.Fatalf("unknown session: %s", Text(res))
 	}
-	dir := t.TempDir()
 	var c struct{ ID, Cwd string }
 	Structured(t, CallOK(t, cs, "create_session", map[string]any{"id": "w1", "cwd": dir, "env": map[string]any{"GREETING": "hi"}}), &c)
 	if c.ID != "w1" || c.Cwd != dir {

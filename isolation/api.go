@@ -48,12 +48,29 @@ type Config struct {
 	// whose connections sandbox programs open to ProxyHTTPAddr and
 	// ProxySOCKSAddr. Without it, mode allow has no way out (like none).
 	Proxy func(http, socks net.Listener)
+	// The sandbox's root (namespace levels; level none is always the host's).
+	Root   string   // overlay (default) | readonly | host
+	Rootfs string   // lower layer instead of the host's / (a directory of the host)
+	State  string   // overlay upper layer on disk, kept across restarts ("" = tmpfs)
+	RW     []string // more host paths bound read-write at the same path
+	RO     []string // more host paths bound read-only at the same path
+	Hide   []string // more paths hidden (an empty directory or an empty file)
+}
+
+// Filesystem is what sandbox_info reports about the sandbox's root.
+type Filesystem struct {
+	Root     string   `json:"root"`   // overlay, readonly or host
+	Rootfs   string   `json:"rootfs"` // the lower layer: "/" or --rootfs
+	State    *string  `json:"state"`  // the upper layer on disk, null for tmpfs
+	Hidden   []string `json:"hidden"`
+	Readonly []string `json:"readonly"`
+	Writable []string `json:"writable"`
 }
 
 // Info is what sandbox_info reports about isolation.
 type Info struct {
 	Level   Level           `json:"level"`
-	Layers  map[string]bool `json:"layers"` // pid_ns mount_ns ipc_ns uts_ns net_ns user_ns cgroup_ns cgroup_confined job_cgroups fresh_proc caps_dropped seccomp no_new_privs cgroup_limits
+	Layers  map[string]bool `json:"layers"` // pid_ns mount_ns ipc_ns uts_ns net_ns user_ns cgroup_ns cgroup_confined job_cgroups fresh_proc caps_dropped seccomp no_new_privs cgroup_limits proc_masked sys_readonly dev_minimal
 	Reasons []string        `json:"reasons"`
 	Limits  Limits          `json:"limits"`
 	Workdir string          `json:"workdir"`
@@ -62,6 +79,8 @@ type Info struct {
 	// PTY is where start_process {tty: true} gets terminals: PTYSandbox,
 	// PTYHost or PTYUnavailable.
 	PTY string `json:"pty" jsonschema:"enum=sandbox,enum=host,enum=unavailable" jsonschema_description:"where tty processes get their terminal: sandbox (a devpts instance of its own), host (the host's /dev/ptmx: other host terminals are visible), unavailable"`
+	// Filesystem is the root the sandbox got.
+	Filesystem Filesystem `json:"filesystem"`
 }
 
 // Limits are the resource limits applied to the sandbox (0 = none).

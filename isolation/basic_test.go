@@ -47,8 +47,12 @@ func TestSpawnOutputAndExit(t *testing.T) {
 	if r.exit.Code != -1 || r.exit.Signal != 15 {
 		t.Fatalf("signalled: %v", r)
 	}
-	// Dir, PATH lookup inside, and Tag in the environment.
-	dir := t.TempDir()
+	// Dir, PATH lookup inside, and Tag in the environment. Dir lies in the
+	// workdir: the host's /tmp outside it is not the sandbox's.
+	dir := filepath.Join(s.Workdir(), "sub")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	r = runSpec(t, s, Spec{Path: "sh", Args: []string{"sh", "-c", "pwd; echo $" + TagEnv}, Env: s.BaseEnv(), Dir: dir, Tag: "S1/2"})
 	if r.stdout != dir+"\n"+"S1/2\n" {
 		t.Fatalf("dir/tag: %v", r)

@@ -8,12 +8,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// keptCaps is Docker's default capability set; every other capability is
+// keptCaps is Docker's default capability set less CAP_MKNOD (no device
+// cgroup here: mknod is refused outright); every other capability is
 // dropped from the bounding set (CAP_SYS_ADMIN, CAP_SYS_PTRACE,
 // CAP_SYS_MODULE, CAP_SYS_BOOT, CAP_SYS_RAWIO, CAP_SYS_TIME, CAP_NET_ADMIN...).
+// CAP_NET_RAW goes too when the sandbox shares the host's network (raw and
+// packet sockets would see and forge the host's traffic).
 var keptCaps = []uintptr{
 	unix.CAP_CHOWN, unix.CAP_DAC_OVERRIDE, unix.CAP_FSETID, unix.CAP_FOWNER,
-	unix.CAP_MKNOD, unix.CAP_NET_RAW, unix.CAP_SETGID, unix.CAP_SETUID,
+	unix.CAP_NET_RAW, unix.CAP_SETGID, unix.CAP_SETUID,
 	unix.CAP_SETFCAP, unix.CAP_SETPCAP, unix.CAP_NET_BIND_SERVICE,
 	unix.CAP_SYS_CHROOT, unix.CAP_KILL, unix.CAP_AUDIT_WRITE,
 }
@@ -36,13 +39,17 @@ func lastCap() uintptr {
 	return unix.CAP_LAST_CAP
 }
 
-// dropCapabilities drops every capability outside keptCaps from the bounding
+// dropCapabilities drops every capability outside keptCaps (and NET_RAW with
+// the host's network) from the bounding
 // set and clears the ambient set. After the next execve, root's permitted
 // and effective sets are the bounding set.
 //
 // Preconditions: on the thread that will execve (capabilities are per thread).
-func dropCapabilities() error {
+func dropCapabilities(hostNet bool) error {
 	keep := keptCapsMask()
+	if hostNet {
+		keep &^= 1 << unix.CAP_NET_RAW
+	}
 	var firstErr error
 	for c := uintptr(0); c <= lastCap(); c++ {
 		if keep&(1<<c) != 0 {

@@ -31,9 +31,29 @@ const cgroupRoot = "/sys/fs/cgroup"
 // cgroup; init keeps a writable handle on its v2 cgroup (fdJobs) opened
 // before, for the job cgroups.
 //
-// Preconditions: stage 1, on its locked thread, after / was made private;
-// before seccomp (which refuses unshare).
+// Preconditions: stage 1, on its locked thread, after / was made private,
+// after openCgroupHandles and after the new root is built (the mounts go
+// on its /sys/fs/cgroup); before seccomp (which refuses unshare).
 func enterCgroupNamespace(cfg *initConfig, st *initStatus) {
+	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+		st.gap("cgroup_ns: unshare: %v", err)
+		st.gap("cgroup_confined: no cgroup namespace; %s is the host's", cgroupRoot)
+		return
+	}
+	st.CgroupNS = true
+	if err := mountCgroups(cfg.CgroupMounts); err != nil {
+		st.gap("cgroup_confined: %v", err)
+		return
+	}
+	st.CgroupConfined = true
+}
+
+// openCgroupHandles opens init's v2 cgroup (fdJobs) and the v1 jobs tasks
+// files (fdJobsTasks...) on the host's cgroup mounts, which the sandbox's
+// new root does not have.
+//
+// Preconditions: stage 1, before buildRoot.
+func openCgroupHandles(cfg *initConfig, st *initStatus) {
 	if cfg.CgroupJobs != "" {
 		fd, err := unix.Open(cfg.CgroupJobs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err == nil {
@@ -56,17 +76,6 @@ func enterCgroupNamespace(cfg *initConfig, st *initStatus) {
 		}
 		st.JobsTaskFDs++
 	}
-	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-		st.gap("cgroup_ns: unshare: %v", err)
-		st.gap("cgroup_confined: no cgroup namespace; %s is the host's", cgroupRoot)
-		return
-	}
-	st.CgroupNS = true
-	if err := mountCgroups(cfg.CgroupMounts); err != nil {
-		st.gap("cgroup_confined: %v", err)
-		return
-	}
-	st.CgroupConfined = true
 }
 
 // moveFd makes fd the descriptor number to, kept across execve.

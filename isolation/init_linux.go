@@ -47,6 +47,7 @@ type initConfig struct {
 	RlimitPids   int           `json:"rlimit_pids,omitempty"`
 	RlimitMem    int64         `json:"rlimit_mem,omitempty"`
 	ServerDebug  bool          `json:"debug,omitempty"`
+	FS           fsConfig      `json:"fs"`
 }
 
 // initStatus is what init achieved (the "hello" message).
@@ -73,6 +74,7 @@ type initStatus struct {
 	CapEff         string   `json:"cap_eff,omitempty"`
 	PtsDev         uint64   `json:"pts_dev,omitempty"` // ptsDev() inside
 	SeccompErr     string   `json:"-"`
+	FS             fsStatus `json:"fs"`
 }
 
 func (st *initStatus) gap(format string, args ...any) {
@@ -142,7 +144,7 @@ func stage1() {
 		st.RunDir = dir
 	}
 	_ = os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(oomInit)), 0)
-	reducePrivileges(&st)
+	reducePrivileges(&cfg, &st)
 
 	hb, _ := json.Marshal(handoff{Config: cfg, Status: st})
 	var p [2]int
@@ -177,18 +179,21 @@ func closeExtraFds(from int) {
 }
 
 // setupNamespaces does the privileged work inside fresh namespaces: private
-// propagation first, then a fresh /proc, hostname, loopback and RunDir.
+// propagation first, then the sandbox's own root (fresh /proc, /sys, /dev
+// included, see rootfs_linux.go), hostname, loopback and RunDir.
 func setupNamespaces(cfg *initConfig, st *initStatus) {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		st.Fatal = fmt.Sprintf("make / rprivate: %v", err)
 		return
 	}
-	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		// Without a fresh /proc the pid namespace is useless to us (pids in
-		// /proc would be the host's): this level fails and auto moves on.
-		st.Fatal = fmt.Sprintf("mount fresh /proc: %v", err)
+	openCgroupHandles(cfg, st)
+	if err := buildRoot(&cfg.FS, &st.FS, st.gap); err != nil {
+		// Without its own root (and fresh /proc: pids would be the
+		// host's) the sandbox is not worth the level: auto moves on.
+		st.Fatal = fmt.Sprintf("build the sandbox's root: %v", err)
 		return
 	}
+	st.FS.Root = cfg.FS.Root
 	st.FreshProc = true
 	enterCgroupNamespace(cfg, st)
 	if err := unix.Sethostname([]byte("sandbox")); err != nil {
@@ -203,24 +208,17 @@ func setupNamespaces(cfg *initConfig, st *initStatus) {
 			st.Loopback = true
 		}
 	}
-	// RunDir: a private tmpfs mounted over a directory of the host. The
-	// mount lives only in our mount namespace; the host sees an empty dir.
-	for _, dir := range []string{"/run/sbx-mcp", "/tmp/.sbx-mcp-run"} {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			continue
-		}
-		if err := unix.Mount("sbx-run", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0700,size=64m"); err != nil {
-			continue
-		}
-		st.RunDir, st.RunDirTmp = dir, true
-		return
-	}
-	dir, err := os.MkdirTemp("", "sbx-mcp-run-")
-	if err != nil {
+	// RunDir: a private tmpfs, only in our mount namespace.
+	const dir = "/run/sbx-mcp"
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		st.Fatal = fmt.Sprintf("create run dir: %v", err)
 		return
 	}
-	st.RunDir = dir
+	if err := unix.Mount("sbx-run", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0700,size=64m"); err != nil {
+		st.Fatal = fmt.Sprintf("mount run dir: %v", err)
+		return
+	}
+	st.RunDir, st.RunDirTmp = dir, true
 }
 
 // loopbackUp sets IFF_UP on lo with SIOCSIFFLAGS.
@@ -246,14 +244,23 @@ func loopbackUp() error {
 // the process non-dumpable. The results are verified in stage 2.
 //
 // Preconditions: called on the locked thread that will execve stage 2.
-func reducePrivileges(st *initStatus) {
+func reducePrivileges(cfg *initConfig, st *initStatus) {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		st.gap("no_new_privs: %v", err)
 	}
-	if err := dropCapabilities(); err != nil {
+	if err := dropCapabilities(!cfg.NetNS); err != nil {
 		st.gap("caps_dropped: %v", err)
 	}
-	if err := installSeccomp(); err != nil {
+	// Init keeps its pid across the execve; the server is our parent, seen
+	// only at level none (getppid is 0 across a pid namespace).
+	protected := []uint32{1}
+	if pid := os.Getpid(); pid != 1 {
+		protected = append(protected, uint32(pid))
+	}
+	if pid := os.Getppid(); pid > 1 {
+		protected = append(protected, uint32(pid))
+	}
+	if err := installSeccomp(protected); err != nil {
 		st.SeccompErr = err.Error()
 		st.gap("seccomp: %v", err)
 	}

@@ -39,7 +39,7 @@ type Sandbox struct {
 	lifeline *os.File // write end; closing it (or our death) makes init exit
 	initDone chan struct{}
 	cg       *cgroupSet
-	hello    chan *message
+	helloCh  chan *message
 
 	nextID atomic.Uint64
 	mu     sync.Mutex
@@ -144,7 +144,8 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 // missing lists the layers strict mode requires but did not get.
 func (s *Sandbox) missing() []string {
 	var out []string
-	need := []string{"pid_ns", "mount_ns", "ipc_ns", "uts_ns", "cgroup_ns", "cgroup_confined", "job_cgroups", "fresh_proc", "caps_dropped", "seccomp", "no_new_privs"}
+	need := []string{"pid_ns", "mount_ns", "ipc_ns", "uts_ns", "cgroup_ns", "cgroup_confined", "job_cgroups", "fresh_proc", "caps_dropped", "seccomp", "no_new_privs",
+		"proc_masked", "sys_readonly", "dev_minimal"}
 	if s.cfg.Network != NetworkHost {
 		need = append(need, "net_ns")
 	}
@@ -153,6 +154,9 @@ func (s *Sandbox) missing() []string {
 	}
 	if s.info.Level != LevelFull {
 		out = append(out, "level full (got "+string(s.info.Level)+")")
+	}
+	if s.info.Filesystem.Root == "host" {
+		out = append(out, "a root of its own (--root host)")
 	}
 	for _, l := range need {
 		if !s.info.Layers[l] {
@@ -189,7 +193,8 @@ func (s *Sandbox) logStart() {
 }
 
 var layerNames = []string{"pid_ns", "mount_ns", "ipc_ns", "uts_ns", "net_ns", "user_ns", "cgroup_ns",
-	"cgroup_confined", "job_cgroups", "fresh_proc", "caps_dropped", "seccomp", "no_new_privs", "cgroup_limits"}
+	"cgroup_confined", "job_cgroups", "fresh_proc", "caps_dropped", "seccomp", "no_new_privs", "cgroup_limits",
+	"proc_masked", "sys_readonly", "dev_minimal"}
 
 // forker starts every init from one goroutine locked to its thread for the
 // life of the process: Pdeathsig fires when the forking thread exits, and
@@ -206,29 +211,17 @@ var forker = sync.OnceValue(func() chan func() {
 	return ch
 })
 
+// startLevel starts one init at lvl: plan (cgroups, root), clone, hello,
+// then the report of what holds.
 func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *Sandbox, err error) {
-	limits := Limits{Pids: cfg.Pids, MemoryBytes: cfg.MemoryBytes, CPUs: cfg.CPUs}
-	s := &Sandbox{
-		cfg: cfg, log: cfg.Log, workdir: workdir,
-		initDone: make(chan struct{}),
-		gone:     make(chan struct{}),
-		hello:    make(chan *message, 1),
-		calls:    map[uint64]*call{},
-		procs:    map[int]*Process{},
+	s := newSandbox(cfg, workdir, lvl)
+	icfg := initConfig{Level: lvl, Workdir: workdir, NetNS: lvl != LevelNone && cfg.Network != NetworkHost}
+	if icfg.FS, err = planRoot(cfg, workdir, lvl); err != nil {
+		return nil, err
 	}
-	s.info = Info{Level: lvl, Layers: map[string]bool{}, Limits: limits, Workdir: workdir, Root: os.Geteuid() == 0}
-	var uts unix.Utsname
-	if unix.Uname(&uts) == nil {
-		s.info.Kernel = unix.ByteSliceToString(uts.Release[:])
-	}
-	var reasons []string
-
-	// cgroups: the sandbox's own, created before init runs any user code.
-	icfg := initConfig{Level: lvl, Workdir: workdir}
 	name := fmt.Sprintf("sbx-mcp-%d-%d", os.Getpid(), sandboxSeq.Add(1))
-	var cgReasons []string
-	s.cg, cgReasons = planCgroups(lvl, name, limits, &icfg)
-	reasons = append(reasons, cgReasons...)
+	var reasons []string
+	s.cg, reasons = planCgroups(lvl, name, s.info.Limits, &icfg)
 	defer func() {
 		if err != nil && s.cg != nil {
 			s.cg.destroy()
@@ -236,32 +229,90 @@ func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *
 	}()
 	cgLimited := s.cg.limited()
 
+	initEnd, lr, err := s.channels()
+	if err != nil {
+		return nil, err
+	}
+	defer initEnd.Close()
+	defer lr.Close()
+	stderr := &lineLogger{log: s.log}
+	s.stderr = stderr
+	if err := s.clone(lvl, icfg.NetNS, stderr, initEnd, lr); err != nil {
+		return nil, err
+	}
+	st, err := s.hello(ctx, icfg)
+	if err != nil {
+		_ = s.cmd.Process.Kill()
+		<-s.initDone
+		s.c.close()
+		s.lifeline.Close()
+		if tail := stderr.tail(); tail != "" {
+			err = fmt.Errorf("%w (init said: %s)", err, tail)
+		}
+		return nil, err
+	}
+	if s.cg != nil && len(s.cg.jobsTasks) > 0 && !st.Jobs {
+		if err := s.cg.limitParents(); err != nil {
+			reasons = append(reasons, fmt.Sprintf("cgroup_limits: %v", err))
+			cgLimited = false
+		}
+	}
+	s.report(st, icfg, cgLimited, reasons)
+	s.runDir = st.RunDir
+	s.env = baseEnv(homeFor(lvl, workdir), cfg.Env)
+	s.info.Reasons = s.startNetwork(ctx, icfg.NetNS, s.info.Reasons)
+	return s, nil
+}
+
+func newSandbox(cfg Config, workdir string, lvl Level) *Sandbox {
+	s := &Sandbox{
+		cfg: cfg, log: cfg.Log, workdir: workdir,
+		initDone: make(chan struct{}),
+		gone:     make(chan struct{}),
+		helloCh:  make(chan *message, 1),
+		calls:    map[uint64]*call{},
+		procs:    map[int]*Process{},
+	}
+	limits := Limits{Pids: cfg.Pids, MemoryBytes: cfg.MemoryBytes, CPUs: cfg.CPUs}
+	s.info = Info{Level: lvl, Layers: map[string]bool{}, Limits: limits, Workdir: workdir, Root: os.Geteuid() == 0}
+	var uts unix.Utsname
+	if unix.Uname(&uts) == nil {
+		s.info.Kernel = unix.ByteSliceToString(uts.Release[:])
+	}
+	return s
+}
+
+// channels makes the control socket (s.c; init's end returned) and the
+// lifeline (s.lifeline; init's read end returned).
+func (s *Sandbox) channels() (initEnd, lifeline *os.File, err error) {
 	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("socketpair: %w", err)
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
 	}
-	initEnd := os.NewFile(uintptr(sp[1]), "sbx-init-control")
-	defer initEnd.Close()
+	initEnd = os.NewFile(uintptr(sp[1]), "sbx-init-control")
 	s.c, err = newConn(os.NewFile(uintptr(sp[0]), "sbx-control"))
 	if err != nil {
 		initEnd.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	lr, lw, err := os.Pipe()
 	if err != nil {
+		initEnd.Close()
 		s.c.close()
-		return nil, err
+		return nil, nil, err
 	}
-	defer lr.Close()
 	s.lifeline = lw
+	return initEnd, lr, nil
+}
 
+// clone starts init with the namespaces of lvl (from the forker thread).
+func (s *Sandbox) clone(lvl Level, netNS bool, stderr io.Writer, initEnd, lr *os.File) error {
 	sys := &syscall.SysProcAttr{Setsid: true}
 	if lvl != LevelNone {
 		sys.Cloneflags = syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC |
 			syscall.CLONE_NEWUTS // the cgroup namespace comes later, see enterCgroupNamespace
-		if cfg.Network != NetworkHost {
+		if netNS {
 			sys.Cloneflags |= syscall.CLONE_NEWNET
-			icfg.NetNS = true
 		}
 		// The kernel kills the whole pid namespace when its PID 1 dies. In
 		// the none level init must outlive us long enough to kill its
@@ -274,8 +325,6 @@ func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *
 		sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
 		sys.GidMappingsEnableSetgroups = false
 	}
-	stderr := &lineLogger{log: s.log}
-	s.stderr = stderr
 	s.cmd = &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        []string{initArgv0, initArg},
@@ -304,60 +353,54 @@ func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *
 	}
 	if err := <-errc; err != nil {
 		s.c.close()
-		lw.Close()
-		return nil, fmt.Errorf("clone: %w", err)
+		s.lifeline.Close()
+		return fmt.Errorf("clone: %w", err)
 	}
 	go func() {
 		_ = s.cmd.Wait()
 		close(s.initDone)
 	}()
-	fail := func(err error) (*Sandbox, error) {
-		_ = s.cmd.Process.Kill()
-		<-s.initDone
-		s.c.close()
-		lw.Close()
-		if tail := stderr.tail(); tail != "" {
-			err = fmt.Errorf("%w (init said: %s)", err, tail)
-		}
-		return nil, err
-	}
+	return nil
+}
+
+// hello puts init into its cgroups, sends the config and waits for init's
+// status. On an error the caller kills init.
+func (s *Sandbox) hello(ctx context.Context, icfg initConfig) (initStatus, error) {
+	var st initStatus
 	if s.cg != nil {
 		if err := s.cg.join(s.cmd.Process.Pid); err != nil {
-			return fail(err)
+			return st, err
 		}
 	}
 	body, _ := json.Marshal(icfg)
 	if err := s.c.send(&message{Kind: kConfig, Body: body}, nil); err != nil {
-		return fail(fmt.Errorf("send config: %w", err))
+		return st, fmt.Errorf("send config: %w", err)
 	}
 	go s.read()
-
-	var st initStatus
 	timer := time.NewTimer(helloTimeout)
 	defer timer.Stop()
 	select {
-	case m := <-s.hello:
+	case m := <-s.helloCh:
 		if m == nil {
-			return fail(errors.New("init exited during start-up"))
+			return st, errors.New("init exited during start-up")
 		}
 		if err := json.Unmarshal(m.Body, &st); err != nil {
-			return fail(fmt.Errorf("bad hello: %w", err))
+			return st, fmt.Errorf("bad hello: %w", err)
 		}
 	case <-timer.C:
-		return fail(errors.New("init did not come up"))
+		return st, errors.New("init did not come up")
 	case <-ctx.Done():
-		return fail(ctx.Err())
+		return st, ctx.Err()
 	}
 	if st.Fatal != "" {
-		return fail(errors.New(st.Fatal))
+		return st, errors.New(st.Fatal)
 	}
-	if s.cg != nil && len(s.cg.jobsTasks) > 0 && !st.Jobs {
-		if err := s.cg.limitParents(); err != nil {
-			reasons = append(reasons, fmt.Sprintf("cgroup_limits: %v", err))
-			cgLimited = false
-		}
-	}
+	return st, nil
+}
 
+// report fills s.info from what init achieved.
+func (s *Sandbox) report(st initStatus, icfg initConfig, cgLimited bool, reasons []string) {
+	lvl := s.info.Level
 	ns := lvl != LevelNone
 	L := s.info.Layers
 	L["pid_ns"], L["mount_ns"], L["ipc_ns"], L["uts_ns"], L["cgroup_ns"] = ns, ns, ns, ns && st.Hostname, st.CgroupNS
@@ -371,26 +414,29 @@ func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *
 	L["fresh_proc"] = st.FreshProc
 	L["caps_dropped"], L["seccomp"], L["no_new_privs"] = st.CapsDrop, st.Seccomp, st.NNP
 	L["cgroup_limits"] = cgLimited
+	L["proc_masked"], L["sys_readonly"], L["dev_minimal"] = st.FS.ProcMasked, st.FS.SysReadonly, st.FS.DevMinimal
 	if !ns {
 		reasons = append(reasons, "pid_ns, mount_ns, ipc_ns, uts_ns, cgroup_ns, fresh_proc: no namespaces at this level (process groups, subreaper and rlimits only)",
-			"cgroup_confined: no namespaces at this level: the sandbox sees the host's /sys/fs/cgroup")
+			"cgroup_confined: no namespaces at this level: the sandbox sees the host's /sys/fs/cgroup",
+			"proc_masked, sys_readonly, dev_minimal: no mount namespace at this level: the host's /proc, /sys and /dev",
+			"filesystem: root host: no mount namespace at this level; the sandbox writes to the host's files")
 	}
-	if cfg.Network != NetworkHost && !ns {
-		reasons = append(reasons, "net_ns: --network "+cfg.Network+" needs a network namespace; the sandbox has the host's network, unfiltered")
+	if s.cfg.Network != NetworkHost && !ns {
+		reasons = append(reasons, "net_ns: --network "+s.cfg.Network+" needs a network namespace; the sandbox has the host's network, unfiltered")
 	}
 	reasons = append(reasons, st.Reasons...)
 	s.info.PTY = ptySource(st.PtsDev)
-	s.runDir = st.RunDir
-	s.env = baseEnv(homeFor(lvl, workdir), cfg.Env)
-	reasons = s.startNetwork(ctx, icfg.NetNS, reasons)
-	s.info.Reasons = reasons
-	return s, nil
+	s.info.Filesystem = filesystemInfo(icfg.FS, st.FS, ns)
+	if s.info.Filesystem.Root == "host" && ns {
+		s.info.Reasons = append(s.info.Reasons, "filesystem: root host (--root host): the sandbox writes to the host's files")
+	}
 }
 
-// homeFor picks HOME: /root for real root, else the server user's home when
-// it exists, else the workdir.
+// homeFor picks HOME: /root (private and empty) in the namespace levels and
+// for real root, else the server user's home when it exists, else the
+// workdir.
 func homeFor(lvl Level, workdir string) string {
-	if os.Geteuid() == 0 {
+	if os.Geteuid() == 0 || lvl != LevelNone {
 		return "/root"
 	}
 	if u, err := user.Current(); err == nil && u.HomeDir != "" {
@@ -409,7 +455,7 @@ func (s *Sandbox) read() {
 		if err != nil {
 			s.shutdown(s.died(err))
 			select {
-			case s.hello <- nil:
+			case s.helloCh <- nil:
 			default:
 			}
 			return
@@ -418,7 +464,7 @@ func (s *Sandbox) read() {
 		case kHello:
 			closeAll(files)
 			select {
-			case s.hello <- m:
+			case s.helloCh <- m:
 			default:
 			}
 		case kReply:

@@ -19,6 +19,10 @@ var deniedSyscalls = []uint32{
 	unix.SYS_INIT_MODULE, unix.SYS_FINIT_MODULE, unix.SYS_DELETE_MODULE,
 	unix.SYS_USERFAULTFD, unix.SYS_OPEN_BY_HANDLE_AT, unix.SYS_REBOOT,
 	unix.SYS_SWAPON, unix.SYS_SWAPOFF, unix.SYS_ACCT,
+	// io_uring runs syscalls the filter never sees; file handles open
+	// files by inode number, past the sandbox's root.
+	unix.SYS_IO_URING_SETUP, unix.SYS_IO_URING_ENTER, unix.SYS_IO_URING_REGISTER,
+	unix.SYS_NAME_TO_HANDLE_AT,
 }
 
 // cloneNSFlags are the namespace flags clone(2) may not use. CLONE_NEWTIME
@@ -32,6 +36,7 @@ const (
 	offArch = 4
 	offArg0 = 16 // low 32 bits on little-endian
 	offArg1 = 24
+	offArg2 = 32
 )
 
 func bpfStmt(code uint16, k uint32) unix.SockFilter {
@@ -49,9 +54,11 @@ func retErrno(errno unix.Errno) unix.SockFilter {
 // seccompFilter builds the deny-list as classic BPF: check the audit arch
 // (anything else is killed), refuse x32, EPERM for deniedSyscalls and for
 // clone with a namespace flag, EPERM for kill(-1, …) and for the TIOCSTI and
-// TIOCLINUX ioctls, ENOSYS for clone3 (whose flags live in
+// TIOCLINUX ioctls, EPERM for prlimit64 setting a limit of one of the
+// protected pids (init: 1, or its host pid at level none; the server when
+// visible), ENOSYS for clone3 (whose flags live in
 // memory BPF cannot read; glibc then falls back to clone), allow the rest.
-func seccompFilter() []unix.SockFilter {
+func seccompFilter(protected []uint32) []unix.SockFilter {
 	arch := uint32(unix.AUDIT_ARCH_X86_64)
 	if runtime.GOARCH == "arm64" {
 		arch = unix.AUDIT_ARCH_AARCH64
@@ -95,6 +102,7 @@ func seccompFilter() []unix.SockFilter {
 		retErrno(unix.EPERM),
 		bpfStmt(unix.BPF_RET|unix.BPF_K, unix.SECCOMP_RET_ALLOW),
 	)
+	f = append(f, prlimitGuard(protected)...)
 	f = append(f,
 		bpfJump(jeq, unix.SYS_CLONE3, 0, 1), retErrno(unix.ENOSYS),
 		bpfJump(jeq, unix.SYS_CLONE, 0, 4),
@@ -107,12 +115,39 @@ func seccompFilter() []unix.SockFilter {
 	return f
 }
 
+// prlimitGuard refuses prlimit64(pid, _, new != NULL, _) for a protected
+// pid: no sandbox process may change init's limits (RLIMIT_NOFILE 3 would
+// kill it). Reading them, and every other process's limits, stays allowed.
+// With the accumulator holding the syscall number on entry and on the
+// fall-through path.
+func prlimitGuard(protected []uint32) []unix.SockFilter {
+	ld := uint16(unix.BPF_LD | unix.BPF_W | unix.BPF_ABS)
+	jeq := uint16(unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K)
+	allow := bpfStmt(unix.BPF_RET|unix.BPF_K, unix.SECCOMP_RET_ALLOW)
+	n := len(protected)
+	block := []unix.SockFilter{bpfStmt(ld, offArg0)}
+	for k, pid := range protected {
+		block = append(block, bpfJump(jeq, pid, uint8(n-k), 0))
+	}
+	block = append(block,
+		allow,
+		bpfStmt(ld, offArg2),
+		bpfJump(jeq, 0, 0, 2),
+		bpfStmt(ld, offArg2+4),
+		bpfJump(jeq, 0, 1, 0),
+		retErrno(unix.EPERM),
+		allow,
+	)
+	return append([]unix.SockFilter{bpfJump(jeq, unix.SYS_PRLIMIT64, 0, uint8(len(block)))}, block...)
+}
+
 // installSeccomp installs the filter on the calling thread; execve carries
-// it into the next image. Needs NO_NEW_PRIVS (or CAP_SYS_ADMIN).
+// it into the next image. Needs NO_NEW_PRIVS (or CAP_SYS_ADMIN). protected
+// are the pids whose limits no sandbox process may set.
 //
 // Preconditions: on the thread that will execve.
-func installSeccomp() error {
-	f := seccompFilter()
+func installSeccomp(protected []uint32) error {
+	f := seccompFilter(protected)
 	prog := unix.SockFprog{Len: uint16(len(f)), Filter: &f[0]}
 	err := unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&prog)), 0, 0)
 	runtime.KeepAlive(f)

@@ -88,6 +88,13 @@ func (r sandboxInfoResult) Text() string {
 	for _, d := range n.DeniedRecent {
 		fmt.Fprintf(&b, "denied %s %s:%d: %s\n", d.At.Format("15:04:05"), d.Host, d.Port, d.Reason)
 	}
+	fs := r.Filesystem
+	state := "memory"
+	if fs.State != nil {
+		state = *fs.State
+	}
+	fmt.Fprintf(&b, "filesystem: root %s (lower %s, writable layer in %s); writable: %s; read-only: %s; hidden: %s\n",
+		fs.Root, fs.Rootfs, state, list(fs.Writable), list(fs.Readonly), list(fs.Hidden))
 	for _, reason := range r.Reasons {
 		fmt.Fprintf(&b, "- %s\n", reason)
 	}
@@ -133,7 +140,7 @@ func kernelRelease() string {
 func init() {
 	register("sandbox_info", nil, false, func(d *Deps) server.Tool {
 		return server.NewTool("sandbox_info",
-			"Report the isolation level, layers with reasons for gaps, limits, network mode with allow-list and recent refusals, workdir, versions. Read-only.",
+			"Report the isolation level, layers with reasons for gaps, limits, network mode with allow-list and recent refusals, filesystem (root, writable, read-only, hidden paths), workdir, versions. Read-only.",
 			server.Annotations{Title: "Sandbox info", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, _ sandboxInfoArgs) (sandboxInfoResult, error) {
 				v, c := config.VersionInfo()

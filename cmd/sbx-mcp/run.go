@@ -95,6 +95,12 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 				go proxy.ServeHTTPProxy(http)
 				go proxy.ServeSOCKS(socks)
 			},
+			Root:   cfg.Root,
+			Rootfs: cfg.Rootfs,
+			State:  cfg.State,
+			RW:     cfg.RW,
+			RO:     cfg.RO,
+			Hide:   cfg.Hide,
 		})
 	}
 	boot := func() error {

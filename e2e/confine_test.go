@@ -1,0 +1,130 @@
+package e2e
+
+// Issue 13 through the real tools: the file tools see exactly the root exec
+// sees, and neither reaches the host's files or secrets.
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// write_file outside the workdir lands in the sandbox's overlay: exec and
+// read_file read it back, the host never has it; through a workdir symlink
+// to a host file, the host file stays byte-identical.
+func TestConfineWriteFileStaysInside(t *testing.T) {
+	cs := Connect(t)
+	name := fmt.Sprintf("/etc/sbx-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())
+	CallOK(t, cs, "write_file", map[string]any{"path": name, "content": "inside"})
+	if _, err := os.Lstat(name); err == nil {
+		os.Remove(name)
+		t.Fatalf("write_file created host %s", name)
+	}
+	if o := sh(t, cs, "cat "+name); o.Stdout != "inside" {
+		t.Fatalf("exec does not see write_file's file: %+v", o)
+	}
+	var rf struct{ Content string }
+	Structured(t, CallOK(t, cs, "read_file", map[string]any{"path": name}), &rf)
+	if rf.Content != "inside" {
+		t.Fatalf("read_file: %q", rf.Content)
+	}
+
+	const target = "/etc/hostname"
+	before, err := os.ReadFile(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct{ Workdir string }
+	Structured(t, CallOK(t, cs, "sandbox_info", map[string]any{}), &info)
+	link := filepath.Join(info.Workdir, "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	Call(t, cs, "write_file", map[string]any{"path": link, "content": "pwned\n"})
+	Call(t, cs, "write_file", map[string]any{"path": link, "content": "pwned\n", "append": true})
+	sh(t, cs, "echo pwned >> "+link)
+	if after, _ := os.ReadFile(target); !bytes.Equal(before, after) {
+		os.WriteFile(target, before, 0o644)
+		t.Fatalf("host %s changed through a workdir symlink", target)
+	}
+	// A kernel knob written with its own value: refused.
+	cur, _ := os.ReadFile("/proc/sys/vm/swappiness")
+	if res := Call(t, cs, "write_file", map[string]any{"path": "/proc/sys/vm/swappiness", "content": string(cur)}); !res.IsError {
+		t.Fatalf("write_file of /proc/sys/vm/swappiness succeeded: %s", Text(res))
+	}
+}
+
+// With HOME holding ssh and aws canaries, exec, read_file, list_files and
+// run_code return neither.
+func TestConfineSecretsHidden(t *testing.T) {
+	home := "/var/lib/" + fmt.Sprintf("sbx-e2e-home-%d-%d", os.Getpid(), time.Now().UnixNano())
+	if os.Geteuid() != 0 {
+		home = t.TempDir()
+	} else {
+		t.Cleanup(func() { os.RemoveAll(home) })
+	}
+	const canary = "c4n4ry-e2e-51b7"
+	for p, data := range map[string]string{".ssh/id_ed25519": canary, ".aws/credentials": "k=" + canary} {
+		os.MkdirAll(filepath.Dir(filepath.Join(home, p)), 0o700)
+		if err := os.WriteFile(filepath.Join(home, p), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("HOME", home)
+	cs := Connect(t)
+	var all strings.Builder
+	o := sh(t, cs, fmt.Sprintf("cat %[1]s/.ssh/id_ed25519 %[1]s/.aws/credentials; grep -rs %[2]s %[1]s /root /home", home, canary))
+	all.WriteString(o.Stdout + o.Stderr)
+	for _, p := range []string{home + "/.ssh/id_ed25519", home + "/.aws/credentials"} {
+		all.WriteString(Text(Call(t, cs, "read_file", map[string]any{"path": p})))
+	}
+	all.WriteString(Text(Call(t, cs, "list_files", map[string]any{"path": home, "recursive": true, "include_hidden": true})))
+	all.WriteString(Text(Call(t, cs, "run_code", map[string]any{"code": fmt.Sprintf("import glob\nfor p in glob.glob(%q, recursive=True):\n    try: print(open(p).read())\n    except Exception as e: print(e)", home+"/**/*")})))
+	if strings.Contains(all.String(), canary) {
+		t.Fatalf("a canary is visible:\n%s", all.String())
+	}
+	if strings.Contains(all.String(), "id_ed25519\"") || strings.Contains(all.String(), "credentials\"") {
+		t.Fatalf("list_files shows the secrets:\n%s", all.String())
+	}
+}
+
+// sandbox_info reports the filesystem object and the kernel-surface layers.
+func TestConfineSandboxInfo(t *testing.T) {
+	state := t.TempDir()
+	cs := Connect(t, "--state", state)
+	var info struct {
+		Level      string
+		Layers     map[string]bool
+		Reasons    []string
+		Workdir    string
+		Filesystem struct {
+			Root, Rootfs               string
+			State                      *string
+			Hidden, Readonly, Writable []string
+		}
+	}
+	Structured(t, CallOK(t, cs, "sandbox_info", map[string]any{}), &info)
+	fs := info.Filesystem
+	if info.Level == "none" {
+		if fs.Root != "host" {
+			t.Fatalf("level none reports root %q", fs.Root)
+		}
+		return
+	}
+	if fs.Root != "overlay" || fs.Rootfs != "/" || fs.State == nil || *fs.State != state {
+		t.Fatalf("filesystem: %+v", fs)
+	}
+	if !slices.Contains(fs.Writable, info.Workdir) || !slices.Contains(fs.Writable, "/tmp") || !slices.Contains(fs.Hidden, "/etc/shadow") {
+		t.Fatalf("filesystem lists: %+v", fs)
+	}
+	for _, l := range []string{"proc_masked", "sys_readonly", "dev_minimal"} {
+		if !info.Layers[l] {
+			t.Errorf("layer %s false: %v", l, info.Reasons)
+		}
+	}
+}
