@@ -63,12 +63,12 @@ func serverMem(t *testing.T) (rss, hwm int64) {
 // and records forged by other processes for the command in flight (and the
 // next ones) are ignored: the real exit code, output and cwd come back.
 func TestSecStatusNotForgeable(t *testing.T) {
-	cs := Connect(t)
+	dir := t.TempDir() // outside the workdir: bound in with --rw
+	cs := Connect(t, "--rw", dir)
 	o := sh(t, cs, `find /run/sbx-mcp -name 'status*'; find /run/sbx-mcp -type s`)
 	if o.ExitCode != 0 || strings.TrimSpace(o.Stdout) != "" {
 		t.Fatalf("run directory holds a status channel: %+v", o)
 	}
-	dir := t.TempDir()
 	// A background subshell holds bash's close-on-exec copy of the status
 	// socket; it floods it (and every socket and FIFO it can reach under
 	// the run directory and in /proc/*/fd) with records for this command

@@ -159,8 +159,8 @@ func editor(t *testing.T, cs *mcp.ClientSession) string {
 }
 
 func TestTTYVim(t *testing.T) {
-	cs := Connect(t)
-	dir := t.TempDir()
+	dir := t.TempDir() // the host reads the file: bound in with --rw
+	cs := Connect(t, "--rw", dir)
 	path := filepath.Join(dir, "note.txt")
 	id := startTTY(t, cs, editor(t, cs)+" -u NONE -i NONE -n "+path, map[string]any{"cwd": dir})
 	send(t, cs, id, "", nil, `note\.txt`)

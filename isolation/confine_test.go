@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -420,8 +421,9 @@ func TestSecFilesystemInfo(t *testing.T) {
 	}
 
 	off := startSandbox(t, Config{Isolation: "off"})
-	if fs := off.Info().Filesystem; fs.Root != "host" || off.Info().Layers["dev_minimal"] {
-		t.Fatalf("level none: %+v", fs)
+	if fs := off.Info().Filesystem; fs.Root != "host" || off.Info().Layers["dev_minimal"] ||
+		!strings.Contains(strings.Join(off.Info().Reasons, "\n"), "filesystem: root host") {
+		t.Fatalf("level none: %+v %v", fs, off.Info().Reasons)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -431,5 +433,51 @@ func TestSecFilesystemInfo(t *testing.T) {
 		t.Fatal("strict accepted --root host")
 	} else if wantLevel() == LevelFull && !strings.Contains(err.Error(), "root host") {
 		t.Fatalf("strict refused for another reason: %v", err)
+	}
+}
+
+// --rootfs DIR: the lower layer is DIR, not the host's /; writes land in
+// the overlay, never in DIR.
+func TestSecRootfs(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "rootfs")
+	copyIn := func(p string) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, bin := range []string{"/bin/bash", "/bin/cat"} {
+		copyIn(bin)
+		out, err := exec.Command("ldd", bin).Output()
+		if err != nil {
+			t.Fatalf("ldd %s: %v", bin, err)
+		}
+		for _, l := range strings.Split(string(out), "\n") {
+			f := strings.Fields(l)
+			switch {
+			case len(f) >= 3 && f[1] == "=>" && strings.HasPrefix(f[2], "/"):
+				copyIn(f[2])
+			case len(f) >= 1 && strings.HasPrefix(f[0], "/"):
+				copyIn(f[0])
+			}
+		}
+	}
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/marker"), []byte("from-rootfs\n"), 0o644)
+	s := nsSandbox(t, Config{Rootfs: root})
+	r := run(t, s, "cat /etc/marker; cat /etc/hostname 2>/dev/null || echo no-host-etc; echo new > /etc/new && cat /etc/new")
+	if r.stdout != "from-rootfs\nno-host-etc\nnew\n" {
+		t.Fatalf("rootfs: %v", r)
+	}
+	mustNotExist(t, filepath.Join(root, "etc/new"))
+	if fs := s.Info().Filesystem; fs.Rootfs != root || fs.Root != "overlay" {
+		t.Fatalf("rootfs report: %+v", fs)
 	}
 }

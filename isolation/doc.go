@@ -10,7 +10,9 @@
 // optionally net namespaces), userns (the same inside an unprivileged user
 // namespace mapping the caller to root), none (a plain child that is a child
 // subreaper; process groups and rlimits only). Info says which layers hold
-// and why the others do not.
+// and why the others do not, and which root the sandbox got (Filesystem).
+// Ops run in init, after its pivot_root: they see exactly the root that
+// sandbox processes see.
 //
 // # Start-up of init
 //
@@ -21,9 +23,15 @@
 //	  ▼
 //	  │ (the server writes init's pid into the sandbox's cgroups, then sends config)
 //	init stage 1 (PID 1, locked OS thread): reads "config" from fd 3,
-//	  make / rprivate, mount /proc, open its cgroup handles (fds 6, 7..),
-//	  unshare NEWCGROUP, read-only cgroupfs, hostname, lo up, RunDir tmpfs, oom_score_adj,
-//	  NO_NEW_PRIVS, drop bounding caps, seccomp, DUMPABLE 0,
+//	  make / rprivate, open its cgroup handles (fds 6, 7..),
+//	  build the sandbox's own root and pivot_root into it (rootfs_linux.go:
+//	  overlays or read-only binds of the host's top-level directories, private
+//	  /tmp /var/tmp /run /root, secrets hidden, workdir and --rw/--ro bound;
+//	  mounts_linux.go: fresh masked /proc, read-only /sys, minimal /dev with
+//	  its own devpts), unshare NEWCGROUP, read-only cgroupfs on the new
+//	  /sys/fs/cgroup, hostname, lo up, RunDir tmpfs, oom_score_adj,
+//	  NO_NEW_PRIVS, drop bounding caps (and MKNOD; NET_RAW with the host's
+//	  network), seccomp (prlimit64 on init refused), DUMPABLE 0,
 //	  writes config+status to a pipe at fd 5, execve(/proc/self/exe, "__sbx_init", "2")
 //	  ▼
 //	init stage 2 (PID 1, reduced credentials in every thread): reads fd 5,

@@ -2,6 +2,7 @@ package isolation
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -225,6 +226,12 @@ func (b *rootBuilder) layers() error {
 			if err := os.WriteFile(dst, nil, 0o644); err == nil {
 				_ = bindReadonly(src, dst)
 			}
+		}
+	}
+	// Mount points a --rootfs may lack.
+	for _, d := range []string{"proc", "sys", "dev", "tmp", "run"} {
+		if err := os.Mkdir(newRoot+"/"+d, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
 		}
 	}
 	switch b.cfg.Root {

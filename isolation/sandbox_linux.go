@@ -425,6 +425,7 @@ func (s *Sandbox) report(st initStatus, icfg initConfig, cgLimited bool, reasons
 		reasons = append(reasons, "net_ns: --network "+s.cfg.Network+" needs a network namespace; the sandbox has the host's network, unfiltered")
 	}
 	reasons = append(reasons, st.Reasons...)
+	s.info.Reasons = reasons
 	s.info.PTY = ptySource(st.PtsDev)
 	s.info.Filesystem = filesystemInfo(icfg.FS, st.FS, ns)
 	if s.info.Filesystem.Root == "host" && ns {
