@@ -108,7 +108,11 @@ func TestCgroupEscapeThroughTools(t *testing.T) {
 		Layers map[string]bool `json:"layers"`
 	}
 	Structured(t, CallOK(t, cs, "sandbox_info", nil), &info)
-	if info.Level != "none" && !info.Layers["cgroup_confined"] {
+	if !info.Layers["cgroup_confined"] {
+		if info.Level == "none" {
+			// The writes below would reach the host's cgroups.
+			t.Skip("level none sees the host's cgroups (reported as cgroup_confined false)")
+		}
 		t.Fatalf("cgroup_confined false at level %s", info.Level)
 	}
 	if o := sh(t, cs, "touch /sys/x || touch /sys/fs/cgroup/x"); o.ExitCode == 0 {
