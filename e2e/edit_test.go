@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -152,4 +153,54 @@ func TestEditFile(t *testing.T) {
 		wantToolError(t, e2e.Call(t, cs, "edit_file", map[string]any{"path": "i.bin", "edits": one("a", "b")}), "not valid UTF-8")
 		wantToolError(t, e2e.Call(t, cs, "edit_file", map[string]any{"path": "nope.txt", "edits": one("a", "b")}), "write_file")
 	})
+}
+
+// read_file by lines: pages with totals, and the sha256 round trip.
+func TestReadFileLines(t *testing.T) {
+	cs, dir := connectFiles(t)
+	var b strings.Builder
+	for i := 1; i <= 5000; i++ {
+		b.WriteString("line " + strings.Repeat("x", i%7) + "\n")
+	}
+	os.WriteFile(dir+"/l.txt", []byte(b.String()), 0o644)
+	type linesOut struct {
+		Content       string `json:"content"`
+		TotalLines    *int64 `json:"total_lines"`
+		StartLine     int64  `json:"start_line"`
+		EndLine       int64  `json:"end_line"`
+		NextStartLine int64  `json:"next_start_line"`
+		Truncated     bool   `json:"truncated"`
+		SHA256        string `json:"sha256"`
+	}
+	lines := strings.SplitAfter(b.String(), "\n")
+	var got strings.Builder
+	start, pages := int64(1), 0
+	for start > 0 {
+		res := e2e.CallOK(t, cs, "read_file", map[string]any{"path": "l.txt", "start_line": start})
+		var out linesOut
+		e2e.Structured(t, res, &out)
+		if out.TotalLines == nil || *out.TotalLines != 5000 || out.StartLine != start || out.SHA256 != sha([]byte(b.String())) {
+			t.Fatalf("page at %d: %+v", start, out)
+		}
+		if want := strings.Join(lines[start-1:out.EndLine], ""); out.Content != want {
+			t.Fatalf("page %d-%d content differs", out.StartLine, out.EndLine)
+		}
+		if out.Truncated && !strings.Contains(e2e.Text(res), fmt.Sprintf("start_line=%d", out.NextStartLine)) {
+			t.Fatalf("text block does not say how to go on: %.200q", e2e.Text(res)[len(e2e.Text(res))-200:])
+		}
+		got.WriteString(out.Content)
+		start = out.NextStartLine
+		pages++
+	}
+	if got.String() != b.String() || pages != 3 {
+		t.Fatalf("%d pages, %d bytes, want 3 pages of the %d-byte file", pages, got.Len(), b.Len())
+	}
+	var one linesOut
+	e2e.Structured(t, e2e.CallOK(t, cs, "read_file", map[string]any{"path": "l.txt", "start_line": 4999, "max_lines": 10}), &one)
+	if one.Content != lines[4998]+lines[4999] || one.Truncated || one.EndLine != 5000 {
+		t.Fatalf("tail: %+v", one)
+	}
+	wantToolError(t, e2e.Call(t, cs, "read_file", map[string]any{"path": "l.txt", "start_line": 2, "offset": 10}), "not both")
+	os.WriteFile(dir+"/bin", []byte("a\x00b\n"), 0o644)
+	wantToolError(t, e2e.Call(t, cs, "read_file", map[string]any{"path": "bin", "start_line": 1}), "not UTF-8 text")
 }

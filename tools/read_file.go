@@ -26,6 +26,9 @@ type readFileArgs struct {
 	Encoding string `json:"encoding,omitempty" jsonschema:"enum=auto,enum=utf-8,enum=base64" jsonschema_description:"auto (default): UTF-8 text as is and anything else as base64; utf-8 fails on binary; base64 always."`
 	Offset   int64  `json:"offset,omitempty" jsonschema_description:"Byte offset to start at (default 0)."`
 	Length   int64  `json:"length,omitempty" jsonschema_description:"Bytes to read (default and max 2097152)."`
+	// Line paging (text files), apart from the byte offset/length above.
+	StartLine int64 `json:"start_line,omitempty" jsonschema_description:"Read by lines instead of bytes (text files): first line, 1-based. The result has total_lines and next_start_line."`
+	MaxLines  int64 `json:"max_lines,omitempty" jsonschema_description:"Lines to read from start_line (default 2000; the 2 MiB cap still holds)."`
 }
 
 type readFileResult struct {
@@ -39,6 +42,11 @@ type readFileResult struct {
 	Offset     int64       `json:"offset" jsonschema_description:"Offset of the first byte returned."`
 	NextOffset int64       `json:"next_offset,omitempty" jsonschema_description:"Where the next page starts (when truncated)."`
 	SHA256     string      `json:"sha256,omitempty" jsonschema_description:"sha256 of the whole file (hex), for edit_file's if_sha256."`
+	// Line paging only.
+	TotalLines    *int64 `json:"total_lines,omitempty" jsonschema_description:"Line reads: lines in the whole file (-1 past 512 MiB, not counted)."`
+	StartLine     int64  `json:"start_line,omitempty" jsonschema_description:"Line reads: first line returned."`
+	EndLine       int64  `json:"end_line,omitempty" jsonschema_description:"Line reads: last line returned."`
+	NextStartLine int64  `json:"next_start_line,omitempty" jsonschema_description:"Line reads: start_line of the next page (when truncated)."`
 
 	image bool // send the bytes as an image block too
 }
@@ -68,7 +76,11 @@ func (r readFileResult) Text() string {
 	default:
 		b.WriteString(content)
 	}
-	if r.Truncated {
+	switch {
+	case r.Truncated && r.TotalLines != nil && r.NextStartLine > 0:
+		fmt.Fprintf(&b, "\n\n[truncated: returned lines %d-%d of %d; call read_file with start_line=%d to read on]",
+			r.StartLine, r.EndLine, *r.TotalLines, r.NextStartLine)
+	case r.Truncated:
 		fmt.Fprintf(&b, "\n\n[truncated: returned bytes %d-%d of %d; call read_file with offset=%d to read on]",
 			r.Offset, r.NextOffset, r.Size, r.NextOffset)
 	}
@@ -88,7 +100,7 @@ var imageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/g
 func init() {
 	register("read_file", []string{SetCore, SetFiles}, false, func(d *Deps) server.Tool {
 		return server.NewTool("read_file",
-			"Read a file. Limits: 2 MiB per call; page with offset/length (next_offset). "+
+			"Read a file. Limits: 2 MiB per call; page by bytes (offset/length) or lines (start_line/max_lines). "+
 				"Text as UTF-8, other bytes as base64; PNG/JPEG/GIF/WebP also as an image. Regular files only.",
 			server.Annotations{Title: "Read file", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a readFileArgs) (readFileResult, error) {
@@ -103,6 +115,9 @@ func init() {
 				p, _, err := resolveFilePath(ctx, d, a.Session, a.Path)
 				if err != nil {
 					return readFileResult{}, err
+				}
+				if a.StartLine != 0 || a.MaxLines != 0 {
+					return readLines(ctx, d, p, a)
 				}
 				res, err := fileops.ReadFile(ctx, d.CurrentSandbox(), fileops.ReadFileRequest{Path: p, Offset: a.Offset, Length: a.Length})
 				if err != nil {
@@ -223,4 +238,52 @@ func sniffMime(path string, head []byte) string {
 		return byExt
 	}
 	return sniffed
+}
+
+// readLines is read_file by lines.
+func readLines(ctx context.Context, d *Deps, p string, a readFileArgs) (readFileResult, error) {
+	if a.Offset != 0 || a.Length != 0 {
+		return readFileResult{}, fmt.Errorf("give either offset/length (bytes) or start_line/max_lines (lines), not both")
+	}
+	if a.StartLine < 0 || a.MaxLines < 0 {
+		return readFileResult{}, fmt.Errorf("start_line and max_lines must not be negative")
+	}
+	if a.Encoding == "base64" {
+		return readFileResult{}, fmt.Errorf("start_line/max_lines read text; for base64 use offset/length")
+	}
+	res, err := fileops.ReadLines(ctx, d.Sandbox, fileops.ReadLinesRequest{Path: p, StartLine: a.StartLine, MaxLines: a.MaxLines})
+	if err != nil {
+		return readFileResult{}, adviseFileError("read_file", err)
+	}
+	text := res.Data
+	if res.LineCut {
+		text = trimPartialRune(text)
+	}
+	if !utf8.Valid(text) || containsNUL(text) {
+		return readFileResult{}, fmt.Errorf("read_file %s: not UTF-8 text, so it cannot be read by lines; read it with offset/length (it comes back as base64)", p)
+	}
+	if n := server.QuotedPrefix(text, readFileTextBudget); n < len(text) {
+		// Control characters quote six times larger: keep whole lines.
+		cut := bytes.LastIndexByte(text[:n], '\n') + 1
+		if cut == 0 {
+			cut = n
+		}
+		text = text[:cut]
+		res.EndLine = res.StartLine + int64(bytes.Count(text, []byte{'\n'})) - 1
+		res.Truncated = true
+	}
+	total := res.TotalLines
+	out := readFileResult{
+		Path: p, Content: server.Bytes(text), Encoding: "utf-8", MimeType: sniffMime(p, text[:min(len(text), 512)]),
+		Size: res.Size, Truncated: res.Truncated, Offset: res.ByteOffset, SHA256: res.SHA256,
+		TotalLines: &total, StartLine: res.StartLine, EndLine: res.EndLine,
+	}
+	if out.Truncated {
+		out.NextOffset = res.ByteOffset + int64(len(text))
+		out.NextStartLine = res.EndLine + 1
+		if res.LineCut {
+			out.NextStartLine = 0 // the rest of a cut line is reachable by bytes (next_offset)
+		}
+	}
+	return out, nil
 }
