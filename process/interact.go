@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
 )
@@ -104,10 +105,15 @@ type InteractResult struct {
 	Exited       bool
 	Info         Info
 	Screen       *Screen // tty only
+
+	stops [2]int64 // where a match ended, per stream (-1: none)
 }
 
 // Interact writes data then keys to a process's stdin (a tty process's
-// terminal), then waits as req says and reports the output of that window.
+// terminal), then waits as req says and reports the output of the window:
+// everything written since the previous Interact returned (as expect
+// does, so a prompt printed between two calls is neither lost nor matched
+// twice), escapes stripped.
 func (m *Manager) Interact(ctx context.Context, req InteractRequest) (InteractResult, error) {
 	p, err := m.get(req.ID)
 	if err != nil {
@@ -143,7 +149,7 @@ func (m *Manager) Interact(ctx context.Context, req InteractRequest) (InteractRe
 		closeIn = false
 	}
 	p.mu.Lock()
-	outOff, errOff := p.out.Total(), p.err.Total()
+	outOff, errOff := p.seenOut, p.seenErr
 	p.mu.Unlock()
 	res := InteractResult{Offset: outOff, Closed: req.Close}
 	res.BytesWritten, err = m.WriteStdin(ctx, req.ID, data, closeIn)
@@ -163,7 +169,16 @@ func (m *Manager) Interact(ctx context.Context, req InteractRequest) (InteractRe
 			return res, err
 		}
 	}
-	res.Output, res.Stderr, res.Truncated = m.window(p, outOff, errOff)
+	stops := [2]int64{-1, -1}
+	if res.Matched {
+		stops = res.stops
+	}
+	w := m.windows(p, [2]int64{outOff, errOff}, stops)
+	res.Output, res.Stderr = w[0].text, w[1].text
+	res.Truncated = w[0].truncated || w[1].truncated
+	p.mu.Lock()
+	p.seenOut, p.seenErr = max(p.seenOut, w[0].end), max(p.seenErr, w[1].end)
+	p.mu.Unlock()
 	res.Info = p.info()
 	res.Exited = res.Info.Status != StatusRunning
 	if tty {
@@ -175,7 +190,7 @@ func (m *Manager) Interact(ctx context.Context, req InteractRequest) (InteractRe
 	return res, nil
 }
 
-// waitWindow waits for re (on the window's output or the screen), for
+// waitWindow waits for re (on the window's output), for
 // quiet output (re == nil), or for the process to end.
 func (m *Manager) waitWindow(ctx context.Context, p *proc, res *InteractResult, outOff, errOff int64, wait time.Duration, re *regexp.Regexp) error {
 	limit := wait
@@ -192,8 +207,7 @@ func (m *Manager) waitWindow(ctx context.Context, p *proc, res *InteractResult, 
 		ch, total, running := p.notify, p.out.Total()+p.err.Total(), p.status == StatusRunning
 		p.mu.Unlock()
 		if re != nil && total != last {
-			if s, ok := m.match(p, re, outOff, errOff); ok {
-				res.Matched, res.MatchedText = true, s
+			if m.match(p, re, outOff, errOff, res) {
 				return nil
 			}
 		}
@@ -218,41 +232,74 @@ func (m *Manager) waitWindow(ctx context.Context, p *proc, res *InteractResult, 
 	}
 }
 
-// match tries re on the window's output (escapes stripped) and, for a tty,
-// on the screen's lines.
-func (m *Manager) match(p *proc, re *regexp.Regexp, outOff, errOff int64) (string, bool) {
-	out, errs, _ := m.window(p, outOff, errOff)
-	for _, s := range []string{out, errs} {
-		if loc := re.FindStringIndex(s); loc != nil {
-			return s[loc[0]:loc[1]], true
+// match tries re on the window's output (escapes stripped) and stops each
+// stream's window where the match ends: what follows stays for the next
+// call, as with expect. Not on the screen: text still shown from before
+// would match at once.
+func (m *Manager) match(p *proc, re *regexp.Regexp, outOff, errOff int64, res *InteractResult) bool {
+	ws := m.windows(p, [2]int64{outOff, errOff}, [2]int64{-1, -1})
+	for i, w := range ws {
+		if loc := re.FindStringIndex(w.text); loc != nil {
+			res.Matched, res.MatchedText = true, w.text[loc[0]:loc[1]]
+			res.stops = [2]int64{-1, -1}
+			res.stops[i] = w.start + int64(rawLen(w.raw, loc[1]))
+			return true
 		}
 	}
-	if p.term != nil {
-		p.term.mu.Lock()
-		s := p.term.snapshotLocked(0)
-		p.term.mu.Unlock()
-		if loc := re.FindStringIndex(strings.Join(s.Lines, "\n")); loc != nil {
-			return strings.Join(s.Lines, "\n")[loc[0]:loc[1]], true
-		}
-	}
-	return "", false
+	return false
 }
 
-// window returns the output since the offsets as text, escapes stripped,
-// keeping the tail when it exceeds the output cap.
-func (m *Manager) window(p *proc, outOff, errOff int64) (out, errs string, truncated bool) {
-	limit := max(m.opts.MaxOutput, 4096)
-	read := func(lb *logBuf, off int64) string {
-		end := lb.Total()
-		if end-off > int64(limit) {
-			off, truncated = end-int64(limit), true
+// rawLen is the shortest prefix of raw whose cleanText is at least n bytes long.
+func rawLen(raw []byte, n int) int {
+	cut := func(k int) int { // never stop inside a character
+		for k < len(raw) && !utf8.RuneStart(raw[k]) {
+			k++
 		}
-		data, _, _ := lb.Read(off, int(end-off))
-		return cleanText(data)
+		return k
 	}
+	lo, hi := 0, len(raw)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if len(cleanText(raw[:cut(mid)])) >= n {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return cut(lo)
+}
+
+// window is one stream's output between two offsets.
+type window struct {
+	raw        []byte
+	text       string // raw cleaned
+	start, end int64  // log offsets of raw
+	truncated  bool   // only the tail is kept
+}
+
+// windows reads each stream from offs[i] to stops[i] (-1: the end),
+// keeping the tail when it exceeds the output cap.
+func (m *Manager) windows(p *proc, offs, stops [2]int64) [2]window {
+	limit := int64(max(m.opts.MaxOutput, 4096))
+	var ws [2]window
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return read(p.out, outOff), read(p.err, errOff), truncated
+	for i, lb := range []*logBuf{p.out, p.err} {
+		w := &ws[i]
+		off, end := offs[i], lb.Total()
+		if stops[i] >= 0 {
+			end = min(end, stops[i])
+		}
+		if end-off > limit {
+			off, w.truncated = end-limit, true
+		}
+		var skipped int64
+		w.raw, w.start, skipped = lb.Read(off, int(max(0, end-off)))
+		w.truncated = w.truncated || skipped > 0
+		w.end = w.start + int64(len(w.raw))
+		w.text = cleanText(w.raw)
+	}
+	return ws
 }
 
 // cleanText strips escape sequences and carriage returns from terminal

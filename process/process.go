@@ -140,6 +140,8 @@ type proc struct {
 	status   string
 	exit     isolation.ExitStatus
 	ended    time.Time
+	seenOut  int64 // log offsets write_process_stdin has returned up to (interact.go)
+	seenErr  int64
 	killed   bool   // a kill was requested
 	errMsg   string // status error
 }

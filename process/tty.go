@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -133,17 +134,27 @@ func (m *Manager) spawnTTY(p *proc, env []string, cwd string, cols, rows int) (e
 			master.Close()
 		}
 	}()
-	env = append(env[:len(env):len(env)], "TERM="+TermEnv)
+	env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "TERM=") })
+	env = append(env, "TERM="+TermEnv)
+	args, script, err := commandArgs(p.command)
+	if err != nil {
+		return err
+	}
+	files := []*os.File{slave, slave, slave}
+	if script != nil {
+		defer script.Close()
+		files = append(files, script)
+	}
 	t := &term{master: master, name: name, cols: cols, rows: rows}
 	t.emu = t.newEmulator(cols, rows)
 	p.term = t
 	p.started = time.Now().UTC()
 	sp, err := m.sandbox().Spawn(ctx, isolation.Spec{
 		Path:  "/bin/bash",
-		Args:  []string{"bash", "-c", p.command},
+		Args:  args,
 		Env:   env,
 		Dir:   cwd,
-		Files: []*os.File{slave, slave, slave},
+		Files: files,
 		Tag:   p.tag,
 		TTY:   true,
 	})

@@ -16,7 +16,7 @@ type writeProcessStdinArgs struct {
 	Keys   []string `json:"keys,omitempty" jsonschema_description:"Named keys sent after data: enter tab esc backspace space delete up down left right home end pgup pgdn shift-tab ctrl-a..ctrl-z f1..f12."`
 	Close  bool     `json:"close,omitempty" jsonschema_description:"Close stdin afterwards (sends EOF; on a tty sends ctrl-d)."`
 	WaitMs int      `json:"wait_ms,omitempty" jsonschema_description:"Without until: return once output has been quiet this long (default 300 on a tty; pipes do not wait unless given). With until: the most to wait (default 10000). Max 30000."`
-	Until  string   `json:"until,omitempty" jsonschema_description:"Regex (RE2): return as soon as it matches the new output or the screen."`
+	Until  string   `json:"until,omitempty" jsonschema_description:"Regex (RE2): return as soon as it matches the output not yet returned by an earlier call (escapes stripped)."`
 }
 
 type writeProcessStdinResult struct {
@@ -24,8 +24,8 @@ type writeProcessStdinResult struct {
 	BytesWritten int             `json:"bytes_written"`
 	Closed       bool            `json:"closed"`
 	Status       string          `json:"status"`
-	Output       string          `json:"output,omitempty" jsonschema_description:"output produced while waiting, escape sequences stripped (a tty's stdout and stderr together)"`
-	Stderr       string          `json:"stderr,omitempty" jsonschema_description:"stderr produced while waiting (pipes only)"`
+	Output       string          `json:"output,omitempty" jsonschema_description:"output since the previous write_process_stdin call returned (or the start), escape sequences stripped (a tty's stdout and stderr together)"`
+	Stderr       string          `json:"stderr,omitempty" jsonschema_description:"stderr since the previous call (pipes only)"`
 	Truncated    bool            `json:"truncated,omitempty" jsonschema_description:"the output kept only its tail"`
 	Offset       int64           `json:"offset" jsonschema_description:"stdout byte offset where this window began (get_process_logs offset for the raw bytes)"`
 	Matched      *bool           `json:"matched,omitempty" jsonschema_description:"whether until matched"`
@@ -66,7 +66,7 @@ func init() {
 	register("write_process_stdin", []string{SetProcess}, true, func(d *Deps) server.Tool {
 		return server.NewTool("write_process_stdin",
 			"Send text and named keys to a background process (interactive programs), then wait (tty default: until output is quiet 300 ms; until: a regex) "+
-				"and return the new output with escapes stripped and, for tty processes, the screen. Waits at most 30 s; a write blocks at most 10 s.",
+				"and return the output since the previous call with escapes stripped and, for tty processes, the screen. Waits at most 30 s; a write blocks at most 10 s.",
 			server.Annotations{Title: "Write to background process stdin", DestructiveHint: true},
 			func(ctx context.Context, call *server.Call, a writeProcessStdinArgs) (writeProcessStdinResult, error) {
 				r, err := d.Processes.Interact(ctx, process.InteractRequest{

@@ -198,6 +198,7 @@ func (b *bench) runAll(ctx context.Context) error {
 		{"search", []string{"`search_files` literal, 10 000 files / 100 MiB (warm)", "`rg -F` through `exec`, same tree"}, b.searchFiles, false},
 		{"find", []string{"`find_files` `**/*.go`, 10 000 files (newest first)"}, b.findFiles, false},
 		{"process", []string{"`start_process` (`true`)"}, b.startProcess, false},
+		{"tty", []string{"keystroke echo (`write_process_stdin` a key → `until` sees its echo)", "`get_process_screen` 120×40, full"}, b.tty, false},
 		{"code", []string{"warm `run_code` `1+1` python", "warm `run_code` `1+1` javascript"}, b.warmCode, false},
 		{"context", []string{"new python context (create + first `1+1`)", "new javascript context (create + first `1+1`)"}, b.newContexts, false},
 		{"stream", []string{fmt.Sprintf("`exec_stream` of %s", sizeName(b.streamSize))}, b.stream, true},

@@ -256,6 +256,7 @@ func instructions(list []server.Tool, level string, cfg config.Config) string {
 		{[]string{"exec"}, "Run shell commands with exec: each session is a persistent bash (cd, export, functions survive); session \"default\" always exists, create_session makes more. A non-zero exit code is data, not an error."},
 		{[]string{"exec_stream"}, "exec_stream is exec with output streamed as progress."},
 		{[]string{"start_process"}, "Use start_process for servers. Follow them with wait_for_process, get_process_logs and kill_process. exec with yield_ms returns early from a long job (running: true and a process id)."},
+		{[]string{"get_process_screen"}, "Interactive programs (REPLs, prompts, vim, top): start_process with tty: true, then write_process_stdin with data and keys (enter, ctrl-c, up...) and until, and get_process_screen."},
 		{[]string{"read_file", "write_file", "list_files"}, "Files: list_files, read_file, write_file (paths absolute or relative to the session cwd)."},
 		{[]string{"edit_file"}, "Change a file with edit_file (exact old_string -> new_string; a diff comes back) instead of rewriting it."},
 		{[]string{"search_files", "find_files"}, "Find code with search_files (contents) and find_files (names) rather than grep or find through exec: bounded, .gitignore-aware."},
