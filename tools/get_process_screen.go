@@ -22,8 +22,7 @@ func (r getProcessScreenResult) Text() string { return r.Screen.Text() }
 func init() {
 	register("get_process_screen", []string{SetProcess}, false, func(d *Deps) server.Tool {
 		return server.NewTool("get_process_screen",
-			"The rendered terminal screen of a tty process (start_process tty: true) as text lines (trailing blanks trimmed), cursor, size, title, "+
-				"alternate-screen flag, optional scrollback (max 1000 lines). After exit: the last screen.",
+			"A tty process's screen as text lines, cursor, size, title, alternate-screen flag, optional scrollback.",
 			server.Annotations{Title: "Get process screen", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a getProcessScreenArgs) (getProcessScreenResult, error) {
 				s, err := d.Processes.Screen(a.ID, a.Scrollback)

@@ -23,7 +23,7 @@ func (r resizeProcessResult) Text() string { return "resized " + r.ID + "; " + r
 func init() {
 	register("resize_process", []string{SetProcess}, true, func(d *Deps) server.Tool {
 		return server.NewTool("resize_process",
-			"Resize a tty process's terminal (cols 2-500, rows 2-200); the program gets SIGWINCH. Returns the screen at once (the redraw follows: read it with get_process_screen).",
+			"Resize a tty process's terminal; it gets SIGWINCH.",
 			server.Annotations{Title: "Resize process terminal", IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a resizeProcessArgs) (resizeProcessResult, error) {
 				s, err := d.Processes.Resize(a.ID, a.Cols, a.Rows)

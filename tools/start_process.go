@@ -46,8 +46,7 @@ func init() {
 	register("start_process", []string{SetCore, SetProcess}, true, func(d *Deps) server.Tool {
 		return server.NewTool("start_process",
 			"Start a bash command in the background (servers, builds, watchers); returns its id at once. "+
-				"Logs kept per stream: head and tail. Use get_process_logs, wait_for_process, kill_process. "+
-				"tty: true gives it a terminal (interactive programs).",
+				"Logs kept per stream: head and tail. Use get_process_logs, wait_for_process, kill_process.",
 			server.Annotations{Title: "Start background process", DestructiveHint: true, OpenWorldHint: true},
 			func(ctx context.Context, call *server.Call, a startProcessArgs) (startProcessResult, error) {
 				in, err := d.Processes.Start(ctx, process.StartRequest{

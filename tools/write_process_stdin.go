@@ -65,8 +65,8 @@ func (r writeProcessStdinResult) Text() string {
 func init() {
 	register("write_process_stdin", []string{SetProcess}, true, func(d *Deps) server.Tool {
 		return server.NewTool("write_process_stdin",
-			"Send text and named keys to a background process (interactive programs), then wait (tty default: until output is quiet 300 ms; until: a regex) "+
-				"and return the output since the previous call with escapes stripped and, for tty processes, the screen. Waits at most 30 s; a write blocks at most 10 s.",
+			"Send text and keys to a background process, then wait (tty: 300 ms of quiet, or until a regex matches; ≤ 30 s). "+
+				"Returns new output, escapes stripped, and a tty's screen.",
 			server.Annotations{Title: "Write to background process stdin", DestructiveHint: true},
 			func(ctx context.Context, call *server.Call, a writeProcessStdinArgs) (writeProcessStdinResult, error) {
 				r, err := d.Processes.Interact(ctx, process.InteractRequest{
