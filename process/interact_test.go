@@ -37,10 +37,10 @@ func TestEncodeKeys(t *testing.T) {
 
 func TestCleanText(t *testing.T) {
 	for in, want := range map[string]string{
-		"a\r\nb\r\n":                    "a\nb\n",
+		"a\r\nb\r\n":                      "a\nb\n",
 		"\x1b[1;31mred\x1b[0m \x1b]0;t\a": "red ",
-		"\x1b[?1049h\x1b[Hvim\x1b[K":     "vim",
-		"bad \xff byte":                  "bad \uFFFD byte",
+		"\x1b[?1049h\x1b[Hvim\x1b[K":      "vim",
+		"bad \xff byte":                   "bad \uFFFD byte",
 	} {
 		if got := cleanText([]byte(in)); got != want {
 			t.Errorf("cleanText(%q) = %q, want %q", in, got, want)
