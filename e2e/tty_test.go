@@ -270,8 +270,12 @@ func TestTTYIsolation(t *testing.T) {
 		PTY   string `json:"pty"`
 	}
 	Structured(t, CallOK(t, cs, "sandbox_info", nil), &info)
-	if info.Level == "none" && info.PTY != "host" || info.PTY == "unavailable" {
-		t.Errorf("sandbox_info pty = %q at level %s", info.PTY, info.Level)
+	want := "sandbox"
+	if info.Level == "none" {
+		want = "host"
+	}
+	if info.PTY != want {
+		t.Errorf("sandbox_info pty = %q at level %s, want %q", info.PTY, info.Level, want)
 	}
 	var host syscall.Stat_t
 	if err := syscall.Stat("/dev/pts", &host); err != nil {
@@ -291,6 +295,12 @@ except OSError as e:
 	name := out[0]
 	if !strings.HasPrefix(name, "/dev/pts/") || out[1] != out[2] {
 		t.Errorf("tty %q on dev %q, /dev/pts is %q", name, out[2], out[1])
+	}
+	if info.Level != "none" && out[1] == "dev "+strconv.FormatUint(host.Dev, 10) {
+		t.Errorf("the sandbox's /dev/pts is the host's devpts (%s)", out[1])
+	}
+	if info.Level != "none" && out[3] != "ls: "+strings.TrimPrefix(name, "/dev/pts/")+" ptmx " {
+		t.Errorf("sandbox /dev/pts shows more than its one terminal: %q", out[3])
 	}
 	if out[4] != "TIOCSTI errno 1" {
 		t.Errorf("TIOCSTI: %q", out[4])

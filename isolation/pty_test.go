@@ -46,6 +46,13 @@ func runTTY(t *testing.T, s *Sandbox, script string) (string, string, ExitStatus
 // controlling terminal, and its size is the one asked for.
 func TestSecPTYOwnDevpts(t *testing.T) {
 	s := nsSandbox(t, Config{})
+	if got := s.Info().PTY; got != PTYSandbox {
+		t.Errorf("Info().PTY = %q, want %q (a devpts instance of the sandbox's own)", got, PTYSandbox)
+	}
+	var host syscall.Stat_t
+	if err := syscall.Stat("/dev/pts", &host); err != nil {
+		t.Fatal(err)
+	}
 	out, name, st := runTTY(t, s, `tty; stat -c %d /dev/pts; stat -c %d "$(tty)"; ls /dev/pts | tr '\n' ' '; echo; stty size; ps -o tty= -p $$`)
 	lines := strings.Split(out, "\n")
 	if st.Code != 0 || len(lines) < 6 {
@@ -56,6 +63,12 @@ func TestSecPTYOwnDevpts(t *testing.T) {
 	}
 	if lines[1] != lines[2] {
 		t.Errorf("the terminal (dev %s) is not on the sandbox's /dev/pts (dev %s)", lines[2], lines[1])
+	}
+	if lines[1] == itoa(host.Dev) {
+		t.Errorf("the sandbox's /dev/pts is the host's (dev %s)", lines[1])
+	}
+	if want := strings.TrimPrefix(name, "/dev/pts/") + " ptmx "; lines[3] != want {
+		t.Errorf("ls /dev/pts = %q, want only our terminal: %q", lines[3], want)
 	}
 	if lines[4] != "30 100" {
 		t.Errorf("stty size = %q, want 30 100", lines[4])
