@@ -2,6 +2,7 @@ package isolation
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -132,9 +133,9 @@ func (j *jobCgroups) read(file string) (string, error) {
 	}
 	f := os.NewFile(uintptr(fd), file)
 	defer f.Close()
-	b := make([]byte, 1<<20) // pids: bounded by --pids and the kernel's pid_max
-	n, _ := f.Read(b)
-	return string(b[:n]), nil
+	// pids, bounded by the kernel's pid_max (at most 4194304: < 32 MiB).
+	b, err := io.ReadAll(io.LimitReader(f, 32<<20))
+	return string(b), err
 }
 
 // children lists the cgroups directly below path ("" = the sandbox's).
