@@ -91,3 +91,32 @@ func TestNormalizePattern(t *testing.T) {
 		}
 	}
 }
+
+// countingResolver records every name looked up.
+type countingResolver struct{ names []string }
+
+func (r *countingResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	r.names = append(r.names, host)
+	return []netip.Addr{netip.MustParseAddr("93.184.216.34")}, nil
+}
+
+// TestUnlistedNameNotResolved: an unlisted name is refused before any DNS
+// query, so the sandbox cannot carry data out in the names it asks for.
+func TestUnlistedNameNotResolved(t *testing.T) {
+	r := &countingResolver{}
+	p, err := NewPolicy([]string{"ok.test"}, nil, nil, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"c2VjcmV0.exfil.test", "ok.test.exfil.test", "xok.test"} {
+		if _, err := p.Check(context.Background(), h, 443); err == nil {
+			t.Errorf("%s allowed", h)
+		}
+	}
+	if len(r.names) != 0 {
+		t.Errorf("looked up %v", r.names)
+	}
+	if _, err := p.Check(context.Background(), "ok.test", 443); err != nil || len(r.names) != 1 {
+		t.Errorf("listed name: %v, lookups %v", err, r.names)
+	}
+}

@@ -120,4 +120,13 @@
 // records why (exit status, last stderr lines: Lost, ErrInitDied), fails
 // every pending call, ends every Process as SIGKILLed and closes Gone. The
 // Sandbox is then spent; the server starts a fresh one (tools.Deps.Supervise).
+//
+// # Network
+//
+// Modes allow and none give the sandbox its own network namespace (only lo,
+// and /etc/resolv.conf bound to a file naming 127.0.0.1, so direct DNS fails
+// at once). In mode allow init listens on ProxyHTTPAddr and ProxySOCKSAddr
+// inside and passes each accepted socket to the server, which hands it to
+// Config.Proxy (package egress); expose_port goes the other way with
+// DialInside. Both travel by SCM_RIGHTS; forward_linux.go draws them.
 package isolation
