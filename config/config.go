@@ -15,7 +15,7 @@ type Config struct {
 	Pids        int           // --pids (0 = no limit)
 	CPUs        float64       // --cpus (0 = no limit)
 	Timeout     time.Duration // --timeout: default command timeout (60s)
-	MaxOutput   int           // --max-output: bytes kept per stream (256 KiB)
+	MaxOutput   int           // --max-output: bytes kept per stream (16 KiB)
 	// Caps (each past it is a clear error; see README "Limits").
 	MaxSessions  int           // --max-sessions: shell sessions at once (128)
 	MaxProcesses int           // --max-processes: background processes running at once (512)

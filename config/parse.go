@@ -99,7 +99,7 @@ var flagDocs = []flagDoc{
 	{"cpus", "SBX_CPUS", "0 (no limit)", "CPU limit of the sandbox, e.g. 1.5"},
 	{"timeout", "SBX_TIMEOUT", "60s", "default command timeout: a Go duration (90s, 2m) or seconds"},
 	{"exit-grace", "SBX_EXIT_GRACE", "10s", "on EOF of stdin (a piped script), how long calls still running may finish and answer before the server exits (0: cancel them at once); SIGTERM never waits"},
-	{"max-output", "SBX_MAX_OUTPUT", "256K", "bytes of output kept per stream (head and tail), at most 1M"},
+	{"max-output", "SBX_MAX_OUTPUT", "16K", "bytes of output kept per stream in a result (head and tail), at most 1M; a call can ask for more (max_output_bytes). The default keeps a whole result under ~80 KB, what clients such as Claude Code accept"},
 	{"max-sessions", "SBX_MAX_SESSIONS", "128", "most shell sessions at once (default included); create_session past it is an error"},
 	{"max-processes", "SBX_MAX_PROCESSES", "512", "most background processes running at once (start_process)"},
 	{"max-contexts", "SBX_MAX_CONTEXTS", "32", "most code contexts at once (run_code's default ones included)"},
@@ -292,7 +292,7 @@ func parse(args []string, getenv func(string) string, resolve bool) (Config, err
 	if c.TaskAfter, err = parseMillis(v); err != nil {
 		return Config{}, bad(src, v, "want a positive number of milliseconds such as 5000, or a duration such as 5s")
 	}
-	v, src = value("max-output", "256K")
+	v, src = value("max-output", "16K")
 	mo, err := ParseBytes(v)
 	if err != nil || mo <= 0 || mo > MaxOutputLimit {
 		return Config{}, bad(src, v, "want a size between 1 and 1M, e.g. 256K")

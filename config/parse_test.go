@@ -24,7 +24,7 @@ func TestParse(t *testing.T) {
 	}{
 		{"defaults", nil, nil, func(c Config) bool {
 			return c.Isolation == "auto" && c.Network == "allow" && reflect.DeepEqual(c.AllowDomain, egress.DefaultDomains) && len(c.AllowCIDR) == 0 && c.Timeout == 60*time.Second &&
-				c.MaxOutput == 256<<10 && reflect.DeepEqual(c.Toolsets, []string{"all"}) &&
+				c.MaxOutput == 16<<10 && reflect.DeepEqual(c.Toolsets, []string{"all"}) &&
 				c.LogLevel == "warn" && !c.ReadOnly && c.MemoryBytes == 0 && c.Pids == 0 && c.CPUs == 0
 		}, ""},
 		{"memory M", []string{"--memory", "256M"}, nil, func(c Config) bool { return c.MemoryBytes == 256<<20 }, ""},

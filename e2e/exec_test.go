@@ -6,6 +6,7 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -458,5 +459,52 @@ func TestExecArgumentsAsModelsSend(t *testing.T) {
 	res = Call(t, cs, "exec", map[string]any{"command": "true", "env": []string{"NOEQUALS"}})
 	if text := Text(res); !res.IsError || !strings.Contains(text, "NAME=value") {
 		t.Errorf("env entry without '=': %q", text)
+	}
+}
+
+// One invalid byte does not turn a stream into base64: 2,000 lines and one
+// Latin-1 é come back as text with the byte replaced and counted; raw: true
+// and mostly binary output still give base64.
+func TestExecMixedEncoding(t *testing.T) {
+	cs := Connect(t)
+	const cmd = `seq 1 2000; printf 'caf\351\n'`
+	var o struct {
+		execOut
+		Replaced int `json:"stdout_replaced_bytes"`
+	}
+	res := CallOK(t, cs, "exec", map[string]any{"command": cmd})
+	Structured(t, res, &o)
+	if o.StdoutEncoding != "utf-8-lossy" || o.Replaced != 1 || !strings.HasPrefix(o.Stdout, "1\n2\n") ||
+		!strings.HasSuffix(o.Stdout, "2000\ncaf\uFFFD\n") {
+		t.Fatalf("mixed stream: encoding %s, replaced %d, tail %q", o.StdoutEncoding, o.Replaced, o.Stdout[max(0, len(o.Stdout)-20):])
+	}
+	if text := Text(res); !strings.Contains(text, "utf-8-lossy: 1 invalid bytes") || !strings.Contains(text, "caf\uFFFD") {
+		t.Errorf("text block: %.300q", text)
+	}
+	o.Replaced = 0
+	Structured(t, CallOK(t, cs, "exec", map[string]any{"command": cmd, "raw": true}), &o)
+	if got, _ := base64.StdEncoding.DecodeString(o.Stdout); o.StdoutEncoding != "base64" || !strings.HasSuffix(string(got), "2000\ncaf\xe9\n") || o.Replaced != 0 {
+		t.Fatalf("raw: encoding %s, replaced %d", o.StdoutEncoding, o.Replaced)
+	}
+	Structured(t, CallOK(t, cs, "exec", map[string]any{"command": `printf 'x\200\201\202\203\204\205\206\207\210'`}), &o)
+	if o.StdoutEncoding != "base64" {
+		t.Fatalf("mostly binary: %+v", o)
+	}
+}
+
+// A default exec result stays under ~80 KB in all (both streams, text
+// block and structuredContent) however much the command prints;
+// max_output_bytes asks for more.
+func TestExecDefaultResultSmall(t *testing.T) {
+	cs := Connect(t)
+	res := CallOK(t, cs, "exec", map[string]any{"command": "seq 1 200000; seq 1 200000 >&2"})
+	raw, _ := json.Marshal(res)
+	if len(raw) > 80_000 {
+		t.Fatalf("default result is %d bytes", len(raw))
+	}
+	var o execOut
+	Structured(t, CallOK(t, cs, "exec", map[string]any{"command": "seq 1 200000", "max_output_bytes": 200_000}), &o)
+	if len(o.Stdout) < 190_000 {
+		t.Fatalf("max_output_bytes 200000 kept %d bytes", len(o.Stdout))
 	}
 }

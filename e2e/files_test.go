@@ -159,7 +159,8 @@ func TestFilesRoundTrip(t *testing.T) {
 			if pages > 5 {
 				t.Fatal("paging does not end")
 			}
-			r, _ := readFile(t, cs, map[string]any{"path": "big.txt", "offset": offset})
+			// pages of the largest length (the default is 32 KiB)
+			r, _ := readFile(t, cs, map[string]any{"path": "big.txt", "offset": offset, "length": 2 << 20})
 			got = append(got, r.Content...)
 			if !r.Truncated {
 				break
@@ -628,5 +629,25 @@ func BenchmarkRawListFiles10k(b *testing.B) {
 			b.Fatalf("%d entries", len(out.Entries))
 		}
 		id++
+	}
+}
+
+// A default read_file result stays under ~80 KB however big the file;
+// length asks for more.
+func TestFilesDefaultReadSmall(t *testing.T) {
+	cs, dir := connectFiles(t)
+	os.WriteFile(dir+"/big.txt", bytes.Repeat([]byte("0123456789abcde\n"), 64<<10), 0o644) // 1 MiB
+	res := e2e.CallOK(t, cs, "read_file", map[string]any{"path": "big.txt"})
+	raw, _ := json.Marshal(res)
+	var r struct {
+		Truncated  bool  `json:"truncated"`
+		NextOffset int64 `json:"next_offset"`
+	}
+	e2e.Structured(t, res, &r)
+	if len(raw) > 80_000 || !r.Truncated || r.NextOffset <= 0 {
+		t.Fatalf("default read: %d bytes on the wire, truncated %v, next %d", len(raw), r.Truncated, r.NextOffset)
+	}
+	if full, _ := readFile(t, cs, map[string]any{"path": "big.txt", "length": 2 << 20}); len(full.Content) != 1<<20 {
+		t.Fatalf("read with length: %d bytes", len(full.Content))
 	}
 }

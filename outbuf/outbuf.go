@@ -6,6 +6,7 @@ package outbuf
 import (
 	"encoding/base64"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -78,39 +79,91 @@ func (c *Capture) tail() []byte {
 	return append(out, c.ring[:c.pos]...)
 }
 
-// Text is a rendered stream: the content, its encoding ("utf-8" or
-// "base64"), whether bytes were cut, and the total produced.
+// Text is a rendered stream: the content, its encoding ("utf-8",
+// "utf-8-lossy" or "base64"), whether bytes were cut, the total produced
+// and, for utf-8-lossy, how many invalid bytes became U+FFFD.
 type Text struct {
 	Content   string
 	Encoding  string
 	Truncated bool
 	Total     int64
+	Replaced  int
 }
+
+// Encodings of a rendered stream.
+const (
+	UTF8      = "utf-8"
+	UTF8Lossy = "utf-8-lossy" // mostly valid UTF-8; each invalid byte became U+FFFD
+	Base64    = "base64"
+)
+
+// MaxInvalidShare is the share of invalid bytes up to which output is still
+// text (utf-8-lossy): one Latin-1 byte in 2,000 lines must not turn them into
+// base64, but binary output (most bytes invalid) is carried as base64.
+const MaxInvalidShare = 0.05
 
 // Render joins head and tail. When bytes were cut, a marker saying how many
 // sits between them, and both sides are trimmed to whole UTF-8 sequences so
-// the cut itself never makes valid text invalid. Output that is not valid
-// UTF-8 is carried as base64, never mangled.
-func (c *Capture) Render() Text {
+// the cut itself never makes valid text invalid. Output that is mostly
+// valid UTF-8 is text with each invalid byte replaced (utf-8-lossy, with
+// the count); mostly binary output is carried as base64.
+func (c *Capture) Render() Text { return c.render(false) }
+
+// RenderRaw is Render, except that any output that is not valid UTF-8 is
+// carried as base64 (for a caller that wants the exact bytes).
+func (c *Capture) RenderRaw() Text { return c.render(true) }
+
+func (c *Capture) render(raw bool) Text {
 	t := c.tail()
 	kept := int64(len(c.head) + len(t))
 	if kept == c.total {
 		b := append(append([]byte(nil), c.head...), t...)
-		return encode(b, false, c.total)
+		return Encode(b, raw, false, c.total)
 	}
 	head, tail := TrimEnd(c.head), trimStart(t)
 	cut := c.total - int64(len(head)) - int64(len(tail))
 	marker := fmt.Sprintf("\n[... %d bytes truncated ...]\n", cut)
 	b := make([]byte, 0, len(head)+len(marker)+len(tail))
 	b = append(append(append(b, head...), marker...), tail...)
-	return encode(b, true, c.total)
+	return Encode(b, raw, true, c.total)
 }
 
-func encode(b []byte, truncated bool, total int64) Text {
+// Encode renders b: valid UTF-8 as is; else, unless raw, as utf-8-lossy when
+// at most MaxInvalidShare of its bytes are invalid; else as base64.
+func Encode(b []byte, raw, truncated bool, total int64) Text {
+	t := Text{Truncated: truncated, Total: total}
 	if utf8.Valid(b) {
-		return Text{Content: string(b), Encoding: "utf-8", Truncated: truncated, Total: total}
+		t.Content, t.Encoding = string(b), UTF8
+		return t
 	}
-	return Text{Content: base64.StdEncoding.EncodeToString(b), Encoding: "base64", Truncated: truncated, Total: total}
+	if !raw {
+		if lossy, n := replaceInvalid(b, int(MaxInvalidShare*float64(len(b)))); n >= 0 {
+			t.Content, t.Encoding, t.Replaced = lossy, UTF8Lossy, n
+			return t
+		}
+	}
+	t.Content, t.Encoding = base64.StdEncoding.EncodeToString(b), Base64
+	return t
+}
+
+// replaceInvalid returns b with each invalid byte replaced by U+FFFD, and
+// how many there were; n is -1 once more than limit are found.
+func replaceInvalid(b []byte, limit int) (s string, n int) {
+	var sb strings.Builder
+	sb.Grow(len(b) + 16)
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			sb.WriteString("\uFFFD")
+			if n++; n > limit {
+				return "", -1
+			}
+		} else {
+			sb.Write(b[:size])
+		}
+		b = b[size:]
+	}
+	return sb.String(), n
 }
 
 // TrimEnd drops an incomplete UTF-8 sequence at the end of b (at most 3 bytes).

@@ -74,3 +74,21 @@ func FuzzCapture(f *testing.F) {
 		}
 	})
 }
+
+func TestEncodeLossy(t *testing.T) {
+	text := []byte(strings.Repeat("line\n", 400) + "caf\xe9\n")
+	got := Encode(text, false, false, int64(len(text)))
+	if got.Encoding != UTF8Lossy || got.Replaced != 1 || !strings.HasSuffix(got.Content, "caf\uFFFD\n") {
+		t.Errorf("mostly text: %+v", got.Encoding)
+	}
+	if got := Encode(text, true, false, 0); got.Encoding != Base64 || got.Replaced != 0 {
+		t.Errorf("raw: %s", got.Encoding)
+	}
+	bin := []byte("\x89PNG\r\n\x1a\n\x00\x00\xff\xfe\xfd\xfc\x80\x81")
+	if got := Encode(bin, false, false, 0); got.Encoding != Base64 {
+		t.Errorf("binary: %s", got.Encoding)
+	}
+	if got := Encode([]byte("plain é"), false, false, 0); got.Encoding != UTF8 || got.Content != "plain é" {
+		t.Errorf("valid: %+v", got)
+	}
+}

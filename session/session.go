@@ -265,6 +265,9 @@ type Request struct {
 	Timeout   time.Duration      // 0: the session's default
 	Stdin     *string
 	MaxOutput int // 0: the manager's default
+	// Raw carries output that is not valid UTF-8 as base64 even when it is
+	// mostly text (default: utf-8-lossy, see outbuf.Encode).
+	Raw bool
 	// OnChunk, when set, receives output while the command runs (coalesced
 	// to ~16 KiB or ~10 ms, split on UTF-8 boundaries). data is valid only
 	// until OnChunk returns.
@@ -275,8 +278,10 @@ type Request struct {
 type Result struct {
 	Stdout          string `json:"stdout"`
 	Stderr          string `json:"stderr"`
-	StdoutEncoding  string `json:"stdout_encoding"`
-	StderrEncoding  string `json:"stderr_encoding"`
+	StdoutEncoding  string `json:"stdout_encoding" jsonschema:"enum=utf-8,enum=utf-8-lossy,enum=base64"`
+	StderrEncoding  string `json:"stderr_encoding" jsonschema:"enum=utf-8,enum=utf-8-lossy,enum=base64"`
+	StdoutReplaced  int    `json:"stdout_replaced_bytes,omitempty"` // utf-8-lossy: invalid bytes shown as U+FFFD
+	StderrReplaced  int    `json:"stderr_replaced_bytes,omitempty"`
 	StdoutTruncated bool   `json:"stdout_truncated"`
 	StderrTruncated bool   `json:"stderr_truncated"`
 	StdoutBytes     int64  `json:"stdout_bytes"`
@@ -364,7 +369,11 @@ func (m *Manager) Exec(ctx context.Context, req Request) (Result, error) {
 		return Result{}, ctx.Err()
 	}
 	so, se := out.stdout.Render(), out.stderr.Render()
+	if req.Raw {
+		so, se = out.stdout.RenderRaw(), out.stderr.RenderRaw()
+	}
 	r := Result{
+		StdoutReplaced: so.Replaced, StderrReplaced: se.Replaced,
 		Stdout: so.Content, Stderr: se.Content, StdoutEncoding: so.Encoding, StderrEncoding: se.Encoding,
 		StdoutTruncated: so.Truncated, StderrTruncated: se.Truncated, StdoutBytes: so.Total, StderrBytes: se.Total,
 		ExitCode: out.code, TimedOut: out.timedOut, SessionEnded: out.shellExited,

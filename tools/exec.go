@@ -26,6 +26,7 @@ type execArgs struct {
 	TimeoutMs      int      `json:"timeout_ms,omitempty" jsonschema_description:"Kill the command after this many ms (default: the session's, 60000). Exit code 124 then."`
 	Stdin          *string  `json:"stdin,omitempty" jsonschema_description:"Text fed to the command's stdin (default: empty)."`
 	MaxOutputBytes int      `json:"max_output_bytes,omitempty" jsonschema_description:"Bytes kept per stream (head and tail; max 1048576)."`
+	Raw            bool     `json:"raw,omitempty" jsonschema_description:"Return output that is not valid UTF-8 as base64 (default: mostly-text output comes back as text with invalid bytes replaced, encoding utf-8-lossy)."`
 }
 
 type execResult struct {
@@ -59,12 +60,16 @@ func (r execResult) Text() string {
 	if r.Note != "" {
 		b.WriteString("note: " + r.Note + "\n")
 	}
-	stream := func(name, content, enc string, truncated bool, total int64) {
+	stream := func(name, content, enc string, truncated bool, total int64, replaced int) {
 		if content == "" {
 			return
 		}
 		fmt.Fprintf(&b, "--- %s", name)
-		if enc != "utf-8" {
+		switch enc {
+		case "utf-8":
+		case "utf-8-lossy":
+			fmt.Fprintf(&b, " (utf-8-lossy: %d invalid bytes shown as U+FFFD)", replaced)
+		default:
 			fmt.Fprintf(&b, " (%s: not valid UTF-8)", enc)
 		}
 		if truncated {
@@ -76,8 +81,8 @@ func (r execResult) Text() string {
 			b.WriteByte('\n')
 		}
 	}
-	stream("stdout", r.Stdout, r.StdoutEncoding, r.StdoutTruncated, r.StdoutBytes)
-	stream("stderr", r.Stderr, r.StderrEncoding, r.StderrTruncated, r.StderrBytes)
+	stream("stdout", r.Stdout, r.StdoutEncoding, r.StdoutTruncated, r.StdoutBytes, r.StdoutReplaced)
+	stream("stderr", r.Stderr, r.StderrEncoding, r.StderrTruncated, r.StderrBytes, r.StderrReplaced)
 	return b.String()
 }
 
@@ -124,7 +129,7 @@ func (a execArgs) request() (session.Request, error) {
 	}
 	return session.Request{
 		Session: a.Session, Command: a.Command, Cwd: a.Cwd, Env: a.Env.withUnset(a.UnsetEnv), Stdin: a.Stdin,
-		Timeout: time.Duration(a.TimeoutMs) * time.Millisecond, MaxOutput: a.MaxOutputBytes,
+		Timeout: time.Duration(a.TimeoutMs) * time.Millisecond, MaxOutput: a.MaxOutputBytes, Raw: a.Raw,
 	}, nil
 }
 

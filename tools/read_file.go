@@ -20,12 +20,18 @@ import (
 // though it appears twice (text block and structuredContent).
 const readFileTextBudget = 3 << 20
 
+// readFileDefault bounds what a read_file without length returns (text, or
+// the bytes behind base64; images are whole), so a default result stays
+// under ~80 KB with its two copies: clients such as Claude Code refuse
+// results over 25,000 tokens. length asks for more.
+const readFileDefault = 32 << 10
+
 type readFileArgs struct {
 	Path     string `json:"path" jsonschema_description:"File to read: absolute, or relative to the session's cwd."`
 	Session  string `json:"session,omitempty" jsonschema_description:"Session whose cwd resolves a relative path (default: \"default\")."`
 	Encoding string `json:"encoding,omitempty" jsonschema:"enum=auto,enum=utf-8,enum=base64" jsonschema_description:"auto (default): UTF-8 text as is and anything else as base64; utf-8 fails on binary; base64 always."`
 	Offset   int64  `json:"offset,omitempty" jsonschema_description:"Byte offset to start at (default 0)."`
-	Length   int64  `json:"length,omitempty" jsonschema_description:"Bytes to read (default and max 2097152)."`
+	Length   int64  `json:"length,omitempty" jsonschema_description:"Bytes to read (default 32768, images whole; max 2097152)."`
 	// Line paging (text files), apart from the byte offset/length above.
 	StartLine int64 `json:"start_line,omitempty" jsonschema_description:"Read by lines instead of bytes (text files): first line, 1-based. The result has total_lines and next_start_line."`
 	MaxLines  int64 `json:"max_lines,omitempty" jsonschema_description:"Lines to read from start_line (default 2000; the 2 MiB cap still holds)."`
@@ -100,7 +106,7 @@ var imageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/g
 func init() {
 	register("read_file", []string{SetCore, SetFiles}, false, func(d *Deps) server.Tool {
 		return server.NewTool("read_file",
-			"Read a file. Limits: 2 MiB per call; page by bytes (offset/length) or lines (start_line/max_lines). "+
+			"Read a file. Limits: 32 KiB per call by default, up to 2 MiB with length; page by bytes (offset/length) or lines (start_line/max_lines). "+
 				"Text as UTF-8, other bytes as base64; PNG/JPEG/GIF/WebP also as an image. Regular files only.",
 			server.Annotations{Title: "Read file", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a readFileArgs) (readFileResult, error) {
@@ -123,14 +129,14 @@ func init() {
 				if err != nil {
 					return readFileResult{}, adviseFileError("read_file", err)
 				}
-				return encodeRead(p, a.Encoding, a.Offset, res)
+				return encodeRead(p, a.Encoding, a.Offset, res, a.Length > 0)
 			})
 	})
 }
 
 // encodeRead turns the bytes read into a result: it picks the encoding,
 // sniffs the mime type and keeps text within readFileTextBudget.
-func encodeRead(path, encoding string, offset int64, res fileops.ReadFileResult) (readFileResult, error) {
+func encodeRead(path, encoding string, offset int64, res fileops.ReadFileResult, lengthGiven bool) (readFileResult, error) {
 	data := res.Data
 	head := res.Head
 	if offset == 0 {
@@ -155,7 +161,11 @@ func encodeRead(path, encoding string, offset int64, res fileops.ReadFileResult)
 		return out, fmt.Errorf("read_file %s: not valid UTF-8 text (%s); read it with encoding \"base64\"", path, out.MimeType)
 	}
 	if encoding == "utf-8" || (encoding != "base64" && isText) {
-		if n := server.QuotedPrefix(text, readFileTextBudget); n < len(text) {
+		budget := readFileTextBudget
+		if !lengthGiven {
+			budget = readFileDefault
+		}
+		if n := server.QuotedPrefix(text, budget); n < len(text) {
 			text = text[:n]
 			out.Truncated = true
 		}
@@ -163,6 +173,11 @@ func encodeRead(path, encoding string, offset int64, res fileops.ReadFileResult)
 		data = text
 	} else {
 		out.Encoding = "base64"
+		whole := offset == 0 && !res.Truncated
+		if !lengthGiven && len(data) > readFileDefault && !(imageTypes[out.MimeType] && whole) {
+			data = data[:readFileDefault]
+			out.Truncated = true
+		}
 		text = make([]byte, base64.StdEncoding.EncodedLen(len(data)))
 		base64.StdEncoding.Encode(text, data)
 	}

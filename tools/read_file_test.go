@@ -55,7 +55,7 @@ func TestEncodeRead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := encodeRead(tt.path, tt.enc, tt.offset, tt.res)
+			got, err := encodeRead(tt.path, tt.enc, tt.offset, tt.res, true)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), tt.path) {
 					t.Fatalf("err = %v, want one naming %s and containing %q", err, tt.path, tt.err)
@@ -89,7 +89,7 @@ func TestReadResultSizeBound(t *testing.T) {
 	}
 	for name, data := range worst {
 		for _, enc := range []string{"auto", "utf-8", "base64"} {
-			r, err := encodeRead("/f", enc, 0, fileops.ReadFileResult{Data: data, Size: int64(len(data))})
+			r, err := encodeRead("/f", enc, 0, fileops.ReadFileResult{Data: data, Size: int64(len(data))}, true)
 			if err != nil {
 				continue
 			}
@@ -150,7 +150,7 @@ func TestEncodeReadTextBudget(t *testing.T) {
 		"cut at a rune":    {append(bytes.Repeat([]byte{1}, (readFileTextBudget-2)/6-1), append([]byte("a"), bytes.Repeat([]byte("é"), 1<<10)...)...), (readFileTextBudget-2)/6 - 1 + 1 + 8},
 		"quotes and runes": {bytes.Repeat([]byte(`"✓`), 1<<19), 2 << 20},
 	} {
-		out, err := encodeRead("/f.txt", "auto", 0, fileops.ReadFileResult{Data: tc.data, Size: int64(len(tc.data))})
+		out, err := encodeRead("/f.txt", "auto", 0, fileops.ReadFileResult{Data: tc.data, Size: int64(len(tc.data))}, true)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -164,5 +164,30 @@ func TestEncodeReadTextBudget(t *testing.T) {
 		if enc, _ := server.Encode(out.Content); len(enc) > readFileTextBudget {
 			t.Errorf("%s: content encodes to %d bytes, over the budget %d", name, len(enc), readFileTextBudget)
 		}
+	}
+}
+
+// Without length a read returns at most readFileDefault bytes (images
+// whole), so a default result stays small; length asks for more.
+func TestReadFileDefaultLength(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcde\n"), 8<<10) // 128 KiB of text
+	out, err := encodeRead("/f.txt", "auto", 0, fileops.ReadFileResult{Data: big, Size: int64(len(big))}, false)
+	// the budget is the quoted size: a newline counts twice
+	if err != nil || !out.Truncated || out.Content.Len() > readFileDefault || out.Content.Len() < readFileDefault*8/10 || out.NextOffset != int64(out.Content.Len()) {
+		t.Fatalf("default text read: %d bytes, truncated %v, next %d, %v", out.Content.Len(), out.Truncated, out.NextOffset, err)
+	}
+	out, _ = encodeRead("/f.txt", "auto", 0, fileops.ReadFileResult{Data: big, Size: int64(len(big))}, true)
+	if out.Truncated || out.Content.Len() != len(big) {
+		t.Fatalf("read with length: %d bytes, truncated %v", out.Content.Len(), out.Truncated)
+	}
+	bin := bytes.Repeat([]byte{0, 1, 2, 0xff}, 16<<10)
+	out, _ = encodeRead("/f.bin", "auto", 0, fileops.ReadFileResult{Data: bin, Size: int64(len(bin))}, false)
+	if out.Encoding != "base64" || !out.Truncated || out.NextOffset != readFileDefault {
+		t.Fatalf("default binary read: %s truncated %v next %d", out.Encoding, out.Truncated, out.NextOffset)
+	}
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bin...)
+	out, _ = encodeRead("/f.png", "auto", 0, fileops.ReadFileResult{Data: png, Size: int64(len(png))}, false)
+	if out.Truncated || !out.image {
+		t.Fatalf("an image is read whole: truncated %v image %v (%s)", out.Truncated, out.image, out.MimeType)
 	}
 }

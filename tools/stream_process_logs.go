@@ -45,7 +45,7 @@ func init() {
 	register("stream_process_logs", []string{SetProcess}, false, func(d *Deps) server.Tool {
 		return server.NewTool("stream_process_logs",
 			"Replay a background process's output, then stream new output as progress notifications until it exits or timeout_ms (default 30000). "+
-				"Without a progressToken the result carries the last 256 KiB per stream.",
+				"Without a progressToken the result carries the last 16 KiB per stream.",
 			server.Annotations{Title: "Stream background process logs", ReadOnlyHint: true},
 			func(ctx context.Context, call *server.Call, a streamProcessLogsArgs) (streamProcessLogsResult, error) {
 				if a.TimeoutMs < 0 || a.TimeoutMs > 3600000 {
