@@ -10,7 +10,7 @@ import (
 // Log page limits.
 const (
 	DefaultMaxBytes = 16 << 10 // per stream per get_process_logs call: a result under ~80 KB
-	MaxMaxBytes     = 1 << 20   // keeps a result with both streams far below 10 MiB
+	MaxMaxBytes     = 1 << 20  // keeps a result with both streams far below 10 MiB
 )
 
 // LogsRequest are get_process_logs's arguments.
