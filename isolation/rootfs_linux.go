@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -58,6 +59,7 @@ type fsStatus struct {
 	Hidden      []string `json:"hidden,omitempty"`
 	Readonly    []string `json:"readonly,omitempty"`
 	Writable    []string `json:"writable,omitempty"`
+	BuildMicros int64    `json:"build_us"` // time buildRoot took (for the benchmarks)
 }
 
 // defaultHidden are hidden in every namespace level (those that do not
@@ -102,6 +104,8 @@ type rootBuilder struct {
 // Preconditions: in a fresh mount namespace whose mounts are private, with
 // CAP_SYS_ADMIN in it; single-threaded as far as fs state goes (stage 1).
 func buildRoot(cfg *fsConfig, st *fsStatus, gap func(string, ...any)) error {
+	t0 := time.Now()
+	defer func() { st.BuildMicros = time.Since(t0).Microseconds() }()
 	mounts, err := hostMountPoints()
 	if err != nil {
 		return err
@@ -218,8 +222,8 @@ func (b *rootBuilder) layers() error {
 				return err
 			}
 			switch name {
-			case "proc", "sys", "dev", "tmp", "run":
-				continue // fresh, below
+			case "proc", "sys", "dev", "tmp", "run", "root":
+				continue // fresh, below (/root: the private home)
 			}
 			b.layer(name, src, dst)
 		default:

@@ -49,7 +49,9 @@ type Sandbox struct {
 	closed bool
 	lost   error         // why init died on its own (nil: alive, or closed by Close)
 	gone   chan struct{} // closed with dead (lost_linux.go)
-	stderr *lineLogger   // init's stderr, for the cause of its death
+
+	rootBuild time.Duration // how long init took to build the root (benchmarks)
+	stderr    *lineLogger   // init's stderr, for the cause of its death
 
 	closeOnce sync.Once
 }
@@ -428,6 +430,7 @@ func (s *Sandbox) report(st initStatus, icfg initConfig, cgLimited bool, reasons
 	s.info.Reasons = reasons
 	s.info.PTY = ptySource(st.PtsDev)
 	s.info.Filesystem = filesystemInfo(icfg.FS, st.FS, ns)
+	s.rootBuild = time.Duration(st.FS.BuildMicros) * time.Microsecond
 	if s.info.Filesystem.Root == "host" && ns {
 		s.info.Reasons = append(s.info.Reasons, "filesystem: root host (--root host): the sandbox writes to the host's files")
 	}
