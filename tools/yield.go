@@ -53,6 +53,12 @@ func (y *yieldCursors) set(id string, c [2]int64) {
 	y.m[id] = c
 }
 
+func (y *yieldCursors) forget(id string) {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	delete(y.m, id)
+}
+
 // unread returns a yielded process's output since its cursors and moves
 // them on; ok is false for any other process.
 func (d *Deps) unread(id string, maxBytes int) (process.Logs, bool, error) {
@@ -61,6 +67,9 @@ func (d *Deps) unread(id string, maxBytes int) (process.Logs, bool, error) {
 		return process.Logs{}, false, nil
 	}
 	out, err := d.Processes.Logs(process.LogsRequest{ID: id, Stream: "stdout", Offset: &c[0], MaxBytes: maxBytes})
+	if errors.Is(err, process.ErrNotFound) {
+		d.yields.forget(id) // the record was evicted
+	}
 	if err != nil {
 		return process.Logs{}, true, err
 	}
