@@ -122,8 +122,35 @@ func findOp(ctx context.Context, req FindRequest) (FindResult, error) {
 			}
 		}
 	}
+	byTime := req.Sort == "modified"
+	var dirFound []int // indices in found of this directory's files, to stat
+	if byTime {
+		// Sorting by time needs every match's stat: relative to the open
+		// directory and in parallel (a stat costs microseconds here).
+		w.dirEnd = func(fd int) {
+			if len(dirFound) == 0 {
+				return
+			}
+			names := make([]string, len(dirFound))
+			for k, i := range dirFound {
+				p := found[i].Path
+				names[k] = p[strings.LastIndexByte(p, '/')+1:]
+			}
+			stats, errs := statNames(fd, names)
+			for k, i := range dirFound {
+				if errs[k] == nil {
+					st := &stats[k]
+					found[i].Type, found[i].Size, found[i].ModTime = fileType(st.Mode), st.Size, time.Unix(st.Mtim.Sec, st.Mtim.Nsec).UTC()
+				}
+			}
+			dirFound = dirFound[:0]
+		}
+	}
 	err := w.walk(ctx, ps, func(e walkEntry, _ int) bool {
 		if ok, _ := doublestar.Match(pattern, e.rel); ok {
+			if byTime {
+				dirFound = append(dirFound, len(found))
+			}
 			found = append(found, FoundFile{Path: e.rel})
 		}
 		return true
@@ -134,13 +161,17 @@ func findOp(ctx context.Context, req FindRequest) (FindResult, error) {
 	res.WalkTruncated = w.truncated
 	res.Total = len(found)
 
-	// Stat what is kept: all of it to sort by time, else only the first.
-	if req.Sort == "path" {
+	// By path, only what is kept needs a stat.
+	if !byTime {
 		slices.SortFunc(found, func(a, b FoundFile) int { return strings.Compare(a.Path, b.Path) })
 		found = found[:min(len(found), req.MaxResults)]
-	}
-	statFound(req.Root, found)
-	if req.Sort == "modified" {
+		statFound(req.Root, found)
+	} else {
+		for i := range found {
+			if found[i].Type == "" { // directories (dirMatch) and vanished files
+				statFound(req.Root, found[i:i+1])
+			}
+		}
 		slices.SortStableFunc(found, func(a, b FoundFile) int {
 			if c := b.ModTime.Compare(a.ModTime); c != 0 {
 				return c

@@ -271,8 +271,9 @@ func searchOp(ctx context.Context, req SearchRequest) (SearchResult, error) {
 	type job struct {
 		i   int
 		rel string
+		dir *dirRef // the file's directory, open (nil: open rel from the root)
 	}
-	jobs := make(chan job, 256)
+	jobs := make(chan job, 64)
 	var searched, binary, large, unreadable atomic.Int64
 	workers := min(max(2, runtime.GOMAXPROCS(0)*2), 8)
 	var wg sync.WaitGroup
@@ -281,12 +282,20 @@ func searchOp(ctx context.Context, req SearchRequest) (SearchResult, error) {
 			var buf []byte
 			for j := range jobs {
 				if ctx.Err() != nil {
+					if j.dir != nil {
+						j.dir.release()
+					}
 					st.finish(j.i, nil)
 					continue
 				}
 				var data []byte
 				var skip int
-				data, buf, skip = readForSearch(req.Root+"/"+j.rel, buf, maxFile)
+				if j.dir != nil {
+					data, buf, skip = readForSearch(j.dir.fd, j.rel[strings.LastIndexByte(j.rel, '/')+1:], buf, maxFile)
+					j.dir.release()
+				} else {
+					data, buf, skip = readForSearch(unix.AT_FDCWD, req.Root+"/"+j.rel, buf, maxFile)
+				}
 				switch skip {
 				case skipLarge:
 					large.Add(1)
@@ -320,13 +329,23 @@ func searchOp(ctx context.Context, req SearchRequest) (SearchResult, error) {
 			return false
 		}
 	}
+	// Files are opened relative to their directory (a path lookup from the
+	// root costs several microseconds here): each directory's descriptor
+	// is duplicated for the readers and closed after its last file.
+	var cur *dirRef
+	w.dirEnd = func(int) {
+		if cur != nil {
+			cur.release()
+			cur = nil
+		}
+	}
 	n := 0
 	var werr error
 	if single != "" {
-		jobs <- job{0, single}
+		jobs <- job{0, single, nil}
 		n = 1
 	} else {
-		werr = w.walk(ctx, ps, func(e walkEntry, _ int) bool {
+		werr = w.walk(ctx, ps, func(e walkEntry, dirFd int) bool {
 			if e.typ != unix.DT_REG {
 				return true
 			}
@@ -343,10 +362,20 @@ func searchOp(ctx context.Context, req SearchRequest) (SearchResult, error) {
 					return true
 				}
 			}
-			jobs <- job{n, e.rel}
+			if cur == nil {
+				if fd, err := unix.FcntlInt(uintptr(dirFd), unix.F_DUPFD_CLOEXEC, 0); err == nil {
+					cur = &dirRef{fd: fd}
+					cur.refs.Store(1)
+				}
+			}
+			if cur != nil {
+				cur.refs.Add(1)
+			}
+			jobs <- job{n, e.rel, cur}
 			n++
 			return true
 		})
+		w.dirEnd(0)
 	}
 	close(jobs)
 	wg.Wait()
@@ -421,10 +450,23 @@ const (
 	skipUnreadable
 )
 
-// readForSearch reads the regular file path whole into buf (grown as
-// needed, returned for reuse); files over maxFile are skipped.
-func readForSearch(path string, buf []byte, maxFile int64) (data, newBuf []byte, skip int) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+// dirRef is a directory descriptor shared by the jobs of its files.
+type dirRef struct {
+	fd   int
+	refs atomic.Int32
+}
+
+func (d *dirRef) release() {
+	if d.refs.Add(-1) == 0 {
+		unix.Close(d.fd)
+	}
+}
+
+// readForSearch reads the regular file name (in the directory dirFd)
+// whole into buf (grown as needed, returned for reuse); files over maxFile
+// are skipped.
+func readForSearch(dirFd int, name string, buf []byte, maxFile int64) (data, newBuf []byte, skip int) {
+	fd, err := unix.Openat(dirFd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, buf, skipUnreadable
 	}

@@ -1,7 +1,8 @@
 package fileops
 
 // The tree walk shared by search_files and find_files: depth first, names
-// sorted in each directory (so results are deterministic), symlinks never
+// sorted in each directory, a directory's files before its subdirectories
+// (so results are deterministic), symlinks never
 // followed, .git never entered, and .gitignore / .ignore files honoured
 // (those of the directories walked, and of the directories between the
 // repository's root, the one holding .git, and the walk's root), plus
@@ -42,6 +43,9 @@ type walker struct {
 	exclude func(rel, name string) bool
 	// dirMatch, when set, is called with each directory walked into.
 	dirMatch func(rel string)
+	// dirEnd, when set, is called once a directory's entries have been
+	// visited (before its subdirectories), with it still open as fd.
+	dirEnd func(fd int)
 }
 
 // newWalker prepares a walk of root (an absolute directory) and the
@@ -143,6 +147,7 @@ func (w *walker) dir(ctx context.Context, fd int, rel string, ps []gitignore.Pat
 	if len(ps) > 0 {
 		m = gitignore.NewMatcher(ps)
 	}
+	var subdirs []os.DirEntry
 	for _, e := range ents {
 		name := e.Name()
 		w.visited++
@@ -165,18 +170,7 @@ func (w *walker) dir(ctx context.Context, fd int, rel string, ps []gitignore.Pat
 			continue
 		}
 		if isDir {
-			if w.dirMatch != nil {
-				w.dirMatch(childRel)
-			}
-			cfd, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-			if err != nil {
-				w.unreadable = append(w.unreadable, childRel)
-				continue
-			}
-			more, err := w.dir(ctx, cfd, childRel, ps, visit)
-			if err != nil || !more {
-				return false, err
-			}
+			subdirs = append(subdirs, e)
 			continue
 		}
 		typ := uint8(unix.DT_REG)
@@ -188,6 +182,30 @@ func (w *walker) dir(ctx context.Context, fd int, rel string, ps []gitignore.Pat
 		}
 		if !visit(walkEntry{rel: childRel, typ: typ}, fd) {
 			return false, nil
+		}
+	}
+	if w.dirEnd != nil {
+		w.dirEnd(fd)
+	}
+	// Subdirectories after the files: depth first, each directory's own
+	// files before those below it.
+	for _, e := range subdirs {
+		name := e.Name()
+		childRel := name
+		if rel != "" {
+			childRel = rel + "/" + name
+		}
+		if w.dirMatch != nil {
+			w.dirMatch(childRel)
+		}
+		cfd, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			w.unreadable = append(w.unreadable, childRel)
+			continue
+		}
+		more, err := w.dir(ctx, cfd, childRel, ps, visit)
+		if err != nil || !more {
+			return false, err
 		}
 	}
 	return true, nil
