@@ -410,3 +410,23 @@ func TestTTYKillAllLeavesNothing(t *testing.T) {
 		}
 	}
 }
+
+// At level none the terminal comes from the host's /dev/ptmx, and
+// sandbox_info says so.
+func TestTTYLevelNone(t *testing.T) {
+	cs := Connect(t, "--isolation", "off")
+	var info struct {
+		Level string `json:"level"`
+		PTY   string `json:"pty"`
+	}
+	Structured(t, CallOK(t, cs, "sandbox_info", nil), &info)
+	if info.Level != "none" || info.PTY != "host" {
+		t.Fatalf("sandbox_info level %q pty %q, want none and host", info.Level, info.PTY)
+	}
+	id := startTTY(t, cs, `tty; read -p "name? " n; echo "hi $n"`, nil)
+	send(t, cs, id, "", nil, `name\? `)
+	send(t, cs, id, "bob", []string{"enter"}, `hi bob`)
+	if s := getScreen(t, cs, id, nil); len(s.Lines) != 3 || !strings.HasPrefix(s.Lines[0], "/dev/pts/") || s.Lines[2] != "hi bob" {
+		t.Errorf("screen at level none: %q", s.Lines)
+	}
+}

@@ -565,7 +565,9 @@ func (d *initd) spawn(m *message, files []*os.File) {
 		dir = d.cfg.Workdir
 	}
 	hold := d.holdAtExec()
-	attr := &syscall.ProcAttr{Dir: dir, Env: req.Env, Files: fds, Sys: &syscall.SysProcAttr{Setsid: true, Ptrace: hold}}
+	// With Ctty, fd 0 is a terminal slave (OpenPTY): it becomes the
+	// controlling terminal of the child's new session.
+	attr := &syscall.ProcAttr{Dir: dir, Env: req.Env, Files: fds, Sys: &syscall.SysProcAttr{Setsid: true, Setctty: req.Ctty, Ctty: 0, Ptrace: hold}}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	pid, err := syscall.ForkExec(path, req.Args, attr)
