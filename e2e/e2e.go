@@ -65,8 +65,9 @@ func Build(t testing.TB) string {
 			return
 		}
 		buildPath = filepath.Join(dir, "sbx-mcp")
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goBin); err != nil {
+		// go test puts its own GOROOT/bin first on the PATH of the tests.
+		goBin, err := exec.LookPath("go")
+		if err != nil {
 			goBin = "go"
 		}
 		// -buildvcs=false: in a checkout owned by another user git's

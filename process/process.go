@@ -241,14 +241,15 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (Info, error) {
 	} else if req.Cols != 0 || req.Rows != 0 {
 		return Info{}, errors.New("cols and rows need tty: true")
 	}
-	env, err := overlayEnv(nil, req.Env) // validate before touching the session
-	if err != nil {
+	if _, err := overlayEnv(nil, req.Env); err != nil { // validate before touching the session
 		return Info{}, err
 	}
 	if m.sandbox() == nil {
 		return Info{}, session.ErrNoSandbox
 	}
 	var cwd string
+	var env []string
+	var err error
 	if m.sessions != nil {
 		cwd, env, err = m.sessions.State(ctx, req.Session)
 		if err != nil {
