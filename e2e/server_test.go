@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -368,4 +370,39 @@ func TestServerExitGrace(t *testing.T) {
 		t.Fatalf("lines after EOF: %q", lines)
 	}
 	waitExit(t, r.Cmd, 0)
+}
+
+// TestServerPipelinedCalls: a client writes 2,000 exec calls for one
+// session without waiting. They queue (more than the 64 that run at once)
+// instead of being refused as "server busy", and every one is answered
+// with its own output.
+func TestServerPipelinedCalls(t *testing.T) {
+	r := e2e.StartRaw(t)
+	r.Initialize(t, "2025-06-18")
+	const n = 2000
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"exec","arguments":{"command":"echo %d"}}}`+"\n", i, i)
+	}
+	go io.WriteString(r.Stdin, b.String()) // the server answers while we write
+	seen := map[int]bool{}
+	for len(seen) < n {
+		line := r.Recv(t, 60*time.Second)
+		var m struct {
+			ID     int `json:"id"`
+			Result struct {
+				IsError    bool `json:"isError"`
+				Structured struct {
+					Stdout string `json:"stdout"`
+				} `json:"structuredContent"`
+			} `json:"result"`
+		}
+		if err := json.Unmarshal(line, &m); err != nil || m.ID < 1 || m.ID > n || seen[m.ID] {
+			t.Fatalf("unexpected line %s (%v)", line, err)
+		}
+		if m.Result.IsError || m.Result.Structured.Stdout != fmt.Sprintf("%d\n", m.ID) {
+			t.Fatalf("call %d: %s", m.ID, line)
+		}
+		seen[m.ID] = true
+	}
 }

@@ -126,44 +126,93 @@ func (s *Server) startCall(f *frame) {
 	}
 	m.progress = bytes.Clone(m.progress) // the params buffer is recycled when the call ends
 	key, _ := idKey(f.id)
-	select {
-	case s.slots <- struct{}{}:
-	default:
-		s.reply(f, m, s.callResult(ErrorResult(fmt.Sprintf("server busy: %d tool calls are already running; wait for one to finish and retry", s.opts.MaxCalls)), version))
-		return
-	}
 	ctx, cancel := context.WithCancel(s.base)
 	c := &inflight{cancel: cancel}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		cancel()
-		<-s.slots
 		return // shutting down: nobody reads a response
 	}
 	if _, dup := s.calls[key]; dup {
 		s.mu.Unlock()
 		cancel()
-		<-s.slots
 		s.replyError(f, wireError{Code: CodeInvalidRequest, Message: "Invalid Request: a call with this id is still running"})
 		return
+	}
+	r := &callRun{f: f, key: key, c: c, t: t, args: args, meta: *m, version: version}
+	job := func() {
+		s.runCall(ctx, r)
+		f.release()
+	}
+	// A free slot runs the call now; otherwise it waits in the FIFO queue
+	// (bounded in calls and bytes) for the next slot a call gives back.
+	// Slots and queue change only under s.mu, so a call never waits while
+	// a slot is free.
+	queued := false
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		if len(s.queue) >= s.opts.MaxQueued || s.queuedBytes+len(f.params) > s.opts.MaxQueuedBytes {
+			s.mu.Unlock()
+			cancel()
+			s.reply(f, m, s.callResult(ErrorResult(fmt.Sprintf("server busy: %d tool calls are running and %d are queued (the queue holds at most %d calls and %d MiB of arguments); wait for answers and retry", s.opts.MaxCalls, len(s.queue), s.opts.MaxQueued, s.opts.MaxQueuedBytes>>20)), version))
+			return
+		}
+		s.queue = append(s.queue, queuedCall{job: job, bytes: len(f.params), drop: func() { cancel(); f.release() }})
+		s.queuedBytes += len(f.params)
+		queued = true
 	}
 	s.calls[key] = c
 	s.running.Add(1) // under s.mu, ordered before shutdown's Wait
 	s.mu.Unlock()
-
-	r := &callRun{f: f, key: key, c: c, t: t, args: args, meta: *m, version: version}
 	handed = true
-	s.run(func() {
-		s.runCall(ctx, r)
-		f.release()
-	})
+	if queued {
+		return
+	}
+	s.run(job)
 	// The call is now next in line on this processor, but the read loop
 	// would go on to a blocking read of stdin, leaving it there until the
 	// runtime's monitor takes the processor back or another thread steals
 	// it (tens of µs on a small VM). Yielding runs the call at once on this
 	// thread; the read loop resumes on another one.
 	runtime.Gosched()
+}
+
+// queuedCall is a tools/call waiting for a slot: job runs it (it holds a
+// slot then); drop gives it up unanswered (shutdown).
+type queuedCall struct {
+	job   func()
+	bytes int
+	drop  func()
+}
+
+// freeSlot gives a call's slot to the first queued call, or back.
+func (s *Server) freeSlot() {
+	s.mu.Lock()
+	if len(s.queue) == 0 {
+		<-s.slots
+		s.mu.Unlock()
+		return
+	}
+	q := s.queue[0]
+	s.queue[0] = queuedCall{}
+	s.queue = s.queue[1:]
+	s.queuedBytes -= q.bytes
+	s.mu.Unlock()
+	s.run(q.job) // the slot passes to it
+}
+
+// dropQueued gives up every queued call (shutdown): none starts any more.
+func (s *Server) dropQueued() {
+	s.mu.Lock()
+	q := s.queue
+	s.queue, s.queuedBytes = nil, 0
+	s.mu.Unlock()
+	for _, c := range q {
+		c.drop()
+		s.running.Done()
+	}
 }
 
 // workerIdle is how long a call worker waits for another call before it
@@ -239,7 +288,7 @@ func (s *Server) runCall(ctx context.Context, r *callRun) {
 		delete(s.calls, r.key)
 		s.mu.Unlock()
 	})
-	freeSlot := sync.OnceFunc(func() { <-s.slots })
+	freeSlot := sync.OnceFunc(s.freeSlot)
 	defer freeSlot()
 	defer freeID()
 	defer r.c.cancel()

@@ -39,8 +39,13 @@ type Options struct {
 	Tools []Tool // in tools/list order; duplicate names panic
 	Log   zerolog.Logger
 	// MaxCalls bounds concurrently running tools/call requests (default
-	// 64); calls beyond it get an isError result at once.
-	MaxCalls int
+	// 64). Calls beyond it wait in a FIFO queue of at most MaxQueued calls
+	// (default 10000) and MaxQueuedBytes of params (default 256 MiB), and
+	// start in arrival order as running calls end; past those bounds a
+	// call gets a "server busy" isError result at once.
+	MaxCalls       int
+	MaxQueued      int
+	MaxQueuedBytes int
 	// MaxLine bounds one input line (default MaxLine).
 	MaxLine int
 	// Cleanups run in order at shutdown, after every call was cancelled.
@@ -82,9 +87,11 @@ type Server struct {
 	resultMeta jsontext.Value // every modern result's _meta (serverInfo)
 	tasks      *taskStore
 
-	running sync.WaitGroup // tools/call goroutines
-	slots   chan struct{}  // capacity MaxCalls
-	jobs    chan func()    // unbuffered: a send succeeds when a worker is idle
+	running     sync.WaitGroup // tools/call goroutines
+	slots       chan struct{}  // capacity MaxCalls; taken and given back under mu
+	queue       []queuedCall   // calls waiting for a slot, FIFO (under mu)
+	queuedBytes int            // params bytes held by queue (under mu)
+	jobs        chan func()    // unbuffered: a send succeeds when a worker is idle
 }
 
 // inflight is one running tools/call.
@@ -100,6 +107,12 @@ var logLevels = []string{"debug", "info", "notice", "warning", "error", "critica
 func New(opts Options) *Server {
 	if opts.MaxCalls <= 0 {
 		opts.MaxCalls = 64
+	}
+	if opts.MaxQueued <= 0 {
+		opts.MaxQueued = 10000
+	}
+	if opts.MaxQueuedBytes <= 0 {
+		opts.MaxQueuedBytes = 256 << 20
 	}
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = 700 * time.Millisecond
@@ -194,6 +207,7 @@ func (s *Server) shutdown() {
 	s.closing = true
 	s.mu.Unlock()
 	s.stop()
+	s.dropQueued()
 	s.closeSubscriptions()
 	done := make(chan struct{})
 	go func() { s.running.Wait(); close(done) }()

@@ -164,6 +164,7 @@ func startSession(t *testing.T, out io.Writer, cancelled chan struct{}, cleanups
 		Tools:        testTools(cancelled),
 		Log:          zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 		MaxCalls:     3,
+		MaxQueued:    1,
 		MaxLine:      4096,
 		Cleanups:     []func(){func() { *cleanups = append(*cleanups, "cleanup ran") }},
 	})

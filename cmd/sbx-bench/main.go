@@ -41,7 +41,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	quick := fs.Bool("quick", false, "fast run: n=30, 64 MiB stream, fewer cold starts")
 	bin := fs.String("bin", "", "sbx-mcp binary (default: go build ./cmd/sbx-mcp into a temp dir)")
 	streamMiB := fs.Int("stream-mib", 1024, "MiB of output for the exec_stream throughput row")
-	only := fs.String("only", "", "run only rows whose key contains this (keys: spawn exec session progress stream file list edit search find process tty code context scale egress)")
+	only := fs.String("only", "", "run only rows whose key contains this (keys: spawn exec session pipelined progress stream file list edit search find process tty code context scale egress)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: sbx-bench [-n N] [-quick] [-bin PATH] [-only KEY] [-- server flags...]")
 		fs.PrintDefaults()
