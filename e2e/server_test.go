@@ -406,3 +406,42 @@ func TestServerPipelinedCalls(t *testing.T) {
 		seen[m.ID] = true
 	}
 }
+
+// TestServerStrictRefusalSaysHow: --isolation strict on a host (here: an
+// unprivileged user) that cannot reach full isolation exits 1 with a
+// message that says what is missing and how to get it.
+func TestServerStrictRefusalSaysHow(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run the server as nobody")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("no setpriv")
+	}
+	dir, err := os.MkdirTemp("", "sbx-strict-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o777)
+	bin := filepath.Join(dir, "sbx-mcp")
+	data, err := os.ReadFile(e2e.Build(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin, "--isolation", "strict", "--workdir", dir)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + dir}
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit: %v\n%s", err, out)
+	}
+	for _, want := range []string{"--isolation=strict", "run sbx-mcp as root (or with CAP_SYS_ADMIN)", "uid 65534", "--cap-add SYS_ADMIN", "--isolation auto"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("message lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -132,7 +132,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	if cfg.Isolation == "strict" {
 		if err := boot(); err != nil {
 			log.Error().Err(err).Msg("--isolation=strict: cannot start the sandbox at full isolation; refusing to serve")
-			fmt.Fprintf(stderr, "sbx-mcp: --isolation=strict: %v\n", err)
+			fmt.Fprintf(stderr, "sbx-mcp: --isolation=strict: %v\n%s", err, strictHint())
 			return 1
 		}
 	} else {
@@ -275,4 +275,16 @@ func instructions(list []server.Tool, level string, cfg config.Config) string {
 	}
 	fmt.Fprintf(&b, "Commands time out after %s unless timeout_ms says otherwise. An isError result says what to fix.", cfg.Timeout)
 	return tools.OnlyExposed(b.String(), have)
+}
+
+// strictHint says how to get what --isolation strict asks for.
+func strictHint() string {
+	var b strings.Builder
+	b.WriteString("Full isolation needs new PID, mount, IPC, UTS and cgroup namespaces, a fresh /proc and a delegated cgroup:\n")
+	if os.Geteuid() != 0 {
+		fmt.Fprintf(&b, "  - run sbx-mcp as root (or with CAP_SYS_ADMIN); it runs as uid %d now\n", os.Geteuid())
+	}
+	b.WriteString("  - in Docker: docker run -i --rm --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt systempaths=unconfined --security-opt apparmor=unconfined (README \"Docker\")\n")
+	b.WriteString("  - or run with --isolation auto: the best level this host allows, reported by sandbox_info and on stderr\n")
+	return b.String()
 }
