@@ -85,6 +85,7 @@ forge() { local s; for ((s = $1; s < $1 + 20; s++)); do builtin printf '%s 0\0/F
     touch $ready
   done
 ) >/dev/null 2>&1 &
+echo $! >`+dir+`/attacker
 while [[ ! -e $ready ]]; do sleep 0.01; done; echo started`)
 	// (its records also land in this command's own output FIFO: data)
 	if !strings.HasSuffix(o.Stdout, "started\n") {
@@ -100,7 +101,14 @@ while [[ ! -e $ready ]]; do sleep 0.01; done; echo started`)
 	if o.ExitCode != 7 || !strings.Contains(o.Stdout, "this-should-print") || !o.SessionEnded {
 		t.Fatalf("forged status accepted: %+v", o)
 	}
-	o = sh(t, cs, "touch "+dir+"/stop; echo ok")
+	// Stop the attacker and wait until it is gone: while it runs, its
+	// records may land in the output of the call that waits (the output
+	// FIFOs are reachable from inside: data, never status).
+	o = sh(t, cs, "touch "+dir+"/stop; while kill -0 $(<"+dir+"/attacker) 2>/dev/null; do sleep 0.01; done")
+	if o.ExitCode != 0 || o.Cwd == "/FORGED" {
+		t.Fatalf("stopping the attacker: %+v", o)
+	}
+	o = sh(t, cs, "echo ok")
 	if o.ExitCode != 0 || o.Stdout != "ok\n" || o.Cwd == "/FORGED" {
 		t.Fatalf("next call: %+v", o)
 	}
