@@ -6,6 +6,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -95,7 +96,7 @@ func TestConfineSecretsHidden(t *testing.T) {
 
 // sandbox_info reports the filesystem object and the kernel-surface layers.
 func TestConfineSandboxInfo(t *testing.T) {
-	state := t.TempDir()
+	state := stateDir(t)
 	cs := Connect(t, "--state", state)
 	var info struct {
 		Level      string
@@ -127,4 +128,20 @@ func TestConfineSandboxInfo(t *testing.T) {
 			t.Errorf("layer %s false: %v", l, info.Reasons)
 		}
 	}
+}
+
+// stateDir is a t.TempDir for --state. overlayfs leaves its work directory
+// mode 000, which an unprivileged owner cannot remove: this opens it up
+// before the TempDir's own cleanup (cleanups run last-registered first).
+func stateDir(t *testing.T) string {
+	dir := t.TempDir()
+	t.Cleanup(func() {
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				os.Chmod(p, 0o700)
+			}
+			return nil
+		})
+	})
+	return dir
 }
