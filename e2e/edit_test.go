@@ -200,6 +200,20 @@ func TestReadFileLines(t *testing.T) {
 	if one.Content != lines[4998]+lines[4999] || one.Truncated || one.EndLine != 5000 {
 		t.Fatalf("tail: %+v", one)
 	}
+	// Long lines: the default page stops at 32 KiB of whole lines; an
+	// explicit max_lines reads past it.
+	long := strings.Repeat(strings.Repeat("y", 199)+"\n", 1000)
+	os.WriteFile(dir+"/long.txt", []byte(long), 0o644)
+	var page linesOut
+	e2e.Structured(t, e2e.CallOK(t, cs, "read_file", map[string]any{"path": "long.txt", "start_line": 1}), &page)
+	if n := len(page.Content); n > 32<<10 || n < 32<<10-200 || n%200 != 0 || !page.Truncated || page.NextStartLine != page.EndLine+1 {
+		t.Fatalf("default page of long lines: %d bytes, end %d, next %d, truncated %v", n, page.EndLine, page.NextStartLine, page.Truncated)
+	}
+	var all linesOut
+	e2e.Structured(t, e2e.CallOK(t, cs, "read_file", map[string]any{"path": "long.txt", "start_line": 1, "max_lines": 1000}), &all)
+	if all.Content != long || all.Truncated {
+		t.Fatalf("max_lines 1000 of long lines: %d bytes, truncated %v", len(all.Content), all.Truncated)
+	}
 	wantToolError(t, e2e.Call(t, cs, "read_file", map[string]any{"path": "l.txt", "start_line": 2, "offset": 10}), "not both")
 	os.WriteFile(dir+"/bin", []byte("a\x00b\n"), 0o644)
 	wantToolError(t, e2e.Call(t, cs, "read_file", map[string]any{"path": "bin", "start_line": 1}), "not UTF-8 text")

@@ -31,6 +31,7 @@ type ReadLinesRequest struct {
 	Path      string `json:"path"`
 	StartLine int64  `json:"start_line"`
 	MaxLines  int64  `json:"max_lines"`
+	MaxBytes  int    `json:"max_bytes,omitempty"` // whole lines up to this many bytes (0 or over ReadFileMaxBytes: ReadFileMaxBytes)
 }
 
 // ReadLinesResult is what ReadLines returns.
@@ -93,6 +94,10 @@ func readLinesOp(ctx context.Context, req ReadLinesRequest) (ReadLinesResult, er
 		count = ReadLinesDefault
 	}
 	end := start + count - 1 // last line wanted
+	limit := ReadFileMaxBytes
+	if req.MaxBytes > 0 && req.MaxBytes < limit {
+		limit = req.MaxBytes
+	}
 	res.StartLine, res.EndLine = start, start-1
 	h := sha256.New()
 	buf := make([]byte, 256<<10)
@@ -129,9 +134,9 @@ func readLinesOp(ctx context.Context, req ReadLinesRequest) (ReadLinesResult, er
 					}
 				}
 				piece := chunk[pos:lineEnd]
-				if len(out)+len(piece) > ReadFileMaxBytes {
+				if len(out)+len(piece) > limit {
 					if curStart == 0 { // the first line alone is too long: cut it
-						out = append(out, piece[:ReadFileMaxBytes-len(out)]...)
+						out = append(out, piece[:limit-len(out)]...)
 						res.EndLine, res.LineCut = line, true
 					} else { // drop the partial line
 						out = out[:curStart]

@@ -34,7 +34,7 @@ type readFileArgs struct {
 	Length   int64  `json:"length,omitempty" jsonschema_description:"Bytes to read (default 32768, images whole; max 2097152)."`
 	// Line paging (text files), apart from the byte offset/length above.
 	StartLine int64 `json:"start_line,omitempty" jsonschema_description:"Read by lines instead of bytes (text files): first line, 1-based. The result has total_lines and next_start_line."`
-	MaxLines  int64 `json:"max_lines,omitempty" jsonschema_description:"Lines to read from start_line (default 2000; the 2 MiB cap still holds)."`
+	MaxLines  int64 `json:"max_lines,omitempty" jsonschema_description:"Lines to read from start_line (default 2000 or 32 KiB of whole lines, whichever is less; given: up to 2 MiB)."`
 }
 
 type readFileResult struct {
@@ -266,7 +266,13 @@ func readLines(ctx context.Context, d *Deps, p string, a readFileArgs) (readFile
 	if a.Encoding == "base64" {
 		return readFileResult{}, fmt.Errorf("start_line/max_lines read text; for base64 use offset/length")
 	}
-	res, err := fileops.ReadLines(ctx, d.Sandbox, fileops.ReadLinesRequest{Path: p, StartLine: a.StartLine, MaxLines: a.MaxLines})
+	req := fileops.ReadLinesRequest{Path: p, StartLine: a.StartLine, MaxLines: a.MaxLines}
+	if a.MaxLines == 0 {
+		// The default page also keeps to the default size, so a file of long
+		// lines does not make a result past what clients accept.
+		req.MaxBytes = readFileDefault
+	}
+	res, err := fileops.ReadLines(ctx, d.Sandbox, req)
 	if err != nil {
 		return readFileResult{}, adviseFileError("read_file", err)
 	}
