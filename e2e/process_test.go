@@ -576,3 +576,29 @@ var benchCommand = func() string {
 	}
 	return "true"
 }()
+
+// A log with one invalid byte in 2,000 lines stays text (utf-8-lossy, with
+// the count); raw: true gives the exact bytes as base64.
+func TestProcessLogsMixedEncoding(t *testing.T) {
+	cs := Connect(t)
+	p := startProc(t, cs, map[string]any{"command": `seq 1 2000; printf 'caf\351\n'`})
+	waitExit(t, cs, p.ID)
+	var l struct {
+		procLogs
+		Replaced int `json:"stdout_replaced_bytes"`
+	}
+	res := CallOK(t, cs, "get_process_logs", map[string]any{"id": p.ID, "stream": "stdout"})
+	Structured(t, res, &l)
+	if l.StdoutEncoding != "utf-8-lossy" || l.Replaced != 1 || !strings.HasPrefix(l.Stdout, "1\n2\n") ||
+		!strings.HasSuffix(l.Stdout, "2000\ncaf\uFFFD\n") || l.StdoutOffset != l.StdoutBytes {
+		t.Fatalf("mixed log: encoding %s, replaced %d, offset %d of %d, tail %q", l.StdoutEncoding, l.Replaced, l.StdoutOffset, l.StdoutBytes, l.Stdout[max(0, len(l.Stdout)-20):])
+	}
+	if text := Text(res); !strings.Contains(text, "1 invalid UTF-8 bytes shown as U+FFFD") {
+		t.Errorf("text block: %.300q", text)
+	}
+	l.Replaced = 0
+	Structured(t, CallOK(t, cs, "get_process_logs", map[string]any{"id": p.ID, "stream": "stdout", "raw": true}), &l)
+	if got, _ := base64.StdEncoding.DecodeString(l.Stdout); l.StdoutEncoding != "base64" || !strings.HasSuffix(string(got), "2000\ncaf\xe9\n") || l.Replaced != 0 {
+		t.Fatalf("raw: encoding %s, replaced %d", l.StdoutEncoding, l.Replaced)
+	}
+}

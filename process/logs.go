@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/sbx-mcp/sbx-mcp/outbuf"
 )
 
 // Log page limits.
@@ -20,12 +22,14 @@ type LogsRequest struct {
 	Offset   *int64 // bytes; applies to each selected stream
 	Tail     *int   // lines; instead of Offset
 	MaxBytes int    // per stream (0 = DefaultMaxBytes)
+	Raw      bool   // carry any invalid UTF-8 as base64 instead of utf-8-lossy
 }
 
 // Page is one stream's slice of a log.
 type Page struct {
-	Text      string // the bytes, as UTF-8 or base64 per Encoding
-	Encoding  string // utf-8 or base64
+	Text      string // the bytes, per Encoding
+	Encoding  string // utf-8, utf-8-lossy (invalid bytes shown as U+FFFD) or base64 (see outbuf.Encode)
+	Replaced  int    // utf-8-lossy: how many invalid bytes became U+FFFD
 	Start     int64  // offset of the first byte returned
 	Next      int64  // offset to pass next time
 	Skipped   int64  // bytes before Start that were not kept (the gap)
@@ -85,7 +89,7 @@ func (m *Manager) Logs(req LogsRequest) (Logs, error) {
 		case req.Tail != nil:
 			off = lb.Tail(*req.Tail, max)
 		}
-		return readPage(lb, off, max, req.Offset == nil)
+		return readPage(lb, off, max, req.Offset == nil, req.Raw)
 	}
 	skip := func(lb *logBuf) *Page {
 		off := int64(0)
@@ -108,7 +112,7 @@ func (m *Manager) Logs(req LogsRequest) (Logs, error) {
 // inside a UTF-8 sequence when it could end before it (the rest comes next
 // time); when the read jumped (a gap, or loose, for tail) it also skips
 // continuation bytes at its start.
-func readPage(lb *logBuf, off int64, max int, loose bool) *Page {
+func readPage(lb *logBuf, off int64, max int, loose, raw bool) *Page {
 	data, start, skipped := lb.Read(off, max)
 	if (skipped > 0 || loose) && !utf8.Valid(data) {
 		i := 0
@@ -122,9 +126,9 @@ func readPage(lb *logBuf, off int64, max int, loose bool) *Page {
 			data = ready
 		}
 	}
-	text, enc := encode(data)
+	t := outbuf.Encode(data, raw, false, int64(len(data)))
 	next := start + int64(len(data))
-	return &Page{Text: text, Encoding: enc, Start: start, Next: next, Skipped: skipped, Total: lb.Total(), Truncated: next < lb.Total()}
+	return &Page{Text: t.Content, Encoding: t.Encoding, Replaced: t.Replaced, Start: start, Next: next, Skipped: skipped, Total: lb.Total(), Truncated: next < lb.Total()}
 }
 
 // encode returns b as text when it is valid UTF-8, else as base64.

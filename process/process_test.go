@@ -84,17 +84,17 @@ func TestReadPageUTF8(t *testing.T) {
 	b := newLogBuf(1 << 10)
 	b.Write([]byte("héllo wörld")) // é, ö are two bytes
 	// A page that would end inside é ends before it.
-	p := readPage(b, 0, 2, false)
+	p := readPage(b, 0, 2, false, true)
 	if p.Text != "h" || p.Encoding != "utf-8" || p.Next != 1 {
 		t.Fatalf("page = %+v", p)
 	}
-	p = readPage(b, p.Next, 100, false)
+	p = readPage(b, p.Next, 100, false, true)
 	if p.Text != "éllo wörld" || p.Encoding != "utf-8" {
 		t.Fatalf("page = %+v", p)
 	}
 	// Invalid bytes are base64, never mangled.
 	b.Write([]byte{0xff, 'x'})
-	p = readPage(b, 0, 100, false)
+	p = readPage(b, 0, 100, false, true)
 	raw, _ := base64.StdEncoding.DecodeString(p.Text)
 	if p.Encoding != "base64" || string(raw) != "héllo wörld\xffx" {
 		t.Fatalf("page = %+v", p)
@@ -117,7 +117,7 @@ func FuzzReadPage(f *testing.F) {
 			if i > len(data)+10 {
 				t.Fatalf("paging stuck at %d", off)
 			}
-			p := readPage(b, off, size, false)
+			p := readPage(b, off, size, false, true)
 			chunk := []byte(p.Text)
 			if p.Encoding == "base64" {
 				var err error

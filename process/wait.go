@@ -244,11 +244,11 @@ func (m *Manager) lastLines(p *proc) string {
 		name string
 		lb   *logBuf
 	}{{"stdout", p.out}, {"stderr", p.err}} {
-		pg := readPage(s.lb, s.lb.Tail(10, 2048), 2048, true)
+		pg := readPage(s.lb, s.lb.Tail(10, 2048), 2048, true, false)
 		if pg.Text == "" {
 			continue
 		}
-		if pg.Encoding != "utf-8" {
+		if pg.Encoding == "base64" {
 			fmt.Fprintf(&b, "\nlast %s (binary, base64): %s", s.name, pg.Text)
 			continue
 		}

@@ -14,7 +14,8 @@ type getProcessLogsArgs struct {
 	Stream   string `json:"stream,omitempty" jsonschema:"enum=stdout,enum=stderr,enum=both" jsonschema_description:"Which output (default both)."`
 	Offset   *int64 `json:"offset,omitempty" jsonschema_description:"Byte offset to read from (pass the returned stdout_offset/stderr_offset to page; with both streams it applies to each). Default 0."`
 	Tail     *int   `json:"tail,omitempty" jsonschema_description:"Instead of offset: the last N lines."`
-	MaxBytes int    `json:"max_bytes,omitempty" jsonschema_description:"Bytes per stream (default 262144, max 1048576)."`
+	MaxBytes int    `json:"max_bytes,omitempty" jsonschema_description:"Bytes per stream (default 16384, max 1048576)."`
+	Raw      bool   `json:"raw,omitempty" jsonschema_description:"Return output that is not valid UTF-8 as base64 (exact bytes) instead of text with invalid bytes replaced."`
 }
 
 type getProcessLogsResult struct {
@@ -22,7 +23,8 @@ type getProcessLogsResult struct {
 	Status string `json:"status"`
 
 	Stdout          string `json:"stdout"`
-	StdoutEncoding  string `json:"stdout_encoding" jsonschema:"enum=utf-8,enum=base64"`
+	StdoutEncoding  string `json:"stdout_encoding" jsonschema:"enum=utf-8,enum=utf-8-lossy,enum=base64"`
+	StdoutReplaced  int    `json:"stdout_replaced_bytes,omitempty" jsonschema_description:"utf-8-lossy: invalid bytes shown as U+FFFD"`
 	StdoutOffset    int64  `json:"stdout_offset" jsonschema_description:"offset to pass next time"`
 	StdoutStart     int64  `json:"stdout_start" jsonschema_description:"offset of the first byte returned"`
 	StdoutSkipped   int64  `json:"stdout_skipped" jsonschema_description:"bytes not kept (dropped between head and tail) before the returned ones"`
@@ -30,7 +32,8 @@ type getProcessLogsResult struct {
 	StdoutTruncated bool   `json:"stdout_truncated" jsonschema_description:"more is available after stdout_offset"`
 
 	Stderr          string `json:"stderr"`
-	StderrEncoding  string `json:"stderr_encoding" jsonschema:"enum=utf-8,enum=base64"`
+	StderrEncoding  string `json:"stderr_encoding" jsonschema:"enum=utf-8,enum=utf-8-lossy,enum=base64"`
+	StderrReplaced  int    `json:"stderr_replaced_bytes,omitempty" jsonschema_description:"utf-8-lossy: invalid bytes shown as U+FFFD"`
 	StderrOffset    int64  `json:"stderr_offset"`
 	StderrStart     int64  `json:"stderr_start"`
 	StderrSkipped   int64  `json:"stderr_skipped"`
@@ -46,9 +49,11 @@ func logsResult(l process.Logs) getProcessLogsResult {
 	p := l.Stdout
 	r.Stdout, r.StdoutEncoding, r.StdoutOffset, r.StdoutStart, r.StdoutSkipped, r.StdoutBytes, r.StdoutTruncated =
 		p.Text, p.Encoding, p.Next, p.Start, p.Skipped, p.Total, p.Truncated
+	r.StdoutReplaced = p.Replaced
 	p = l.Stderr
 	r.Stderr, r.StderrEncoding, r.StderrOffset, r.StderrStart, r.StderrSkipped, r.StderrBytes, r.StderrTruncated =
 		p.Text, p.Encoding, p.Next, p.Start, p.Skipped, p.Total, p.Truncated
+	r.StderrReplaced = p.Replaced
 	return r
 }
 
@@ -61,10 +66,13 @@ func (r getProcessLogsResult) Text() string {
 		fmt.Fprintf(&b, " (%s)", r.Signal)
 	}
 	b.WriteByte('\n')
-	stream := func(name, text, enc string, start, next, skipped, total int64, more bool) {
+	stream := func(name, text, enc string, replaced int, start, next, skipped, total int64, more bool) {
 		fmt.Fprintf(&b, "--- %s bytes %d-%d of %d", name, start, next, total)
-		if enc != "utf-8" {
+		switch enc {
+		case "base64":
 			b.WriteString(" (base64: not valid UTF-8)")
+		case "utf-8-lossy":
+			fmt.Fprintf(&b, " (%d invalid UTF-8 bytes shown as U+FFFD; raw: true gives the exact bytes)", replaced)
 		}
 		if skipped > 0 {
 			fmt.Fprintf(&b, " (%d earlier bytes were not kept)", skipped)
@@ -78,8 +86,8 @@ func (r getProcessLogsResult) Text() string {
 			b.WriteByte('\n')
 		}
 	}
-	stream("stdout", r.Stdout, r.StdoutEncoding, r.StdoutStart, r.StdoutOffset, r.StdoutSkipped, r.StdoutBytes, r.StdoutTruncated)
-	stream("stderr", r.Stderr, r.StderrEncoding, r.StderrStart, r.StderrOffset, r.StderrSkipped, r.StderrBytes, r.StderrTruncated)
+	stream("stdout", r.Stdout, r.StdoutEncoding, r.StdoutReplaced, r.StdoutStart, r.StdoutOffset, r.StdoutSkipped, r.StdoutBytes, r.StdoutTruncated)
+	stream("stderr", r.Stderr, r.StderrEncoding, r.StderrReplaced, r.StderrStart, r.StderrOffset, r.StderrSkipped, r.StderrBytes, r.StderrTruncated)
 	return b.String()
 }
 
@@ -92,14 +100,14 @@ func init() {
 			func(ctx context.Context, call *server.Call, a getProcessLogsArgs) (getProcessLogsResult, error) {
 				if a.Offset == nil && a.Tail == nil && (a.Stream == "" || a.Stream == "both") {
 					// an exec that yielded: go on after the output already returned
-					if l, ok, err := d.unread(a.ID, a.MaxBytes); ok {
+					if l, ok, err := d.unread(a.ID, a.MaxBytes, a.Raw); ok {
 						if err != nil {
 							return getProcessLogsResult{}, err
 						}
 						return logsResult(l), nil
 					}
 				}
-				l, err := d.Processes.Logs(process.LogsRequest{ID: a.ID, Stream: a.Stream, Offset: a.Offset, Tail: a.Tail, MaxBytes: a.MaxBytes})
+				l, err := d.Processes.Logs(process.LogsRequest{ID: a.ID, Stream: a.Stream, Offset: a.Offset, Tail: a.Tail, MaxBytes: a.MaxBytes, Raw: a.Raw})
 				if err != nil {
 					return getProcessLogsResult{}, err
 				}

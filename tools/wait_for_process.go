@@ -29,8 +29,8 @@ type waitForProcessResult struct {
 	// followed what was returned before.
 	Stdout         string `json:"stdout,omitempty" jsonschema_description:"For an exec that yielded: stdout since the output already returned (encoding in stdout_encoding)."`
 	Stderr         string `json:"stderr,omitempty" jsonschema_description:"For an exec that yielded: stderr since the output already returned."`
-	StdoutEncoding string `json:"stdout_encoding,omitempty" jsonschema:"enum=utf-8,enum=base64"`
-	StderrEncoding string `json:"stderr_encoding,omitempty" jsonschema:"enum=utf-8,enum=base64"`
+	StdoutEncoding string `json:"stdout_encoding,omitempty" jsonschema:"enum=utf-8,enum=utf-8-lossy,enum=base64"`
+	StderrEncoding string `json:"stderr_encoding,omitempty" jsonschema:"enum=utf-8,enum=utf-8-lossy,enum=base64"`
 }
 
 func (r waitForProcessResult) Text() string {
@@ -74,7 +74,7 @@ func init() {
 				}
 				out := waitForProcessResult{ID: r.ID, Status: r.Status, Condition: r.Condition, MatchedLine: r.MatchedLine,
 					ExitCode: r.ExitCode, Signal: r.Signal, ElapsedMs: r.Elapsed.Milliseconds()}
-				if l, ok, err := d.unread(a.ID, 0); ok && err == nil {
+				if l, ok, err := d.unread(a.ID, 0, false); ok && err == nil {
 					out.Stdout, out.Stderr = l.Stdout.Text, l.Stderr.Text
 					out.StdoutEncoding, out.StderrEncoding = l.Stdout.Encoding, l.Stderr.Encoding
 				}

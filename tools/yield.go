@@ -61,19 +61,19 @@ func (y *yieldCursors) forget(id string) {
 
 // unread returns a yielded process's output since its cursors and moves
 // them on; ok is false for any other process.
-func (d *Deps) unread(id string, maxBytes int) (process.Logs, bool, error) {
+func (d *Deps) unread(id string, maxBytes int, raw bool) (process.Logs, bool, error) {
 	c, ok := d.yields.get(id)
 	if !ok {
 		return process.Logs{}, false, nil
 	}
-	out, err := d.Processes.Logs(process.LogsRequest{ID: id, Stream: "stdout", Offset: &c[0], MaxBytes: maxBytes})
+	out, err := d.Processes.Logs(process.LogsRequest{ID: id, Stream: "stdout", Offset: &c[0], MaxBytes: maxBytes, Raw: raw})
 	if errors.Is(err, process.ErrNotFound) {
 		d.yields.forget(id) // the record was evicted
 	}
 	if err != nil {
 		return process.Logs{}, true, err
 	}
-	errs, err := d.Processes.Logs(process.LogsRequest{ID: id, Stream: "stderr", Offset: &c[1], MaxBytes: maxBytes})
+	errs, err := d.Processes.Logs(process.LogsRequest{ID: id, Stream: "stderr", Offset: &c[1], MaxBytes: maxBytes, Raw: raw})
 	if err != nil {
 		return process.Logs{}, true, err
 	}
