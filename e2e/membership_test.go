@@ -84,7 +84,11 @@ func TestDoubleForkTimeout(t *testing.T) {
 	requireJobCgroups(t, cs)
 	m, old := marker(t), marker(t)+"old"
 	// A background job of an earlier command is not the timed-out command's.
-	sh(t, cs, fmt.Sprintf(`(exec -a %s sleep 1000 &)`, old))
+	// Membership is by start time at clock-tick precision (10 ms): a job
+	// started in the same tick as the next command counts as that command's,
+	// so this command returns only once a later tick has begun (each awk's
+	// own start tick, /proc/self/stat field 22, says which tick it is).
+	sh(t, cs, fmt.Sprintf(`(exec -a %s sleep 1000 &); s=$(awk '{print $22}' /proc/self/stat); until (( $(awk '{print $22}' /proc/self/stat) > s )); do :; done`, old))
 	o := execIn(t, cs, map[string]any{"command": doubleFork(m) + "; sleep 30", "timeout_ms": 1000})
 	if !o.TimedOut || o.SessionEnded {
 		t.Fatalf("timeout: %+v", o)
