@@ -133,8 +133,22 @@ func TestWatchFilesUntilRecursiveGlob(t *testing.T) {
 	w := newWatchClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	_, done := w.start(t, ctx, "until", map[string]any{"recursive": true, "glob": "*.txt", "until": "**/*.done", "duration_ms": 600000})
-	w.sh(t, "mkdir -p a/b && echo x > a/b/one.txt && echo y > a/skip.log && touch a/b/c.done && touch after.txt")
+	notes, done := w.start(t, ctx, "until", map[string]any{"recursive": true, "glob": "*.txt", "until": "**/*.done", "duration_ms": 600000})
+	w.sh(t, "mkdir -p a/b && echo x > a/b/one.txt && echo y > a/skip.log")
+	// Files made in a directory before its watch is in place are found by
+	// scanning it, in no particular order: wait for one.txt's event before
+	// making c.done.
+	for seen := false; !seen; {
+		select {
+		case p := <-notes:
+			seen = p.Message == "create "+w.dir+"/a/b/one.txt"
+		case res := <-done:
+			t.Fatalf("watch ended before one.txt was seen: %s", e2e.Text(res))
+		case <-ctx.Done():
+			t.Fatal("no event for a/b/one.txt")
+		}
+	}
+	w.sh(t, "touch a/b/c.done && touch after.txt")
 	res := <-done
 	var out watchOut
 	e2e.Structured(t, res, &out)
