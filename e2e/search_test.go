@@ -197,15 +197,16 @@ func TestFindFiles(t *testing.T) {
 	if out.Files[0].Path != dir+"/pkg00/inner/f000.go" || out.Files[1].Path != dir+"/pkg00/inner/f001.go" || out.Files[0].Type != "file" {
 		t.Fatalf("first %+v", out.Files[:2])
 	}
+	// The default order is by path: the first 5 of all 9,000.
 	all := find(map[string]any{"pattern": "**/*.go", "include_ignored": true, "max_results": 5})
-	if all.Total != 100*90 || len(all.Files) != 5 || !all.Truncated {
-		t.Fatalf("include_ignored: total %d, %d files", all.Total, len(all.Files))
+	if all.Total != 100*90 || len(all.Files) != 5 || !all.Truncated || all.Files[4].Path != dir+"/pkg00/inner/f004.go" {
+		t.Fatalf("include_ignored: total %d, files %+v", all.Total, all.Files)
 	}
 	// Newest first.
 	os.WriteFile(dir+"/pkg05/inner/new.go", []byte("x"), 0o644)
 	future := mustTime(t, "2100-01-01T00:00:00Z")
 	os.Chtimes(dir+"/pkg05/inner/new.go", future, future)
-	newest := find(map[string]any{"pattern": "pkg05/**/*.go", "max_results": 1})
+	newest := find(map[string]any{"pattern": "pkg05/**/*.go", "sort": "modified", "max_results": 1})
 	if len(newest.Files) != 1 || newest.Files[0].Path != dir+"/pkg05/inner/new.go" || newest.Files[0].ModifiedAt != "2100-01-01T00:00:00Z" || newest.Total != 91 {
 		t.Fatalf("newest %+v total %d", newest.Files, newest.Total)
 	}

@@ -517,6 +517,48 @@ func registerPipeOp[Req any](name string, fn func(context.Context, Req, *os.File
 	})
 }
 
+// registerJSONOp registers an op whose result, one JSON value, crosses
+// its pipe (search_files, find_files: results too large for the control
+// socket). path names the request's path in an error.
+func registerJSONOp[Req, Res any](name string, path func(Req) string, fn func(context.Context, Req) (Res, error)) {
+	registerPipeOp(name, func(ctx context.Context, req Req, f *os.File) (any, error) {
+		res, err := fn(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(res)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := f.Write(b); err != nil {
+			return nil, &isolation.OpError{Op: name, Path: path(req), Kind: isolation.KindIO, Msg: "stream to server: " + err.Error()}
+		}
+		return nil, nil
+	})
+}
+
+// jsonResultMaxBytes bounds what the server reads of a JSON op's result.
+const jsonResultMaxBytes = 16 << 20
+
+// doJSON runs a registerJSONOp op and decodes its result, reading at most
+// jsonResultMaxBytes (the sandbox writes it).
+func doJSON[Res any](ctx context.Context, s *isolation.Sandbox, op, path string, req any) (Res, error) {
+	return doReading(ctx, s, op, path, 1<<20, req, nil, func(r io.Reader) (Res, error) {
+		var res Res
+		b, err := io.ReadAll(io.LimitReader(r, jsonResultMaxBytes+1))
+		if err != nil {
+			return res, err
+		}
+		if len(b) == 0 {
+			return res, nil // the op failed; its error comes from Do
+		}
+		if len(b) > jsonResultMaxBytes {
+			return res, fmt.Errorf("result over %d bytes", jsonResultMaxBytes)
+		}
+		return res, json.Unmarshal(b, &res)
+	})
+}
+
 func decodeFileReq(op string, raw json.RawMessage, v any) error {
 	if err := json.Unmarshal(raw, v); err != nil {
 		return &isolation.OpError{Op: op, Kind: "invalid", Msg: "bad request: " + err.Error()}
@@ -552,29 +594,28 @@ func fileOpError(op, path string, err error) error {
 		return &isolation.OpError{Op: op, Path: path, Kind: isolation.KindIO, Msg: err.Error()}
 	}
 	kind, msg := isolation.KindIO, errno.Error()
-	switch errno {
-	case unix.ENOENT:
-		kind, msg = isolation.KindNotFound, "no such file or directory"
-	case unix.EACCES, unix.EPERM:
-		kind, msg = isolation.KindPermission, "permission denied"
-	case unix.EROFS:
-		kind, msg = isolation.KindPermission, "read-only file system"
-	case unix.EISDIR:
-		kind, msg = isolation.KindIsDirectory, "is a directory"
-	case unix.ENOTDIR:
-		kind, msg = isolation.KindNotDirectory, "a component of the path is not a directory"
-	case unix.EEXIST, unix.ENOTEMPTY:
-		kind, msg = isolation.KindExists, "already exists"
-	case unix.ELOOP:
-		kind, msg = isolation.KindInvalid, "too many levels of symbolic links"
-	case unix.ENAMETOOLONG:
-		kind, msg = isolation.KindInvalid, "file name too long"
-	case unix.EFBIG:
-		kind, msg = isolation.KindTooLarge, "file too large"
-	case unix.ENOSPC, unix.EDQUOT:
-		msg = "no space left on device"
+	if k, ok := errnoKinds[errno]; ok {
+		kind, msg = k.kind, k.msg
 	}
 	return &isolation.OpError{Op: op, Path: path, Kind: kind, Msg: msg, Errno: errno}
+}
+
+// errnoKinds: the kind and message of the errnos file ops meet (others
+// are KindIO with the errno's text).
+var errnoKinds = map[syscall.Errno]struct{ kind, msg string }{
+	unix.ENOENT:       {isolation.KindNotFound, "no such file or directory"},
+	unix.EACCES:       {isolation.KindPermission, "permission denied"},
+	unix.EPERM:        {isolation.KindPermission, "permission denied"},
+	unix.EROFS:        {isolation.KindPermission, "read-only file system"},
+	unix.EISDIR:       {isolation.KindIsDirectory, "is a directory"},
+	unix.ENOTDIR:      {isolation.KindNotDirectory, "a component of the path is not a directory"},
+	unix.EEXIST:       {isolation.KindExists, "already exists"},
+	unix.ENOTEMPTY:    {isolation.KindExists, "already exists"},
+	unix.ELOOP:        {isolation.KindInvalid, "too many levels of symbolic links"},
+	unix.ENAMETOOLONG: {isolation.KindInvalid, "file name too long"},
+	unix.EFBIG:        {isolation.KindTooLarge, "file too large"},
+	unix.ENOSPC:       {isolation.KindIO, "no space left on device"},
+	unix.EDQUOT:       {isolation.KindIO, "no space left on device"},
 }
 
 func checkAbs(op, path string) error {

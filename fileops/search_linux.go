@@ -11,11 +11,8 @@ package fileops
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"os"
 	"regexp"
 	"runtime"
 	"strings"
@@ -40,7 +37,6 @@ const (
 	SearchLargeFileBytes = 64 << 20 // the limit with IncludeLarge
 	SearchLineBytes      = 300      // a reported line is cut to this around the match
 	searchResultMaxBytes = 1 << 20  // details stop past this (roughly the result's size)
-	searchPipeMaxBytes   = 16 << 20 // the server reads at most this of the result
 )
 
 // SearchRequest searches the files under Root.
@@ -93,37 +89,11 @@ type SearchResult struct {
 
 // Search searches files inside the sandbox; the result crosses a pipe.
 func Search(ctx context.Context, s *isolation.Sandbox, req SearchRequest) (SearchResult, error) {
-	return doReading(ctx, s, opSearch, req.Root, 1<<20, req, nil, func(r io.Reader) (SearchResult, error) {
-		var res SearchResult
-		b, err := io.ReadAll(io.LimitReader(r, searchPipeMaxBytes+1))
-		if err != nil {
-			return res, err
-		}
-		if len(b) == 0 {
-			return res, nil // the op failed; its error comes from Do
-		}
-		if len(b) > searchPipeMaxBytes {
-			return res, fmt.Errorf("result over %d bytes", searchPipeMaxBytes)
-		}
-		return res, json.Unmarshal(b, &res)
-	})
+	return doJSON[SearchResult](ctx, s, opSearch, req.Root, req)
 }
 
 func init() {
-	registerPipeOp(opSearch, func(ctx context.Context, req SearchRequest, f *os.File) (any, error) {
-		res, err := searchOp(ctx, req)
-		if err != nil {
-			return nil, err
-		}
-		b, err := json.Marshal(res)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := f.Write(b); err != nil {
-			return nil, &isolation.OpError{Op: opSearch, Path: req.Root, Kind: isolation.KindIO, Msg: "stream to server: " + err.Error()}
-		}
-		return nil, nil
-	})
+	registerJSONOp(opSearch, func(r SearchRequest) string { return r.Root }, searchOp)
 }
 
 // finder finds the first match in b: its start and end, or -1.

@@ -14,7 +14,7 @@ type findFilesArgs struct {
 	Pattern        string `json:"pattern" jsonschema_description:"Glob matched against the path below path: \"**/*.go\", \"src/**/test_*.py\", \"*.{js,ts}\" (top level only; ** spans directories)."`
 	Path           string `json:"path,omitempty" jsonschema_description:"Directory to search: absolute, or relative to the session's cwd (default: the session's cwd)."`
 	Session        string `json:"session,omitempty" jsonschema_description:"Session whose cwd resolves a relative path (default: \"default\")."`
-	Sort           string `json:"sort,omitempty" jsonschema:"enum=modified,enum=path" jsonschema_description:"modified (default): newest first; path: by path."`
+	Sort           string `json:"sort,omitempty" jsonschema:"enum=path,enum=modified" jsonschema_description:"path (default): by path; modified: newest first (stats every match: slower on large trees)."`
 	MaxResults     int    `json:"max_results,omitempty" jsonschema_description:"Most paths returned (default 1000, max 10000); total is always complete."`
 	IncludeIgnored bool   `json:"include_ignored,omitempty" jsonschema_description:"Also match what .gitignore and .ignore files exclude (.git never)."`
 	Directories    bool   `json:"directories,omitempty" jsonschema_description:"Match directories too."`
@@ -54,7 +54,7 @@ func (r findFilesResult) Text() string {
 func init() {
 	register("find_files", []string{SetFiles}, false, func(d *Deps) server.Tool {
 		return server.NewTool("find_files",
-			"Find files by glob (\"**/*.go\"), newest first or by path. Limits: 1000 paths (max 10000); skips .gitignore'd files unless asked.",
+			"Find files by glob (\"**/*.go\"), by path or newest first (sort: modified). Limits: 1000 paths (max 10000); skips .gitignore'd files unless asked.",
 			server.Annotations{Title: "Find files", ReadOnlyHint: true, IdempotentHint: true},
 			func(ctx context.Context, call *server.Call, a findFilesArgs) (findFilesResult, error) {
 				if a.Pattern == "" {

@@ -145,6 +145,25 @@ func (s *server) timed(ctx context.Context, name string, args map[string]any) (t
 	return tr, r.At.Sub(r.Sent), err
 }
 
+// measure calls a tool warm+n times (args(i) for call i) and returns the
+// latencies of the last n; check, when set, validates every result.
+func (s *server) measure(ctx context.Context, name string, warm, n int, args func(i int) map[string]any, check func(toolResult) error) ([]time.Duration, error) {
+	ds := make([]time.Duration, 0, n)
+	for i := range warm + n {
+		tr, d, err := s.timed(ctx, name, args(i))
+		if err == nil && check != nil {
+			err = check(tr)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if i >= warm {
+			ds = append(ds, d)
+		}
+	}
+	return ds, nil
+}
+
 // structured decodes a result's structuredContent.
 func structured[T any](tr toolResult) (T, error) {
 	var v T
@@ -198,7 +217,7 @@ func (b *bench) runAll(ctx context.Context) error {
 		{"list", []string{"`list_files` 10 000 entries"}, b.listFiles, false},
 		{"edit", []string{"`edit_file` 100 KiB (one replacement)"}, b.editFile, false},
 		{"search", []string{"`search_files` literal, 10 000 files / 100 MiB (warm)", "`rg -F` through `exec`, same tree"}, b.searchFiles, false},
-		{"find", []string{"`find_files` `**/*.go`, 10 000 files (newest first)"}, b.findFiles, false},
+		{"find", []string{findMetric, findModifiedMetric}, b.findFiles, false},
 		{"process", []string{"`start_process` (`true`)"}, b.startProcess, false},
 		{"tty", []string{"keystroke echo (`write_process_stdin` a key → `until` sees its echo)", "`get_process_screen` 120×40, full"}, b.tty, false},
 		{"code", []string{"warm `run_code` `1+1` python", "warm `run_code` `1+1` javascript"}, b.warmCode, false},

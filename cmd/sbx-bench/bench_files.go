@@ -25,21 +25,17 @@ func (b *bench) editFile(ctx context.Context, s *server) ([]row, error) {
 		return nil, err
 	}
 	pair := [2]string{"line 00700 of a source file", "line 00700 of an edited file"}
-	var ds []time.Duration
-	for i := range b.n + 5 {
-		args := map[string]any{"path": "bench-edit.go", "edits": []map[string]any{{"old_string": pair[i%2], "new_string": pair[1-i%2]}}}
-		tr, d, err := s.timed(cctx, "edit_file", args)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := structured[struct {
+	args := func(i int) map[string]any {
+		return map[string]any{"path": "bench-edit.go", "edits": []map[string]any{{"old_string": pair[i%2], "new_string": pair[1-i%2]}}}
+	}
+	ds, err := s.measure(cctx, "edit_file", 5, b.n, args, func(tr toolResult) error {
+		_, err := structured[struct {
 			SHA256 string `json:"sha256"`
-		}](tr); err != nil {
-			return nil, fmt.Errorf("edit_file: %v", err)
-		}
-		if i >= 5 {
-			ds = append(ds, d)
-		}
+		}](tr)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return []row{latencyRow("`edit_file` 100 KiB (one replacement)", ds, 2*time.Millisecond)}, nil
 }
@@ -68,6 +64,18 @@ for d in range(100):
             fh.write("\n".join(lines) + "\n")
 PYEOF`
 
+// benchTree writes treeScript's tree (once per workdir) and returns its path.
+func benchTree(ctx context.Context, s *server) (string, error) {
+	dir := filepath.Join(s.workdir, "bench-tree")
+	_, err := s.sh(ctx, fmt.Sprintf(treeScript, dir))
+	return dir, err
+}
+
+// same returns a measure argument function giving args every time.
+func same(args map[string]any) func(int) map[string]any {
+	return func(int) map[string]any { return args }
+}
+
 // searchFiles: search_files for a literal over 10,000 files / 100 MiB,
 // warm, and rg through exec on the same tree in the same run.
 func (b *bench) searchFiles(ctx context.Context, s *server) ([]row, error) {
@@ -76,31 +84,23 @@ func (b *bench) searchFiles(ctx context.Context, s *server) ([]row, error) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	dir := filepath.Join(s.workdir, "bench-tree")
-	if _, err := s.sh(cctx, fmt.Sprintf(treeScript, dir)); err != nil {
+	dir, err := benchTree(cctx, s)
+	if err != nil {
 		return nil, err
 	}
 	iters := max(5, b.n/4)
-	args := map[string]any{"path": dir, "pattern": "needle_xq7", "literal": true}
-	var ds []time.Duration
-	for i := range iters + 3 {
-		tr, d, err := s.timed(cctx, "search_files", args)
-		if err != nil {
-			return nil, err
-		}
+	ds, err := s.measure(cctx, "search_files", 3, iters, same(map[string]any{"path": dir, "pattern": "needle_xq7", "literal": true}), func(tr toolResult) error {
 		out, err := structured[struct {
 			TotalMatches  int `json:"total_matches"`
 			FilesSearched int `json:"files_searched"`
 		}](tr)
-		if err != nil {
-			return nil, err
+		if err == nil && (out.TotalMatches != 20 || out.FilesSearched != 10000) {
+			err = fmt.Errorf("found %d matches in %d files, want 20 in 10000", out.TotalMatches, out.FilesSearched)
 		}
-		if out.TotalMatches != 20 || out.FilesSearched != 10000 {
-			return nil, fmt.Errorf("search_files found %d matches in %d files, want 20 in 10000", out.TotalMatches, out.FilesSearched)
-		}
-		if i >= 3 {
-			ds = append(ds, d)
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	rows := []row{latencyRow("`search_files` literal, 10 000 files / 100 MiB (warm)", ds, 150*time.Millisecond)}
 
@@ -110,22 +110,15 @@ func (b *bench) searchFiles(ctx context.Context, s *server) ([]row, error) {
 		return append(rows, row{metric: "`rg -F` through `exec`, same tree", p50: "n/a (no rg in the sandbox)"}), nil
 	}
 	cmd := fmt.Sprintf("rg -F -n --no-heading needle_xq7 %q | wc -l", dir)
-	var rds []time.Duration
-	for i := range iters + 3 {
-		tr, d, err := s.timed(cctx, "exec", map[string]any{"command": cmd})
-		if err != nil {
-			return nil, err
-		}
+	rds, err := s.measure(cctx, "exec", 3, iters, same(map[string]any{"command": cmd}), func(tr toolResult) error {
 		out, err := structured[execOut](tr)
-		if err != nil {
-			return nil, err
+		if err == nil && strings.TrimSpace(out.Stdout) != "20" {
+			err = fmt.Errorf("rg found %q lines, want 20 (%s)", out.Stdout, out.Stderr)
 		}
-		if strings.TrimSpace(out.Stdout) != "20" {
-			return nil, fmt.Errorf("rg found %q lines, want 20 (%s)", out.Stdout, out.Stderr)
-		}
-		if i >= 3 {
-			rds = append(rds, d)
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	rg := latencyRow("`rg -F` through `exec`, same tree", rds, 0)
 	median := func(ds []time.Duration) time.Duration {
@@ -140,36 +133,45 @@ func (b *bench) searchFiles(ctx context.Context, s *server) ([]row, error) {
 	return append(rows, rg), nil
 }
 
-// findFiles: find_files **/*.go over the 10,000-file tree.
+// Rows of findFiles.
+const (
+	findMetric         = "`find_files` `**/*.go`, 10 000 files (by path, the default)"
+	findModifiedMetric = "`find_files` `**/*.go`, 10 000 files (`sort: modified`, newest first)"
+)
+
+// findFiles: find_files **/*.go over the 10,000-file tree, 10 results, in
+// each order (the sort is passed explicitly, so that older binaries, whose
+// default was newest first, measure the same thing).
 func (b *bench) findFiles(ctx context.Context, s *server) ([]row, error) {
 	if err := s.need("find_files", "exec"); err != nil {
 		return nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	dir := filepath.Join(s.workdir, "bench-tree")
-	if _, err := s.sh(cctx, fmt.Sprintf(treeScript, dir)); err != nil {
+	dir, err := benchTree(cctx, s)
+	if err != nil {
 		return nil, err
 	}
-	args := map[string]any{"path": dir, "pattern": "**/*.go", "max_results": 10}
-	var ds []time.Duration
-	for i := range b.n + 3 {
-		tr, d, err := s.timed(cctx, "find_files", args)
-		if err != nil {
-			return nil, err
-		}
+	check := func(tr toolResult) error {
 		out, err := structured[struct {
 			Total int `json:"total"`
 		}](tr)
+		if err == nil && out.Total != 9000 {
+			err = fmt.Errorf("found %d, want 9000", out.Total)
+		}
+		return err
+	}
+	var rows []row
+	for _, o := range []struct {
+		sort, metric string
+		budget       time.Duration
+	}{{"path", findMetric, 30 * time.Millisecond}, {"modified", findModifiedMetric, 0}} {
+		args := map[string]any{"path": dir, "pattern": "**/*.go", "max_results": 10, "sort": o.sort}
+		ds, err := s.measure(cctx, "find_files", 3, b.n, same(args), check)
 		if err != nil {
 			return nil, err
 		}
-		if out.Total != 9000 {
-			return nil, fmt.Errorf("find_files found %d, want 9000", out.Total)
-		}
-		if i >= 3 {
-			ds = append(ds, d)
-		}
+		rows = append(rows, latencyRow(o.metric, ds, o.budget))
 	}
-	return []row{latencyRow("`find_files` `**/*.go`, 10 000 files (newest first)", ds, 30*time.Millisecond)}, nil
+	return rows, nil
 }
