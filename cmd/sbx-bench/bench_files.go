@@ -64,11 +64,16 @@ for d in range(100):
             fh.write("\n".join(lines) + "\n")
 PYEOF`
 
-// benchTree writes treeScript's tree (once per workdir) and returns its path.
-func benchTree(ctx context.Context, s *server) (string, error) {
+// benchTree checks that tool and exec are there, writes treeScript's tree
+// (once per workdir) and returns its path, with ctx bounded to 10 minutes.
+func benchTree(ctx context.Context, s *server, tool string) (context.Context, context.CancelFunc, string, error) {
+	if err := s.need(tool, "exec"); err != nil {
+		return ctx, func() {}, "", err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	dir := filepath.Join(s.workdir, "bench-tree")
-	_, err := s.sh(ctx, fmt.Sprintf(treeScript, dir))
-	return dir, err
+	_, err := s.sh(cctx, fmt.Sprintf(treeScript, dir))
+	return cctx, cancel, dir, err
 }
 
 // same returns a measure argument function giving args every time.
@@ -79,12 +84,8 @@ func same(args map[string]any) func(int) map[string]any {
 // searchFiles: search_files for a literal over 10,000 files / 100 MiB,
 // warm, and rg through exec on the same tree in the same run.
 func (b *bench) searchFiles(ctx context.Context, s *server) ([]row, error) {
-	if err := s.need("search_files", "exec"); err != nil {
-		return nil, err
-	}
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	cctx, cancel, dir, err := benchTree(ctx, s, "search_files")
 	defer cancel()
-	dir, err := benchTree(cctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -143,12 +144,8 @@ const (
 // each order (the sort is passed explicitly, so that older binaries, whose
 // default was newest first, measure the same thing).
 func (b *bench) findFiles(ctx context.Context, s *server) ([]row, error) {
-	if err := s.need("find_files", "exec"); err != nil {
-		return nil, err
-	}
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	cctx, cancel, dir, err := benchTree(ctx, s, "find_files")
 	defer cancel()
-	dir, err := benchTree(cctx, s)
 	if err != nil {
 		return nil, err
 	}
