@@ -374,36 +374,98 @@ func TestServerExitGrace(t *testing.T) {
 
 // TestServerPipelinedCalls: a client writes 2,000 exec calls for one
 // session without waiting. They queue (more than the 64 that run at once)
-// instead of being refused as "server busy", and every one is answered
-// with its own output.
+// instead of being refused as "server busy", run in the order they were
+// sent (each one counts in the shell: call i prints i), and every one is
+// answered with its own output.
 func TestServerPipelinedCalls(t *testing.T) {
 	r := e2e.StartRaw(t)
 	r.Initialize(t, "2025-06-18")
 	const n = 2000
 	var b strings.Builder
 	for i := 1; i <= n; i++ {
-		fmt.Fprintf(&b, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"exec","arguments":{"command":"echo %d"}}}`+"\n", i, i)
+		fmt.Fprintf(&b, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"exec","arguments":{"command":"n=$((n+1)); echo $n"}}}`+"\n", i)
 	}
 	go io.WriteString(r.Stdin, b.String()) // the server answers while we write
 	seen := map[int]bool{}
 	for len(seen) < n {
-		line := r.Recv(t, 60*time.Second)
-		var m struct {
-			ID     int `json:"id"`
-			Result struct {
-				IsError    bool `json:"isError"`
-				Structured struct {
-					Stdout string `json:"stdout"`
-				} `json:"structuredContent"`
-			} `json:"result"`
+		id, stdout, line := execAnswer(t, r)
+		if id < 1 || id > n || seen[id] {
+			t.Fatalf("unexpected line %s", line)
 		}
-		if err := json.Unmarshal(line, &m); err != nil || m.ID < 1 || m.ID > n || seen[m.ID] {
-			t.Fatalf("unexpected line %s (%v)", line, err)
+		if stdout != fmt.Sprintf("%d\n", id) {
+			t.Fatalf("call %d ran as the shell's command %q: %s", id, stdout, line)
 		}
-		if m.Result.IsError || m.Result.Structured.Stdout != fmt.Sprintf("%d\n", m.ID) {
-			t.Fatalf("call %d: %s", m.ID, line)
+		seen[id] = true
+	}
+}
+
+// execAnswer reads the next line, an exec call's successful answer, and
+// returns its id and stdout.
+func execAnswer(t *testing.T, r *e2e.Raw) (id int, stdout string, line []byte) {
+	t.Helper()
+	line = r.Recv(t, 60*time.Second)
+	var m struct {
+		ID     int `json:"id"`
+		Result struct {
+			IsError    bool `json:"isError"`
+			Structured struct {
+				Stdout string `json:"stdout"`
+			} `json:"structuredContent"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(line, &m); err != nil || m.Result.IsError {
+		t.Fatalf("unexpected line %s (%v)", line, err)
+	}
+	return m.ID, m.Result.Structured.Stdout, line
+}
+
+// TestServerPipelinedOtherSession: 500 calls queued for one session do not
+// hold up a call for another session sent after them. The first of the
+// 500 blocks on a FIFO until a later call of session b writes to it, so
+// session b's first call is answered while session a's queue cannot
+// drain (were b's calls queued behind a's, it would never be answered and
+// a would wait forever).
+func TestServerPipelinedOtherSession(t *testing.T) {
+	r := e2e.StartRaw(t)
+	r.Initialize(t, "2025-06-18")
+	call := func(id int, session, command string) string {
+		return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"exec","arguments":{"session":%q,"command":%q}}}`+"\n", id, session, command)
+	}
+	r.Send(t, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create_session","arguments":{"id":"b"}}}`)
+	r.Send(t, strings.TrimSuffix(call(2, "b", "mkfifo /tmp/pipelined-gate && echo ok"), "\n"))
+	for range 2 {
+		if m := r.Recv(t, 60*time.Second); bytes.Contains(m, []byte(`"isError":true`)) || bytes.Contains(m, []byte(`"error"`)) {
+			t.Fatalf("set-up: %s", m)
 		}
-		seen[m.ID] = true
+	}
+	const n = 500
+	var b strings.Builder
+	b.WriteString(call(1000, "default", "read -r x < /tmp/pipelined-gate; n=1; echo $n"))
+	for i := 2; i <= n; i++ {
+		b.WriteString(call(1000+i-1, "default", "n=$((n+1)); echo $n"))
+	}
+	b.WriteString(call(3, "b", "echo b")) // sent after every call of session a
+	go io.WriteString(r.Stdin, b.String())
+	if id, stdout, line := execAnswer(t, r); id != 3 || stdout != "b\n" {
+		t.Fatalf("want session b's answer first (session a waits on the FIFO), got %s", line)
+	}
+	r.Send(t, strings.TrimSuffix(call(4, "b", "echo go > /tmp/pipelined-gate"), "\n"))
+	seen := map[int]bool{}
+	for len(seen) < n+1 {
+		id, stdout, line := execAnswer(t, r)
+		switch {
+		case id == 4:
+		case id >= 1000 && id < 1000+n:
+			if stdout != fmt.Sprintf("%d\n", id-999) {
+				t.Fatalf("call %d ran as session a's command %q: %s", id, stdout, line)
+			}
+		default:
+			t.Fatalf("unexpected line %s", line)
+		}
+		if seen[id] {
+			t.Fatalf("second answer to %d: %s", id, line)
+		}
+		seen[id] = true
 	}
 }
 

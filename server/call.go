@@ -78,7 +78,8 @@ type callRun struct {
 	t       *Tool
 	args    json.RawMessage
 	meta    reqMeta
-	version string // the protocol version the call is served at
+	version string  // the protocol version the call is served at
+	q       *queued // its place in the scheduler (queue.go)
 }
 
 // startCall validates a tools/call and runs it in a goroutine. The call's
@@ -141,78 +142,45 @@ func (s *Server) startCall(f *frame) {
 		return
 	}
 	r := &callRun{f: f, key: key, c: c, t: t, args: args, meta: *m, version: version}
-	job := func() {
+	q := &queued{bytes: len(f.params)}
+	if t.Key != nil {
+		q.key = t.Key(args)
+	}
+	r.q = q
+	q.job = func() {
 		s.runCall(ctx, r)
 		f.release()
 	}
-	// A free slot runs the call now; otherwise it waits in the FIFO queue
-	// (bounded in calls and bytes) for the next slot a call gives back.
-	// Slots and queue change only under s.mu, so a call never waits while
-	// a slot is free.
-	queued := false
-	select {
-	case s.slots <- struct{}{}:
-	default:
-		if len(s.queue) >= s.opts.MaxQueued || s.queuedBytes+len(f.params) > s.opts.MaxQueuedBytes {
-			s.mu.Unlock()
-			cancel()
-			s.reply(f, m, s.callResult(ErrorResult(fmt.Sprintf("server busy: %d tool calls are running and %d are queued (the queue holds at most %d calls and %d MiB of arguments); wait for answers and retry", s.opts.MaxCalls, len(s.queue), s.opts.MaxQueued, s.opts.MaxQueuedBytes>>20)), version))
-			return
+	q.drop = func() {
+		cancel()
+		if f.batch != nil {
+			f.batch.drop()
 		}
-		s.queue = append(s.queue, queuedCall{job: job, bytes: len(f.params), drop: func() { cancel(); f.release() }})
-		s.queuedBytes += len(f.params)
-		queued = true
+		f.release()
 	}
+	run, ok := s.admitLocked(q)
+	if !ok {
+		running, n := s.sched.used, s.sched.n
+		s.mu.Unlock()
+		cancel()
+		s.reply(f, m, s.callResult(ErrorResult(fmt.Sprintf("server busy: %d tool calls are running and %d are queued (the queue holds at most %d calls and %d MiB of arguments); wait for answers and retry", running, n, s.opts.MaxQueued, s.opts.MaxQueuedBytes>>20)), version))
+		return
+	}
+	c.q = q
 	s.calls[key] = c
 	s.running.Add(1) // under s.mu, ordered before shutdown's Wait
 	s.mu.Unlock()
 	handed = true
-	if queued {
+	if !run {
 		return
 	}
-	s.run(job)
+	s.run(q.job)
 	// The call is now next in line on this processor, but the read loop
 	// would go on to a blocking read of stdin, leaving it there until the
 	// runtime's monitor takes the processor back or another thread steals
 	// it (tens of µs on a small VM). Yielding runs the call at once on this
 	// thread; the read loop resumes on another one.
 	runtime.Gosched()
-}
-
-// queuedCall is a tools/call waiting for a slot: job runs it (it holds a
-// slot then); drop gives it up unanswered (shutdown).
-type queuedCall struct {
-	job   func()
-	bytes int
-	drop  func()
-}
-
-// freeSlot gives a call's slot to the first queued call, or back.
-func (s *Server) freeSlot() {
-	s.mu.Lock()
-	if len(s.queue) == 0 {
-		<-s.slots
-		s.mu.Unlock()
-		return
-	}
-	q := s.queue[0]
-	s.queue[0] = queuedCall{}
-	s.queue = s.queue[1:]
-	s.queuedBytes -= q.bytes
-	s.mu.Unlock()
-	s.run(q.job) // the slot passes to it
-}
-
-// dropQueued gives up every queued call (shutdown): none starts any more.
-func (s *Server) dropQueued() {
-	s.mu.Lock()
-	q := s.queue
-	s.queue, s.queuedBytes = nil, 0
-	s.mu.Unlock()
-	for _, c := range q {
-		c.drop()
-		s.running.Done()
-	}
 }
 
 // workerIdle is how long a call worker waits for another call before it
@@ -288,7 +256,7 @@ func (s *Server) runCall(ctx context.Context, r *callRun) {
 		delete(s.calls, r.key)
 		s.mu.Unlock()
 	})
-	freeSlot := sync.OnceFunc(s.freeSlot)
+	freeSlot := sync.OnceFunc(func() { s.finish(r.q) })
 	defer freeSlot()
 	defer freeID()
 	defer r.c.cancel()

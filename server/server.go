@@ -87,17 +87,16 @@ type Server struct {
 	resultMeta jsontext.Value // every modern result's _meta (serverInfo)
 	tasks      *taskStore
 
-	running     sync.WaitGroup // tools/call goroutines
-	slots       chan struct{}  // capacity MaxCalls; taken and given back under mu
-	queue       []queuedCall   // calls waiting for a slot, FIFO (under mu)
-	queuedBytes int            // params bytes held by queue (under mu)
-	jobs        chan func()    // unbuffered: a send succeeds when a worker is idle
+	running sync.WaitGroup // tools/call goroutines
+	sched   sched          // running and queued calls (queue.go; under mu)
+	jobs    chan func()    // unbuffered: a send succeeds when a worker is idle
 }
 
 // inflight is one running tools/call.
 type inflight struct {
 	cancel    context.CancelFunc
 	cancelled atomic.Bool // by notifications/cancelled: send no response
+	q         *queued     // its place in the scheduler (under mu)
 }
 
 // logLevels are MCP's syslog levels, least severe first.
@@ -130,7 +129,7 @@ func New(opts Options) *Server {
 		logLevel: -1,
 		calls:    map[string]*inflight{},
 		subs:     map[string]*subscription{},
-		slots:    make(chan struct{}, opts.MaxCalls),
+		sched:    sched{lines: map[string]*callList{}},
 		jobs:     make(chan func()),
 	}
 	meta, err := jsonwire.Encode(map[string]any{metaServerInfo: s.implementation(true, false)})
@@ -206,8 +205,8 @@ func (s *Server) shutdown() {
 	s.mu.Lock()
 	s.closing = true
 	s.mu.Unlock()
+	s.dropQueued() // first: a cancelled call that ends passes its slot on to none
 	s.stop()
-	s.dropQueued()
 	s.closeSubscriptions()
 	done := make(chan struct{})
 	go func() { s.running.Wait(); close(done) }()
@@ -523,7 +522,17 @@ func (s *Server) cancelled(f *frame) {
 	if sub := s.subs[key]; sub != nil {
 		delete(s.subs, key) // a closed subscriptions/listen: no response
 	}
+	unqueued := c != nil && s.unqueueLocked(c.q)
+	if unqueued {
+		delete(s.calls, key)
+	}
 	s.mu.Unlock()
+	if unqueued { // it never ran: it leaves the queue now, unanswered
+		s.log.Debug().RawJSON("id", p.RequestID).Str("reason", p.Reason).Msg("queued call cancelled by client")
+		c.q.drop()
+		s.running.Done()
+		return
+	}
 	if c != nil {
 		s.log.Debug().RawJSON("id", p.RequestID).Str("reason", p.Reason).Msg("call cancelled by client")
 		c.cancelled.Store(true)

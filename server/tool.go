@@ -59,6 +59,12 @@ type Tool struct {
 	// Tasks lets a call that is still running after TaskOptions.After
 	// become a task for a client with the Tasks extension (WithTasks).
 	Tasks bool
+	// Key, when set, names the line a call waits in, from its raw
+	// arguments: calls with the same key run one at a time in arrival
+	// order (a session's commands), while later ones hold no slot; ""
+	// puts the call in no line. It runs on the read loop: keep it cheap
+	// (StringArg) and never trust it for anything but ordering.
+	Key func(args json.RawMessage) string
 
 	schemas func() (in, out json.RawMessage) // lazy schemas (NewTool)
 }
@@ -68,6 +74,12 @@ type Tool struct {
 // answered with a task handle and goes on in the background.
 func (t Tool) WithTasks() Tool {
 	t.Tasks = true
+	return t
+}
+
+// WithKey returns t with Key set to key.
+func (t Tool) WithKey(key func(args json.RawMessage) string) Tool {
+	t.Key = key
 	return t
 }
 

@@ -279,7 +279,7 @@ func runTranscript(t *testing.T, src string) string {
 			}
 		case "idle":
 			deadline := time.Now().Add(20 * time.Second)
-			for len(s.srv.slots) > 0 {
+			for s.srv.slotsUsed() > 0 {
 				if time.Now().After(deadline) {
 					t.Fatal("calls still running")
 				}

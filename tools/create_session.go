@@ -41,7 +41,7 @@ func init() {
 					return createSessionResult{}, err
 				}
 				return createSessionResult{ID: info.ID, Cwd: info.Cwd}, nil
-			})
+			}).WithKey(sessionKey("id")) // before the session's first commands sent right behind it
 	})
 }
 

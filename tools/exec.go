@@ -159,6 +159,6 @@ func init() {
 				r, err := d.Sessions.Exec(ctx, req)
 				logOutcome(call, d, r, oom, known)
 				return execResult{Result: r}, err
-			}).WithTasks()
+			}).WithTasks().WithKey(sessionKey("session"))
 	})
 }

@@ -128,6 +128,6 @@ func init() {
 					return runCodeResult{}, err
 				}
 				return runCodeResult{Result: *r}, nil
-			}).WithTasks()
+			}).WithTasks().WithKey(codeKey)
 	})
 }
