@@ -218,19 +218,6 @@ var forker = sync.OnceValue(func() chan func() {
 func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *Sandbox, err error) {
 	s := newSandbox(cfg, workdir, lvl)
 	icfg := initConfig{Level: lvl, Workdir: workdir, NetNS: lvl != LevelNone && cfg.Network != NetworkHost}
-	if icfg.FS, err = planRoot(cfg, workdir, lvl); err != nil {
-		return nil, err
-	}
-	name := fmt.Sprintf("sbx-mcp-%d-%d", os.Getpid(), sandboxSeq.Add(1))
-	var reasons []string
-	s.cg, reasons = planCgroups(lvl, name, s.info.Limits, &icfg)
-	defer func() {
-		if err != nil && s.cg != nil {
-			s.cg.destroy()
-		}
-	}()
-	cgLimited := s.cg.limited()
-
 	initEnd, lr, err := s.channels()
 	if err != nil {
 		return nil, err
@@ -239,11 +226,14 @@ func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *
 	defer lr.Close()
 	stderr := &lineLogger{log: s.log}
 	s.stderr = stderr
+	// Init first: its Go runtime takes milliseconds to come up and then
+	// waits for the config, so planning the root and creating the cgroups
+	// here costs the start nothing. Init runs nothing of the sandbox's
+	// before the config, and hello puts it into its cgroups before that.
 	if err := s.clone(lvl, icfg.NetNS, stderr, initEnd, lr); err != nil {
 		return nil, err
 	}
-	st, err := s.hello(ctx, icfg)
-	if err != nil {
+	fail := func(err error) (*Sandbox, error) {
 		_ = s.cmd.Process.Kill()
 		<-s.initDone
 		s.c.close()
@@ -252,6 +242,22 @@ func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *
 			err = fmt.Errorf("%w (init said: %s)", err, tail)
 		}
 		return nil, err
+	}
+	if icfg.FS, err = planRoot(cfg, workdir, lvl); err != nil {
+		return fail(err)
+	}
+	name := fmt.Sprintf("sbx-mcp-%d-%d", os.Getpid(), sandboxSeq.Add(1))
+	var reasons []string
+	s.cg, reasons = planCgroups(lvl, name, s.info.Limits, &icfg)
+	defer func() {
+		if err != nil && s.cg != nil {
+			s.cg.destroy() // after fail: init is dead
+		}
+	}()
+	cgLimited := s.cg.limited()
+	st, err := s.hello(ctx, icfg)
+	if err != nil {
+		return fail(err)
 	}
 	if s.cg != nil && len(s.cg.jobsTasks) > 0 && !st.Jobs {
 		if err := s.cg.limitParents(); err != nil {
