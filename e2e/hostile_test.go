@@ -107,12 +107,8 @@ func TestSecStatusNotForgeable(t *testing.T) {
 	// socket; it floods it (and every socket and FIFO it can reach under
 	// the run directory, and every socket in /proc/*/fd) with records for
 	// this command and the next twenty, until told to stop.
-	//
-	// Known gap, not attacked here: a sandbox process runs as the shell's
-	// own uid, so it can reach bash itself (ptrace, /proc/PID/mem, or its
-	// script pipe through /proc/PID/fd/255) and make bash run or report
-	// anything. Closing that needs the session's bash under credentials
-	// the user's code does not share (README, "Known gaps").
+	// Reaching bash itself (ptrace, /proc/PID/mem, its script pipe
+	// through /proc/PID/fd/255) is attacked by TestSecBashUnreachable.
 	o = sh(t, cs, `ready=`+dir+`/ready stop=`+dir+`/stop
 forge() { local s; for ((s = $1; s < $1 + 20; s++)); do builtin printf '%s 0\0/FORGED\0' $s; done; }
 (
@@ -532,5 +528,169 @@ func TestLimits(t *testing.T) {
 			}
 			runtime.Gosched()
 		}
+	}
+}
+
+// attackBash is run by python3 inside the sandbox as `attack.py BASHPID
+// once|bg DIR`: it tries every way a process of the shell's uid has to
+// reach the session's bash (ptrace attach and seize, /proc/PID/mem,
+// process_vm_writev, writing into each of its descriptors through
+// /proc/PID/fd and /proc/PID/task/*/fd, its script pipe 255 included) and,
+// where one worked, uses it to inject a command and a forged status
+// record. It prints "clean" when every attempt was refused, else what
+// worked. In bg mode it repeats until DIR/stop exists (DIR/ready after
+// the first round) and writes its verdict to DIR/verdict.
+const attackBash = `import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+bash, mode = int(sys.argv[1]), sys.argv[2]
+class iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+inject = b"\nbuiltin printf '%s 0\\0/FORGED\\0' $__sbx_s >&254; cd /FORGED; echo FORGED\n"
+def attempt():
+    got = []
+    for req, name in ((16, "PTRACE_ATTACH"), (0x4206, "PTRACE_SEIZE")):
+        if libc.ptrace(req, bash, 0, 0) == 0:
+            got.append(name)
+            libc.ptrace(17, bash, 0, 0)
+        elif ctypes.get_errno() != 1:
+            got.append("%s errno %d" % (name, ctypes.get_errno()))
+    buf = ctypes.create_string_buffer(b"x")
+    loc, rem = iovec(ctypes.addressof(buf), 1), iovec(0x10000, 1)
+    if libc.process_vm_writev(bash, ctypes.byref(loc), 1, ctypes.byref(rem), 1, 0) != -1 or ctypes.get_errno() != 1:
+        got.append("process_vm_writev errno %d" % ctypes.get_errno())
+    paths = ["/proc/%d/mem" % bash]
+    for d in ["/proc/%d/fd" % bash] + ["/proc/%d/task/%s/fd" % (bash, t) for t in os.listdir("/proc/%d/task" % bash)]:
+        try:
+            paths += [d + "/" + f for f in os.listdir(d)]
+        except OSError:
+            pass
+    for p in paths:
+        try:
+            fd = os.open(p, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            continue
+        got.append("open %s for writing" % p)
+        try:
+            os.write(fd, inject)
+        except OSError:
+            pass
+        os.close(fd)
+    return got
+if mode == "once":
+    got = attempt()
+    print("clean" if not got else "GOT: " + "; ".join(got))
+else:
+    d = sys.argv[3]
+    got, rounds = set(), 0
+    while True:
+        got.update(attempt())
+        rounds += 1
+        if rounds == 1:
+            open(d + "/ready", "w").close()
+        if os.path.exists(d + "/stop"):
+            break
+    open(d + "/verdict", "w").write("clean" if not got else "GOT: " + "; ".join(sorted(got)))
+`
+
+// TestSecBashUnreachable: no program the command runs, in the foreground
+// or in the background outliving it, can ptrace the session's bash, write
+// its memory or open any of its descriptors (the script pipe 255, the
+// status socket 254) to make it run or report something; results stay
+// the real ones throughout.
+func TestSecBashUnreachable(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3")
+	}
+	dir := t.TempDir() // outside the workdir: bound in with --rw
+	if err := os.WriteFile(filepath.Join(dir, "attack.py"), []byte(attackBash), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cs := Connect(t, "--rw", dir)
+	o := sh(t, cs, `cd /tmp; python3 `+dir+`/attack.py $$ once; echo after`)
+	if o.ExitCode != 0 || o.Stdout != "clean\nafter\n" || o.Cwd != "/tmp" {
+		t.Fatalf("attack from the command's program: %+v", o)
+	}
+	o = sh(t, cs, `python3 `+dir+`/attack.py $$ bg `+dir+` >/dev/null 2>&1 &
+echo $! >`+dir+`/attacker
+while [[ ! -e `+dir+`/ready ]]; do sleep 0.01; done; echo started`)
+	if o.Stdout != "started\n" || o.ExitCode != 0 {
+		t.Fatalf("background attacker: %+v", o)
+	}
+	for i := 0; i < 5; i++ {
+		o = sh(t, cs, `cd /tmp; echo this-should-print; (exit 7)`)
+		if o.ExitCode != 7 || o.Stdout != "this-should-print\n" || o.Cwd != "/tmp" {
+			t.Fatalf("call %d while the attacker runs: %+v", i, o)
+		}
+	}
+	o = sh(t, cs, "touch "+dir+"/stop; while kill -0 $(<"+dir+"/attacker) 2>/dev/null; do sleep 0.01; done; cat "+dir+"/verdict")
+	if o.ExitCode != 0 || o.Stdout != "clean" || o.Cwd != "/tmp" {
+		t.Fatalf("background attacker's verdict: %+v", o)
+	}
+	o = sh(t, cs, "echo ok")
+	if o.ExitCode != 0 || o.Stdout != "ok\n" || o.Cwd != "/tmp" {
+		t.Fatalf("next call: %+v", o)
+	}
+}
+
+// TestShellStillUsable: with a non-dumpable bash, programs still ptrace
+// their own children, and $BASH, bash -c, subshells, job control and the
+// shell's name in ps behave as before.
+func TestShellStillUsable(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3")
+	}
+	cs := Connect(t)
+	o := sh(t, cs, `python3 -c '
+import ctypes, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+pid = os.fork()
+if pid == 0:
+    libc.ptrace(0, 0, 0, 0)
+    os.kill(os.getpid(), signal.SIGSTOP)
+    os._exit(3)
+_, st = os.waitpid(pid, 0)
+assert os.WIFSTOPPED(st), st
+assert libc.ptrace(7, pid, 0, 0) == 0, ctypes.get_errno()
+_, st = os.waitpid(pid, 0)
+print("traceme", os.WEXITSTATUS(st))
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(w); os.read(r, 1); os._exit(4)
+assert libc.ptrace(16, pid, 0, 0) == 0, ctypes.get_errno()
+os.waitpid(pid, 0)
+libc.ptrace(17, pid, 0, 0)
+os.close(w)
+_, st = os.waitpid(pid, 0)
+print("attach", os.WEXITSTATUS(st))
+'
+[[ $BASH == "$(type -P bash)" ]] && echo "\$BASH" $(cat /proc/$$/comm) $(ps -o comm= -p $$)
+bash -c 'echo sub $((1+1))'; (echo paren $BASHPID-is-not-$$ | sed "s/[0-9]*-is-not-[0-9]*/pid/")
+set -m; sleep 0 & wait $!; echo job $?; set +m`)
+	want := "traceme 3\nattach 4\n$BASH bash bash\nsub 2\nparen pid\njob 0\n"
+	if o.Stdout != want {
+		t.Fatalf("stdout %q, want %q; stderr %q", o.Stdout, want, o.Stderr)
+	}
+}
+
+// TestSecPythonDriverUnreachable: a program that run_code's python starts
+// cannot ptrace the driver or open its descriptors (its result channel).
+func TestSecPythonDriverUnreachable(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "attack.py"), []byte(attackBash), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cs := Connect(t, "--rw", dir)
+	var out struct {
+		Stdout string `json:"stdout"`
+	}
+	Structured(t, CallOK(t, cs, "run_code", map[string]any{"code": `import os, subprocess
+print(subprocess.run(["python3", "` + dir + `/attack.py", str(os.getpid()), "once"], capture_output=True, text=True).stdout, end="")
+print(1 + 1)`}), &out)
+	if out.Stdout != "clean\n2\n" {
+		t.Fatalf("attack on the driver: %q", out.Stdout)
 	}
 }

@@ -104,6 +104,14 @@ type Spec struct {
 	// TTY: Files[0] is a terminal slave (Sandbox.OpenPTY); it becomes the
 	// controlling terminal of the child's session.
 	TTY bool
+	// NonDumpable starts the child non-dumpable: no other sandbox process
+	// can ptrace it, read or write its memory or open its descriptors
+	// through /proc/PID/fd, and its forks inherit that; programs it
+	// executes are dumpable again. Path is executed from a copy init made
+	// of ShellPath at start (or of Path on first use). Dir is entered
+	// without root's DAC capabilities: use "/" and change directory in the
+	// child when Dir may need them.
+	NonDumpable bool
 }
 
 // ExitStatus is how a process ended.

@@ -289,6 +289,8 @@ type initd struct {
 
 	spawnq chan func() // run on the spawner thread (see spawner)
 	dying  sync.Once
+
+	sealed sealed // executables for non-dumpable spawns (nondump_linux.go)
 }
 
 func stage2() {
@@ -334,6 +336,12 @@ func stage2() {
 	}
 	d.verify()
 	d.openJobs()
+	// Before any sandbox code runs (nondump_linux.go).
+	if _, err := d.sealed.fd(ShellPath); err != nil {
+		d.st.gap("shell_nondumpable: %v", err)
+	} else if gap := nonDumpableGap(); gap != "" {
+		d.st.gap("%s", gap)
+	}
 	jobsErr := make(chan error, 1)
 	go d.spawner(jobsErr)
 	if err := <-jobsErr; err != nil {
@@ -564,13 +572,33 @@ func (d *initd) spawn(m *message, files []*os.File) {
 	if dir == "" {
 		dir = d.cfg.Workdir
 	}
+	execPath := path
+	if req.NonDumpable {
+		if len(fds) >= minSealedFd {
+			d.reply(m.ID, nil, fmt.Errorf("spawn %s: too many files", req.Path))
+			return
+		}
+		if execPath, err = d.nonDumpableExec(path); err != nil {
+			d.reply(m.ID, nil, err)
+			return
+		}
+	}
 	hold := d.holdAtExec()
 	// With Ctty, fd 0 is a terminal slave (OpenPTY): it becomes the
 	// controlling terminal of the child's new session.
 	attr := &syscall.ProcAttr{Dir: dir, Env: req.Env, Files: fds, Sys: &syscall.SysProcAttr{Setsid: true, Setctty: req.Ctty, Ctty: 0, Ptrace: hold}}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	pid, err := syscall.ForkExec(path, req.Args, attr)
+	var pid int
+	if req.NonDumpable {
+		// The memfd is readable only with DAC capabilities: without them
+		// in effect, the exec makes the child non-dumpable.
+		if cerr := withoutDAC(func() { pid, err = syscall.ForkExec(execPath, req.Args, attr) }); cerr != nil && pid == 0 {
+			err = fmt.Errorf("spawn %s: %w", req.Path, cerr)
+		}
+	} else {
+		pid, err = syscall.ForkExec(path, req.Args, attr)
+	}
 	if err != nil {
 		d.reply(m.ID, nil, err)
 		return

@@ -635,7 +635,7 @@ func (s *Sandbox) Spawn(ctx context.Context, spec Spec) (*Process, error) {
 	if spec.Tag != "" {
 		env = setEnv(append([]string(nil), env...), TagEnv+"="+spec.Tag)
 	}
-	req := spawnReq{Path: spec.Path, Args: spec.Args, Env: env, Dir: spec.Dir, Ctty: spec.TTY, Tag: spec.Tag}
+	req := spawnReq{Path: spec.Path, Args: spec.Args, Env: env, Dir: spec.Dir, Ctty: spec.TTY, Tag: spec.Tag, NonDumpable: spec.NonDumpable}
 	n := max(len(spec.Files), 3)
 	req.Files = make([]int, n)
 	var files []*os.File

@@ -91,6 +91,8 @@ type spawnReq struct {
 	Files []int    `json:"files"` // per child fd: index into the attached fds, -1 = /dev/null
 	Tag   string   `json:"tag,omitempty"`
 	Ctty  bool     `json:"ctty,omitempty"` // fd 0 becomes the controlling terminal
+	// NonDumpable: start it non-dumpable (nondump_linux.go).
+	NonDumpable bool `json:"nondump,omitempty"`
 }
 
 type spawnResp struct {

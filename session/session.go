@@ -6,6 +6,17 @@
 // session run one at a time in arrival order; sessions run in parallel. When
 // bash ends (exit, set -e, a runaway killed) the session stays and the next
 // command gets a fresh shell.
+//
+// Trust boundary: code the session's bash evaluates itself (the command
+// text, files it sources, its subshells) is the shell, and can make it
+// report anything about itself, as it could redefine any command. What the
+// package guarantees is that no other process (programs a command runs,
+// background processes, other sessions, code contexts) can forge or alter
+// a session's status, exit code or cwd: bash is non-dumpable (no ptrace,
+// /proc/PID/mem or /proc/PID/fd from outside it, see
+// isolation.Spec.NonDumpable), its status goes over a socket no command
+// holds (status_linux.go), and a record completes only the call in flight.
+// Output is weaker: see "Known gaps" in the README and shell_linux.go.
 package session
 
 import (

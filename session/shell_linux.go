@@ -37,6 +37,14 @@ package session
 // __sbx_post after the command, accepted only from bash's own pid and only
 // for the command in flight.
 //
+// bash is started non-dumpable (isolation.Spec.NonDumpable, from a sealed
+// copy of /bin/bash init made at start): other sandbox processes, all of
+// the same uid, cannot ptrace it, write its memory or open its script pipe
+// (fd 255) or status socket (fd 254) through /proc/PID/fd. Its subshells
+// stay non-dumpable; programs it executes are dumpable again. It starts in
+// "/" and cds to the session's directory in the setup script (the spawn
+// enters its directory without root's DAC capabilities).
+//
 // Bounds of what the sandbox writes toward the server here:
 //   - status: a record is at most maxStatusRecord (64 KiB) and at most
 //     maxStatusReads messages are read per wake-up; anything else is dropped
@@ -202,7 +210,11 @@ func startShell(ctx context.Context, sb *isolation.Sandbox, log zerolog.Logger, 
 	// records that are not ASCII: each locale switch costs bash ~15 µs.
 	// The status socket arrives at fd 4 and moves to statusFd, next to the
 	// script's descriptor, out of the way of a user's exec 4>file.
-	setup := fmt.Sprintf(`__sbx_fd=255; if ! [[ /proc/$$/fd/255 -ef /proc/$$/fd/3 ]]; then for ((__sbx_fd=254; __sbx_fd>3; __sbx_fd--)); do [[ /proc/$$/fd/$__sbx_fd -ef /proc/$$/fd/3 ]] && break; done; fi; builtin readonly __sbx_fd; exec 3<&-; BASH_ARGV0=bash
+	// bash starts non-dumpable in "/" (isolation.Spec.NonDumpable: the
+	// directory is entered without root's DAC capabilities) and changes to
+	// dir here; its comm is the memfd's descriptor number until renamed.
+	setup := fmt.Sprintf(`builtin cd -- %[6]s || builtin exit 96; builtin unset OLDPWD; builtin declare -x OLDPWD; builtin printf bash >/proc/self/comm
+__sbx_fd=255; if ! [[ /proc/$$/fd/255 -ef /proc/$$/fd/3 ]]; then for ((__sbx_fd=254; __sbx_fd>3; __sbx_fd--)); do [[ /proc/$$/fd/$__sbx_fd -ef /proc/$$/fd/3 ]] && break; done; fi; builtin readonly __sbx_fd; exec 3<&-; BASH_ARGV0=bash
 ((__sbx_fd != %[5]s)) || builtin exit 97; exec %[5]s>&4 4>&-
 __sbx_q() { local IFS=' ' __h; builtin read -u $__sbx_fd -r -N %[1]d __h; builtin set -- $__h; if (($5)); then local LC_ALL=C; fi; IFS= builtin read -u $__sbx_fd -r -N "$1" __sbx_c; if (($2)); then IFS= builtin read -u $__sbx_fd -r -N "$2" __sbx_p; fi; if (($3)); then IFS= builtin read -u $__sbx_fd -r -N "$3" __sbx_i; fi; __sbx_s=$4; builtin export %[2]s=%[3]s/"$4"; }
 __sbx_post() { builtin printf '%%s %%s\0%%s\0' "$1" "$2" "$PWD" >&%[5]s; __sbx_ok || __sbx_a; }
@@ -210,7 +222,7 @@ __sbx_post() { builtin printf '%%s %%s\0%%s\0' "$1" "$2" "$PWD" >&%[5]s; __sbx_o
 __sbx_a
 __sbx_post 0 0
 exec 1>&- 2>&-
-`, headerLen, isolation.TagEnv, quote(tag), aliasSetup, statusFd)
+`, headerLen, isolation.TagEnv, quote(tag), aliasSetup, statusFd, quote(dir))
 	// The FIFOs and bash are independent round trips to init: overlap them.
 	defer statusEnd.Close() // bash has its copy once spawned
 	sh.gen = 1
@@ -232,9 +244,12 @@ exec 1>&- 2>&-
 			Path:  "/bin/bash",
 			Args:  []string{"bash", "--norc", "--noprofile", "/dev/fd/3"},
 			Env:   append(slices.Clip(env), setupVar+"="+setup),
-			Dir:   dir,
+			Dir:   "/",
 			Files: []*os.File{nil, nil, nil, r, statusEnd},
 			Tag:   tag,
+			// No other sandbox process can reach bash (ptrace,
+			// /proc/PID/mem, /proc/PID/fd/255): see status_linux.go.
+			NonDumpable: true,
 		})
 	}()
 	wg.Wait()

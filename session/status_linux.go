@@ -13,6 +13,12 @@ package session
 // setup script before any user command runs, and checked against the pid
 // the sandbox reported for the spawn (/proc/PID/status NSpid).
 //
+// Only bash can write from bash's pid: it is non-dumpable, so no other
+// sandbox process can ptrace it or inject code through its memory or its
+// script pipe (shell_linux.go). Code bash itself evaluates can write a
+// record (it is the shell: see the package doc), but only the one for the
+// command in flight is taken.
+//
 // Record: "SEQ CODE\0PWD\0" (printf may split a long one over messages).
 // Only the record for the command in flight is taken; any other is dropped
 // and logged.
