@@ -145,3 +145,41 @@ func stateDir(t *testing.T) string {
 	})
 	return dir
 }
+
+// apt-get install of a package built in the sandbox (no network needed)
+// installs into the --root overlay: dpkg knows it and its file is there,
+// while the host's dpkg database and the file's path are untouched.
+func TestConfineAptGetInstall(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/apt-get"); err != nil {
+		t.Skip("no apt-get on this machine")
+	}
+	cs := Connect(t, "--root", "overlay")
+	var info struct{ Level string }
+	Structured(t, CallOK(t, cs, "sandbox_info", map[string]any{}), &info)
+	if info.Level != "full" {
+		if os.Getenv("SBX_REQUIRE_ISOLATION") == "1" {
+			t.Fatalf("level %s, want full", info.Level)
+		}
+		t.Skipf("level %s: apt-get into the overlay needs level full (see the README)", info.Level)
+	}
+	statusBefore, err := os.ReadFile("/var/lib/dpkg/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg := fmt.Sprintf("sbx-apt-%d-%d", os.Getpid(), time.Now().UnixNano())
+	file := "/usr/share/" + pkg + "/f"
+	o := execIn(t, cs, map[string]any{"timeout_ms": 120000, "command": fmt.Sprintf(`set -e; mkdir -p p/DEBIAN p/usr/share/%[1]s; echo hi > p/usr/share/%[1]s/f
+printf 'Package: %[1]s\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\nDescription: t\n' > p/DEBIAN/control
+dpkg-deb -b p %[1]s.deb >/dev/null
+apt-get install -y "$PWD/%[1]s.deb" >apt.log 2>&1 || { cat apt.log; exit 1; }
+cat %[2]s; dpkg -s %[1]s | grep '^Status:'`, pkg, file)})
+	if o.Stdout != "hi\nStatus: install ok installed\n" || o.ExitCode != 0 {
+		t.Fatalf("apt-get install in the overlay: %+v", o)
+	}
+	if _, err := os.Lstat(file); err == nil {
+		t.Fatalf("host has %s", file)
+	}
+	if statusAfter, _ := os.ReadFile("/var/lib/dpkg/status"); !bytes.Equal(statusBefore, statusAfter) {
+		t.Fatal("the host's /var/lib/dpkg/status changed")
+	}
+}

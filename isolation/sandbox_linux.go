@@ -437,10 +437,18 @@ func (s *Sandbox) report(st initStatus, icfg initConfig, cgLimited bool, reasons
 	s.info.PTY = ptySource(st.PtsDev)
 	s.info.Filesystem = filesystemInfo(icfg.FS, st.FS, ns)
 	s.rootBuild = time.Duration(st.FS.BuildMicros) * time.Microsecond
+	if lvl == LevelUserNS && os.Geteuid() != 0 && s.info.Filesystem.Root == "overlay" {
+		reasons = append(s.info.Reasons, "filesystem: "+userNSForeignFiles)
+		s.info.Reasons = reasons
+	}
 	if s.info.Filesystem.Root == "host" && ns {
 		s.info.Reasons = append(s.info.Reasons, "filesystem: root host (--root host): the sandbox writes to the host's files")
 	}
 }
+
+// userNSForeignFiles says what the overlay cannot do at level userns for
+// an unprivileged server.
+const userNSForeignFiles = "only the server's own uid is mapped in the user namespace: files the host's root (or any other user) owns, such as /usr, /etc and /var/lib/dpkg, show as nobody's and stay unwritable even in the overlay, so apt-get and dpkg cannot install packages (run the server as root for level full)"
 
 // homeFor picks HOME: /root (private and empty) in the namespace levels and
 // for real root, else the server user's home when it exists, else the
