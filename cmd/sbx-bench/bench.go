@@ -452,9 +452,10 @@ func (b *bench) warmExec(ctx context.Context, s *server) ([]row, error) {
 // modernExecMetric names the 2026-07-28 row of the exec step.
 const pipelinedMetric = "pipelined `exec true`: 2 000 calls over 8 sessions sent without waiting"
 
-// pipelined sends 2,000 exec true calls over 8 sessions at once (more than
-// the 64 the server runs at a time: the rest queue) and reports calls per
-// second from the first send to the last answer.
+// pipelined sends 2,000 exec true calls over 8 sessions at once (each
+// session's calls wait in the server's per-session queue, one running per
+// session) and reports calls per second from the first send to the last
+// answer.
 func (b *bench) pipelined(ctx context.Context, s *server) ([]row, error) {
 	if err := s.need("create_session", "exec"); err != nil {
 		return nil, err
