@@ -103,6 +103,8 @@ var flagDocs = []flagDoc{
 	{"max-sessions", "SBX_MAX_SESSIONS", "128", "most shell sessions at once (default included); create_session past it is an error"},
 	{"max-processes", "SBX_MAX_PROCESSES", "512", "most background processes running at once (start_process)"},
 	{"max-contexts", "SBX_MAX_CONTEXTS", "32", "most code contexts at once (run_code's default ones included)"},
+	{"max-queued", "SBX_MAX_QUEUED", "10000", "most tool calls waiting to run (behind their session's running command or for one of the 64 slots); a call past it or past --max-queued-bytes is answered \"server busy\""},
+	{"max-queued-bytes", "SBX_MAX_QUEUED_BYTES", "256M", "most bytes of arguments held by waiting tool calls: bytes or with a K/M/G suffix"},
 	{"toolsets", "SBX_TOOLSETS", "all", "comma list of tool sets to expose: core, exec, process, files, code, all"},
 	{"read-only", "SBX_READ_ONLY", "false", "expose only tools that neither write files nor run code"},
 	{"env", "SBX_ENV", "", "KEY=VAL added to every sandbox process (repeatable; SBX_ENV: one per line)"},
@@ -301,7 +303,7 @@ func parse(args []string, getenv func(string) string, resolve bool) (Config, err
 	for _, lim := range []struct {
 		name, def string
 		dst       *int
-	}{{"max-sessions", "128", &c.MaxSessions}, {"max-processes", "512", &c.MaxProcesses}, {"max-contexts", "32", &c.MaxContexts}} {
+	}{{"max-sessions", "128", &c.MaxSessions}, {"max-processes", "512", &c.MaxProcesses}, {"max-contexts", "32", &c.MaxContexts}, {"max-queued", "10000", &c.MaxQueued}} {
 		v, src = value(lim.name, lim.def)
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < 1 || n > 100000 {
@@ -309,6 +311,12 @@ func parse(args []string, getenv func(string) string, resolve bool) (Config, err
 		}
 		*lim.dst = n
 	}
+	v, src = value("max-queued-bytes", "256M")
+	mq, err := ParseBytes(v)
+	if err != nil || mq < 1<<20 || mq > 16<<30 {
+		return Config{}, bad(src, v, "want a size between 1M and 16G, e.g. 256M")
+	}
+	c.MaxQueuedBytes = int(mq)
 	v, src = value("toolsets", "all")
 	if c.Toolsets, err = parseToolsets(v); err != nil {
 		return Config{}, bad(src, v, err.Error())

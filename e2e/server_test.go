@@ -507,3 +507,28 @@ func TestServerStrictRefusalSaysHow(t *testing.T) {
 		}
 	}
 }
+
+// TestServerMaxQueued: --max-queued bounds the calls waiting to run; the
+// call past it is answered "server busy" at once, naming the bound.
+func TestServerMaxQueued(t *testing.T) {
+	r := e2e.StartRaw(t, "--max-queued", "1", "--exit-grace", "0")
+	r.Initialize(t, "2025-06-18")
+	for i, cmd := range []string{"sleep 30", "true", "true"} {
+		r.Send(t, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"exec","arguments":{"command":%q}}}`, i+1, cmd))
+	}
+	// 1 runs, 2 waits behind it in the default session's line, 3 is past the bound
+	line := r.Recv(t, 60*time.Second)
+	var m struct {
+		ID     int `json:"id"`
+		Result struct {
+			IsError bool `json:"isError"`
+			Content []struct {
+				Text string `json:"text"`
+			} `json:"content"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(line, &m); err != nil || m.ID != 3 || !m.Result.IsError || len(m.Result.Content) != 1 ||
+		!strings.Contains(m.Result.Content[0].Text, "server busy") || !strings.Contains(m.Result.Content[0].Text, "at most 1 calls") {
+		t.Fatalf("want call 3 refused as busy, got %s (%v)", line, err)
+	}
+}

@@ -156,11 +156,13 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 				return instructions(list, "being set up, sandbox_info reports it", cfg)
 			}
 		},
-		Ready:     ready,
-		Tools:     list,
-		Tasks:     server.TaskOptions{After: cfg.TaskAfter},
-		ExitGrace: cfg.ExitGrace,
-		Log:       log.With().Str("pkg", "server").Logger(),
+		Ready:          ready,
+		Tools:          list,
+		Tasks:          server.TaskOptions{After: cfg.TaskAfter},
+		ExitGrace:      cfg.ExitGrace,
+		MaxQueued:      cfg.MaxQueued,
+		MaxQueuedBytes: cfg.MaxQueuedBytes,
+		Log:            log.With().Str("pkg", "server").Logger(),
 		Cleanups: []func(){
 			func() {
 				<-ready // a start in progress finishes (bounded by the cleanup timeout)
