@@ -694,3 +694,86 @@ print(1 + 1)`}), &out)
 		t.Fatalf("attack on the driver: %q", out.Stdout)
 	}
 }
+
+// stealFifos is run by python3 inside the sandbox as `steal.py SKIP...`:
+// it opens every FIFO it can find by any path (the filesystem but /proc,
+// /sys and /dev, and every /proc/PID/fd and /proc/PID/task/*/fd entry of
+// processes other than SKIP and itself), writes INJECTED into those it can
+// open for writing and reads from those it can open for reading, and
+// prints "none" or the FIFOs it opened.
+const stealFifos = `import os, stat, sys
+skip = set(sys.argv[1:]) | {str(os.getpid())}
+paths = []
+for root, dirs, files in os.walk("/"):
+    if root == "/":
+        dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+    paths += [os.path.join(root, f) for f in files]
+for pid in os.listdir("/proc"):
+    if not pid.isdigit() or pid in skip:
+        continue
+    for d in ["/proc/%s/fd" % pid] + ["/proc/%s/task/%s/fd" % (pid, t) for t in os.listdir("/proc/%s/task" % pid)]:
+        try:
+            paths += [d + "/" + f for f in os.listdir(d)]
+        except OSError:
+            pass
+opened = []
+for p in paths:
+    try:
+        if not stat.S_ISFIFO(os.stat(p).st_mode) or p.endswith("/gate"):
+            continue
+    except OSError:
+        continue
+    for mode in (os.O_WRONLY, os.O_RDONLY):
+        try:
+            fd = os.open(p, mode | os.O_NONBLOCK)
+        except OSError:
+            continue
+        opened.append(p)
+        try:
+            os.write(fd, b"INJECTED") if mode == os.O_WRONLY else os.read(fd, 1 << 16)
+        except OSError:
+            pass
+        os.close(fd)
+print("none" if not opened else "opened: " + " ".join(sorted(set(opened))))
+`
+
+// TestSecOtherSessionOutput: from session A, no path (the filesystem,
+// /proc/*/fd) opens session B's output FIFOs while B's command runs, so A
+// can neither read nor add to B's output: B's result is exactly what B
+// wrote.
+func TestSecOtherSessionOutput(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "steal.py"), []byte(stealFifos), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cs := Connect(t, "--rw", dir)
+	CallOK(t, cs, "create_session", map[string]any{"id": "b"})
+	if o := sh(t, cs, "mkfifo "+dir+"/gate"); o.ExitCode != 0 {
+		t.Fatalf("mkfifo: %+v", o)
+	}
+	// B runs builtins only (no process of its own that A could reach
+	// through /proc): it signals that its output FIFOs are open, waits at
+	// the gate, then writes.
+	bDone := make(chan execOut, 1)
+	go func() {
+		var o execOut
+		res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "exec", Arguments: map[string]any{"command": `echo B-first; : >` + dir + `/started; read x <` + dir + `/gate; echo B-wrote`, "session": "b"}})
+		if err == nil {
+			b, _ := json.Marshal(res.StructuredContent)
+			json.Unmarshal(b, &o)
+		}
+		bDone <- o
+	}()
+	o := sh(t, cs, `while [[ ! -e `+dir+`/started ]]; do sleep 0.01; done
+python3 `+dir+`/steal.py $$; echo go >`+dir+`/gate`)
+	b := <-bDone
+	if o.ExitCode != 0 || !strings.HasPrefix(o.Stdout, "none\n") {
+		t.Errorf("session A reached FIFOs: %+v", o)
+	}
+	if b.ExitCode != 0 || b.Stdout != "B-first\nB-wrote\n" || b.Stderr != "" {
+		t.Errorf("session B's output: %+v", b)
+	}
+}

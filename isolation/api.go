@@ -112,6 +112,12 @@ type Spec struct {
 	// without root's DAC capabilities: use "/" and change directory in the
 	// child when Dir may need them.
 	NonDumpable bool
+	// PrivateFd > 0 gives the child the sandbox's private directory
+	// (Sandbox.PrivateDir) at this descriptor, where it reaches it as
+	// PrivatePathIn(PrivateFd) (not a slot of Files; 3..99). Give it only
+	// to NonDumpable children that close it for the programs they run:
+	// whoever holds it can open everything in it.
+	PrivateFd int
 }
 
 // ExitStatus is how a process ended.

@@ -29,7 +29,8 @@
 //	  /tmp /var/tmp /run /root, secrets hidden, workdir and --rw/--ro bound;
 //	  mounts_linux.go: fresh masked /proc, read-only /sys, minimal /dev with
 //	  its own devpts), unshare NEWCGROUP, read-only cgroupfs on the new
-//	  /sys/fs/cgroup, hostname, lo up, RunDir tmpfs, oom_score_adj,
+//	  /sys/fs/cgroup, hostname, lo up, RunDir tmpfs, private dir (fd 40, detached:
+//	  private_linux.go), oom_score_adj,
 //	  NO_NEW_PRIVS, drop bounding caps (and MKNOD; NET_RAW with the host's
 //	  network), seccomp (prlimit64 on init refused), DUMPABLE 0,
 //	  writes config+status to a pipe at fd 5, execve(/proc/self/exe, "__sbx_init", "2")

@@ -67,14 +67,18 @@ type initStatus struct {
 	JobsTaskFDs int  `json:"jobs_task_fds,omitempty"`
 	CgroupNS    bool `json:"cgroup_ns"`
 	// CgroupConfined: /sys/fs/cgroup shows only the sandbox's cgroups, read-only.
-	CgroupConfined bool     `json:"cgroup_confined"`
-	RunDir         string   `json:"run_dir"`
-	RunDirTmp      bool     `json:"run_dir_tmpfs"` // RunDir is a private tmpfs (removed with the namespace)
-	Reasons        []string `json:"reasons,omitempty"`
-	CapEff         string   `json:"cap_eff,omitempty"`
-	PtsDev         uint64   `json:"pts_dev,omitempty"` // ptsDev() inside
-	SeccompErr     string   `json:"-"`
-	FS             fsStatus `json:"fs"`
+	CgroupConfined bool   `json:"cgroup_confined"`
+	RunDir         string `json:"run_dir"`
+	RunDirTmp      bool   `json:"run_dir_tmpfs"` // RunDir is a private tmpfs (removed with the namespace)
+	// Private: fdPrivate holds the private directory (private_linux.go),
+	// detached from every mount tree when PrivateDetached.
+	Private         bool     `json:"private,omitempty"`
+	PrivateDetached bool     `json:"private_detached,omitempty"`
+	Reasons         []string `json:"reasons,omitempty"`
+	CapEff          string   `json:"cap_eff,omitempty"`
+	PtsDev          uint64   `json:"pts_dev,omitempty"` // ptsDev() inside
+	SeccompErr      string   `json:"-"`
+	FS              fsStatus `json:"fs"`
 }
 
 func (st *initStatus) gap(format string, args ...any) {
@@ -142,6 +146,9 @@ func stage1() {
 			st.Fatal = fmt.Sprintf("create run dir: %v", err)
 		}
 		st.RunDir = dir
+		if err == nil {
+			openPrivateDir(dir, false, &st)
+		}
 	}
 	_ = os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(oomInit)), 0)
 	reducePrivileges(&cfg, &st)
@@ -219,6 +226,7 @@ func setupNamespaces(cfg *initConfig, st *initStatus) {
 		return
 	}
 	st.RunDir, st.RunDirTmp = dir, true
+	openPrivateDir(dir, true, st)
 }
 
 // loopbackUp sets IFF_UP on lo with SIOCSIFFLAGS.
@@ -313,6 +321,7 @@ func stage2() {
 	unix.CloseOnExec(fdControl)
 	unix.CloseOnExec(fdLifeline)
 	unix.CloseOnExec(fdJobs) // a writable handle on the sandbox's cgroup: init's alone
+	unix.CloseOnExec(fdPrivate)
 	for i := range h.Status.JobsTaskFDs {
 		unix.CloseOnExec(fdJobsTasks + i)
 	}
@@ -582,6 +591,16 @@ func (d *initd) spawn(m *message, files []*os.File) {
 			d.reply(m.ID, nil, err)
 			return
 		}
+	}
+	if req.PrivateFd > 0 {
+		if err := d.checkPrivateFd(req.PrivateFd); err != nil {
+			d.reply(m.ID, nil, err)
+			return
+		}
+		for len(fds) <= req.PrivateFd {
+			fds = append(fds, d.devnull.Fd())
+		}
+		fds[req.PrivateFd] = fdPrivate
 	}
 	hold := d.holdAtExec()
 	// With Ctty, fd 0 is a terminal slave (OpenPTY): it becomes the

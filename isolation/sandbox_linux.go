@@ -32,6 +32,7 @@ type Sandbox struct {
 	env     []string
 	workdir string
 	runDir  string
+	private bool   // init has the private directory
 	netMode string // the network mode reached (allow may degrade to host)
 
 	cmd      *exec.Cmd
@@ -267,6 +268,7 @@ func startLevel(ctx context.Context, cfg Config, workdir string, lvl Level) (_ *
 	}
 	s.report(st, icfg, cgLimited, reasons)
 	s.runDir = st.RunDir
+	s.private = st.Private
 	s.env = baseEnv(homeFor(lvl, workdir), cfg.Env)
 	s.info.Reasons = s.startNetwork(ctx, icfg.NetNS, s.info.Reasons)
 	return s, nil
@@ -631,6 +633,17 @@ func (s *Sandbox) Workdir() string { return s.workdir }
 // levels it is a tmpfs visible only inside the sandbox.
 func (s *Sandbox) RunDir() string { return s.runDir }
 
+// PrivateDir is the sandbox's private directory as ops and MakeFifo see it
+// ("" when init has none): a directory no sandbox program reaches by any
+// path in the namespace levels (private_linux.go). Children get it with
+// Spec.PrivateFd.
+func (s *Sandbox) PrivateDir() string {
+	if !s.private {
+		return ""
+	}
+	return privatePath()
+}
+
 // Spawn starts a process inside the sandbox in its own session (setsid).
 func (s *Sandbox) Spawn(ctx context.Context, spec Spec) (*Process, error) {
 	if len(spec.Args) == 0 {
@@ -643,7 +656,7 @@ func (s *Sandbox) Spawn(ctx context.Context, spec Spec) (*Process, error) {
 	if spec.Tag != "" {
 		env = setEnv(append([]string(nil), env...), TagEnv+"="+spec.Tag)
 	}
-	req := spawnReq{Path: spec.Path, Args: spec.Args, Env: env, Dir: spec.Dir, Ctty: spec.TTY, Tag: spec.Tag, NonDumpable: spec.NonDumpable}
+	req := spawnReq{Path: spec.Path, Args: spec.Args, Env: env, Dir: spec.Dir, Ctty: spec.TTY, Tag: spec.Tag, NonDumpable: spec.NonDumpable, PrivateFd: spec.PrivateFd}
 	n := max(len(spec.Files), 3)
 	req.Files = make([]int, n)
 	var files []*os.File

@@ -19,6 +19,7 @@ func (s *Sandbox) BaseEnv() []string                                      { retu
 func (s *Sandbox) Workdir() string                                        { return "" }
 func (s *Sandbox) OOMKills() (int64, bool)                                { return 0, false }
 func (s *Sandbox) RunDir() string                                         { return "" }
+func (s *Sandbox) PrivateDir() string                                     { return "" }
 func (s *Sandbox) Spawn(ctx context.Context, spec Spec) (*Process, error) { return nil, ErrUnsupported }
 func (s *Sandbox) Signal(pid int, sig syscall.Signal) error               { return ErrUnsupported }
 func (s *Sandbox) KillAll(ctx context.Context) error                      { return ErrUnsupported }

@@ -93,6 +93,8 @@ type spawnReq struct {
 	Ctty  bool     `json:"ctty,omitempty"` // fd 0 becomes the controlling terminal
 	// NonDumpable: start it non-dumpable (nondump_linux.go).
 	NonDumpable bool `json:"nondump,omitempty"`
+	// PrivateFd > 0: the child's fd that gets the private directory.
+	PrivateFd int `json:"private_fd,omitempty"`
 }
 
 type spawnResp struct {

@@ -17,7 +17,7 @@ package session
 //
 // @ expands to
 //
-//	__sbx_q;builtin eval -- "$__sbx_c" >"$__sbx_o" 2>"$__sbx_e" 254>&-;__sbx_post "$__sbx_s" $?
+//	__sbx_q;builtin eval -- "$__sbx_c" >"$__sbx_o" 2>"$__sbx_e" 254>&- 253>&-;__sbx_post "$__sbx_s" $?
 //
 // The p variants run the prelude (per-call cwd/env) and the command in a
 // subshell, so the overrides apply to that command only; the i variants feed
@@ -30,9 +30,14 @@ package session
 // `unalias -a`, `shopt -u expand_aliases` or own alias changed them, so the
 // next command cannot break.
 //
-// OUT and ERR ($__sbx_o, $__sbx_e) are FIFOs in the sandbox's run directory
-// that bash opens for each command and closes after it; the server holds
-// their read ends. Status (bash → server) goes over its own channel, a
+// OUT and ERR ($__sbx_o, $__sbx_e) are FIFOs that bash opens for each
+// command and closes after it; the server holds their read ends. They are
+// in the sandbox's private directory (isolation.Sandbox.PrivateDir), which
+// in the namespace levels is in no mount tree: bash holds a descriptor of
+// it at fd 253 (privateFd) and opens them as /proc/self/fd/253/TAG/out.N,
+// which only bash and its (non-dumpable) subshells can resolve; every
+// command runs with fd 253 closed, like the status socket. No other
+// sandbox process, in this session or another, can open them by a path. Status (bash → server) goes over its own channel, a
 // socket bash inherits (see status_linux.go): "SEQ CODE\0PWD\0" written by
 // __sbx_post after the command, accepted only from bash's own pid and only
 // for the command in flight.
@@ -51,12 +56,15 @@ package session
 //     (and logged), so no record is ever buffered beyond that.
 //   - output FIFOs: read in 64 KiB pieces into the command's bounded capture
 //     (head and tail, outbuf) and, when streamed, into notifications of at
-//     most maxChunk; nothing is buffered beyond that. A writer other than
-//     the command (any sandbox process can open the FIFOs, or the command's
-//     own /proc/PID/fd/1) can only add bytes to that bounded output: it
-//     cannot end the command or change its exit code or cwd, and a FIFO
-//     still held open after the command is retired (at most maxRetired,
-//     drained into a fixed buffer).
+//     most maxChunk; nothing is buffered beyond that. The programs a
+//     command runs are ordinary (dumpable) processes holding the FIFOs as
+//     fds 1 and 2, so while they run any sandbox process can reopen those
+//     through /proc/PID/fd (as it could ptrace them and write anything on
+//     their stdout), and a process that kept an O_PATH handle on a FIFO can
+//     reopen it later; such a writer can only add bytes to that bounded
+//     output (of this session's commands): it cannot end a command or
+//     change its exit code or cwd, and a FIFO still held open after the
+//     command is retired (at most maxRetired, drained into a fixed buffer).
 //
 // Completion: once the status record is readable, everything the command
 // wrote is already in the output FIFOs; the server drains them. If a drain
@@ -109,6 +117,14 @@ const headerLen = 48
 // programs never inherit it.
 const statusFd = "254"
 
+// privateFd is where bash keeps its descriptor of the sandbox's private
+// directory, which holds its output FIFOs; closed for every command like
+// statusFd. It arrives at privateArrives.
+const (
+	privateFd      = 253
+	privateArrives = 5
+)
+
 // aliasNames are the command aliases (see the framing comment).
 // They are as short as names go because bash reads each byte of a command
 // line with its own read(2), about 3 µs apiece on a VM; "@" is legal in
@@ -131,7 +147,7 @@ var aliasSetup = func() string {
 		if in != "" {
 			in += " "
 		}
-		line := `__sbx_q;` + v.body + ` ` + in + `>"$__sbx_o" 2>"$__sbx_e" ` + statusFd + `>&-;__sbx_post "$__sbx_s" $?`
+		line := `__sbx_q;` + v.body + ` ` + in + `>"$__sbx_o" 2>"$__sbx_e" ` + statusFd + `>&- ` + strconv.Itoa(privateFd) + `>&-;__sbx_post "$__sbx_s" $?`
 		vars = append(vars, fmt.Sprintf("__sbx_A%d=%s", i, quote(line)))
 		defs = append(defs, fmt.Sprintf(`builtin alias %s="$__sbx_A%d"`, aliasNames[i], i))
 		checks = append(checks, fmt.Sprintf(`"${BASH_ALIASES[%s]-}" == "$__sbx_A%d"`, aliasNames[i], i))
@@ -146,7 +162,8 @@ type shell struct {
 	sb    *isolation.Sandbox
 	proc  *isolation.Process
 	tag   string // session tag; commands get tag/SEQ
-	dir   string // run directory of this shell inside the sandbox
+	dir   string // this shell's FIFO directory, as init's ops reach it
+	bdir  string // the same, as bash reaches it
 	gen   int    // FIFO generation
 	seq   int
 	cwd   string
@@ -179,7 +196,19 @@ type fifo struct {
 
 // startShell spawns bash with env in dir and waits until it is ready.
 func startShell(ctx context.Context, sb *isolation.Sandbox, log zerolog.Logger, tag string, env []string, dir string) (_ *shell, err error) {
-	sh := &shell{sb: sb, log: log, tag: tag, dir: sb.RunDir() + "/" + strings.ReplaceAll(tag, "/", "_"), wake: -1, status: -1}
+	sh := &shell{sb: sb, log: log, tag: tag, wake: -1, status: -1}
+	// The FIFOs live in the sandbox's private directory, which no sandbox
+	// program reaches by a path: bash gets a descriptor of it (privateFd)
+	// and opens them through its own /proc/self/fd.
+	name := strings.ReplaceAll(tag, "/", "_")
+	privFd, privSetup := 0, ""
+	if p := sb.PrivateDir(); p != "" {
+		sh.dir, sh.bdir = p+"/"+name, isolation.PrivatePathIn(privateFd)+"/"+name
+		privFd, privSetup = privateArrives, fmt.Sprintf("exec %d<&%d %d<&-\n", privateFd, privateArrives, privateArrives)
+	} else {
+		sh.dir = sb.RunDir() + "/" + name
+		sh.bdir = sh.dir
+	}
 	defer func() {
 		if err != nil {
 			sh.close()
@@ -215,14 +244,14 @@ func startShell(ctx context.Context, sb *isolation.Sandbox, log zerolog.Logger, 
 	// dir here; its comm is the memfd's descriptor number until renamed.
 	setup := fmt.Sprintf(`builtin cd -- %[6]s || builtin exit 96; builtin unset OLDPWD; builtin declare -x OLDPWD; builtin printf bash >/proc/self/comm
 __sbx_fd=255; if ! [[ /proc/$$/fd/255 -ef /proc/$$/fd/3 ]]; then for ((__sbx_fd=254; __sbx_fd>3; __sbx_fd--)); do [[ /proc/$$/fd/$__sbx_fd -ef /proc/$$/fd/3 ]] && break; done; fi; builtin readonly __sbx_fd; exec 3<&-; BASH_ARGV0=bash
-((__sbx_fd != %[5]s)) || builtin exit 97; exec %[5]s>&4 4>&-
-__sbx_q() { local IFS=' ' __h; builtin read -u $__sbx_fd -r -N %[1]d __h; builtin set -- $__h; if (($5)); then local LC_ALL=C; fi; IFS= builtin read -u $__sbx_fd -r -N "$1" __sbx_c; if (($2)); then IFS= builtin read -u $__sbx_fd -r -N "$2" __sbx_p; fi; if (($3)); then IFS= builtin read -u $__sbx_fd -r -N "$3" __sbx_i; fi; __sbx_s=$4; builtin export %[2]s=%[3]s/"$4"; }
+((__sbx_fd != %[5]s && __sbx_fd != 253)) || builtin exit 97; exec %[5]s>&4 4>&-
+%[7]s__sbx_q() { local IFS=' ' __h; builtin read -u $__sbx_fd -r -N %[1]d __h; builtin set -- $__h; if (($5)); then local LC_ALL=C; fi; IFS= builtin read -u $__sbx_fd -r -N "$1" __sbx_c; if (($2)); then IFS= builtin read -u $__sbx_fd -r -N "$2" __sbx_p; fi; if (($3)); then IFS= builtin read -u $__sbx_fd -r -N "$3" __sbx_i; fi; __sbx_s=$4; builtin export %[2]s=%[3]s/"$4"; }
 __sbx_post() { builtin printf '%%s %%s\0%%s\0' "$1" "$2" "$PWD" >&%[5]s; __sbx_ok || __sbx_a; }
 %[4]sbuiltin readonly -f __sbx_q __sbx_post __sbx_a __sbx_ok
 __sbx_a
 __sbx_post 0 0
 exec 1>&- 2>&-
-`, headerLen, isolation.TagEnv, quote(tag), aliasSetup, statusFd, quote(dir))
+`, headerLen, isolation.TagEnv, quote(tag), aliasSetup, statusFd, quote(dir), privSetup)
 	// The FIFOs and bash are independent round trips to init: overlap them.
 	defer statusEnd.Close() // bash has its copy once spawned
 	sh.gen = 1
@@ -250,6 +279,7 @@ exec 1>&- 2>&-
 			// No other sandbox process can reach bash (ptrace,
 			// /proc/PID/mem, /proc/PID/fd/255): see status_linux.go.
 			NonDumpable: true,
+			PrivateFd:   privFd,
 		})
 	}()
 	wg.Wait()
@@ -282,6 +312,9 @@ exec 1>&- 2>&-
 	}
 	return sh, nil
 }
+
+// bashPath is the path bash opens for the FIFO at p (a path in sh.dir).
+func (sh *shell) bashPath(p string) string { return sh.bdir + strings.TrimPrefix(p, sh.dir) }
 
 func (sh *shell) newFifo(ctx context.Context, name string) (*fifo, error) {
 	sh.gen++
@@ -389,8 +422,8 @@ func (sh *shell) run(ctx context.Context, c command) (outcome, error) {
 	tag := sh.tag + "/" + strconv.Itoa(sh.seq)
 	var hdr strings.Builder
 	if sh.sentOut != sh.out.path || sh.sentErr != sh.err.path {
-		// new output FIFOs: tell bash
-		fmt.Fprintf(&hdr, "__sbx_o=%s __sbx_e=%s\n", quote(sh.out.path), quote(sh.err.path))
+		// new output FIFOs: tell bash (by its own path to them)
+		fmt.Fprintf(&hdr, "__sbx_o=%s __sbx_e=%s\n", quote(sh.bashPath(sh.out.path)), quote(sh.bashPath(sh.err.path)))
 		sh.sentOut, sh.sentErr = sh.out.path, sh.err.path
 	}
 	ilen := 0
