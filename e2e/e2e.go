@@ -154,8 +154,58 @@ func ConnectWith(t testing.TB, opts *mcp.ClientOptions, flags ...string) *mcp.Cl
 // ConnectVersion is ConnectWith at a given protocol version.
 func ConnectVersion(t testing.TB, version string, opts *mcp.ClientOptions, flags ...string) *mcp.ClientSession {
 	t.Helper()
-	bin := Build(t)
-	cmd := exec.Command(bin, withWorkdir(t, flags)...)
+	return connectCmd(t, version, opts, exec.Command(Build(t), withWorkdir(t, flags)...))
+}
+
+// ConnectNobody is Connect with the server run as nobody (uid and gid
+// 65534, no groups, through setpriv), which reaches level userns on a
+// host that allows unprivileged user namespaces: the unprivileged twin of
+// a test run as root. The workdir is a directory nobody owns. The test
+// must run as root (CI does); otherwise it fails.
+func ConnectNobody(t testing.TB, flags ...string) *mcp.ClientSession {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("ConnectNobody needs root (to switch to nobody)")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Fatalf("setpriv: %v", err)
+	}
+	// The build directory is root's: copy the binary where nobody can run
+	// it, next to a workdir and a HOME nobody owns.
+	dir, err := os.MkdirTemp("", "sbx-nobody-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	data, err := os.ReadFile(Build(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "sbx-mcp")
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(dir, "work")
+	if err := os.Mkdir(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(work, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", bin, "--workdir=" + work}, flags...)
+	cmd := exec.Command(setpriv, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + work, "TMPDIR=" + work}
+	return connectCmd(t, Protocol(), nil, cmd)
+}
+
+// connectCmd starts cmd (the server) and returns an initialized client session.
+func connectCmd(t testing.TB, version string, opts *mcp.ClientOptions, cmd *exec.Cmd) *mcp.ClientSession {
+	t.Helper()
+	bin := cmd.Path
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	client := mcp.NewClient(&mcp.Implementation{Name: "sbx-mcp-e2e", Version: "0"}, opts)

@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,24 +20,44 @@ func doubleFork(marker string) string {
 	return fmt.Sprintf(`env -i setsid bash -c '(exec -a %s sleep 1000 &)' </dev/null >/dev/null 2>&1`, marker)
 }
 
-// requireJobCgroups checks that the sandbox gives each job a cgroup, or
-// says why not (the levels without cgroups), in which case the test skips.
-func requireJobCgroups(t *testing.T, cs *mcp.ClientSession) {
-	t.Helper()
-	var info struct {
-		Layers  map[string]bool `json:"layers"`
-		Reasons []string        `json:"reasons"`
-	}
-	Structured(t, CallOK(t, cs, "sandbox_info", nil), &info)
-	if info.Layers["job_cgroups"] {
-		return
-	}
-	for _, r := range info.Reasons {
-		if strings.HasPrefix(r, "job_cgroups:") {
-			t.Skipf("no job cgroups at this level, reported: %s", r)
+// levels are the ways a test reaches the two kinds of membership: the
+// default server (level full with job cgroups as root), and one at level
+// userns, without job cgroups, where job roots are child subreapers and init
+// records what a job orphaned (as root: the server run as nobody; as an
+// unprivileged user the default server is already at userns).
+var levels = []struct {
+	name    string
+	connect func(t *testing.T) *mcp.ClientSession
+}{
+	{"default", func(t *testing.T) *mcp.ClientSession { return Connect(t) }},
+	{"userns", func(t *testing.T) *mcp.ClientSession {
+		var cs *mcp.ClientSession
+		if os.Geteuid() == 0 {
+			cs = ConnectNobody(t)
+		} else {
+			cs = Connect(t)
 		}
+		var info struct {
+			Level  string          `json:"level"`
+			Layers map[string]bool `json:"layers"`
+		}
+		Structured(t, CallOK(t, cs, "sandbox_info", nil), &info)
+		want := "userns"
+		if l := os.Getenv("SBX_EXPECT_UNPRIV_LEVEL"); l != "" {
+			want = l
+		}
+		if info.Level != want {
+			t.Fatalf("unprivileged server at level %s, want %s", info.Level, want)
+		}
+		return cs
+	}},
+}
+
+// eachLevel runs body as a subtest at each of levels.
+func eachLevel(t *testing.T, body func(t *testing.T, cs *mcp.ClientSession)) {
+	for _, l := range levels {
+		t.Run(l.name, func(t *testing.T) { body(t, l.connect(t)) })
 	}
-	t.Fatalf("job_cgroups false without a reason: %v", info.Reasons)
 }
 
 // waitCount polls (bounded) until n processes match re.
@@ -57,18 +78,35 @@ func marker(t *testing.T) string {
 }
 
 func TestDoubleForkKillProcess(t *testing.T) {
-	cs := Connect(t)
-	requireJobCgroups(t, cs)
-	m := marker(t)
-	p := startProc(t, cs, map[string]any{"command": doubleFork(m) + "; exec sleep 1000"})
-	waitCount(t, cs, "^"+m, 1)
-	CallOK(t, cs, "kill_process", map[string]any{"id": p.ID})
-	waitCount(t, cs, "^"+m, 0)
+	eachLevel(t, func(t *testing.T, cs *mcp.ClientSession) {
+		m := marker(t)
+		p := startProc(t, cs, map[string]any{"command": doubleFork(m) + "; exec sleep 1000"})
+		waitCount(t, cs, "^"+m, 1)
+		CallOK(t, cs, "kill_process", map[string]any{"id": p.ID})
+		waitCount(t, cs, "^"+m, 0)
+	})
+}
+
+// A daemon started by a command that has already ended: kill_process of
+// the completed process still takes it.
+func TestDoubleForkKillCompleted(t *testing.T) {
+	eachLevel(t, func(t *testing.T, cs *mcp.ClientSession) {
+		m := marker(t)
+		p := startProc(t, cs, map[string]any{"command": doubleFork(m)})
+		if got := waitExit(t, cs, p.ID); got.Status != "completed" {
+			t.Fatalf("the double-forking command: %+v", got)
+		}
+		waitCount(t, cs, "^"+m, 1)
+		CallOK(t, cs, "kill_process", map[string]any{"id": p.ID})
+		waitCount(t, cs, "^"+m, 0)
+	})
 }
 
 func TestDoubleForkDeleteSession(t *testing.T) {
-	cs := Connect(t)
-	requireJobCgroups(t, cs)
+	eachLevel(t, testDoubleForkDeleteSession)
+}
+
+func testDoubleForkDeleteSession(t *testing.T, cs *mcp.ClientSession) {
 	m := marker(t)
 	CallOK(t, cs, "create_session", map[string]any{"id": "df"})
 	if o := execIn(t, cs, map[string]any{"session": "df", "command": doubleFork(m)}); o.ExitCode != 0 {
@@ -80,8 +118,10 @@ func TestDoubleForkDeleteSession(t *testing.T) {
 }
 
 func TestDoubleForkTimeout(t *testing.T) {
-	cs := Connect(t)
-	requireJobCgroups(t, cs)
+	eachLevel(t, testDoubleForkTimeout)
+}
+
+func testDoubleForkTimeout(t *testing.T, cs *mcp.ClientSession) {
 	m, old := marker(t), marker(t)+"old"
 	// A background job of an earlier command is not the timed-out command's.
 	// Membership is by start time at clock-tick precision (10 ms): a job

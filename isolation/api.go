@@ -118,6 +118,14 @@ type Spec struct {
 	// to NonDumpable children that close it for the programs they run:
 	// whoever holds it can open everything in it.
 	PrivateFd int
+	// Subreaper makes the child a child subreaper (PR_SET_CHILD_SUBREAPER)
+	// where the sandbox has no job cgroups: a process its descendants
+	// orphan (a double fork) is re-parented to it instead of to init, so
+	// it stays a descendant of the job's root while the root lives and a
+	// Selector with Root finds it. Give it to roots that reap children they
+	// did not start (bash does); under one that does not, an adopted
+	// orphan that exits stays a zombie until the root does.
+	Subreaper bool
 }
 
 // ExitStatus is how a process ended.

@@ -84,6 +84,29 @@
 // ("S<n>/<seq>", no cgroup of its own) freezes the shell's cgroup and kills
 // the members that started since the command did.
 //
+// Without job cgroups (level userns), membership is a genealogy that init
+// keeps and the sandbox cannot edit (init_linux.go, killMatching):
+//   - a job's root is a child subreaper (Spec.Subreaper; made one at its
+//     first syscall while held, subreaper_linux_amd64.go), so what its
+//     processes double-fork is re-parented to the root, not to init, and
+//     stays its descendant while the root lives (the session shells and
+//     background processes; not the code drivers, which would leave what
+//     they adopt unreaped);
+//   - init records each root's tag at spawn; a kill of a tag selects the
+//     roots spawned under it and their descendants;
+//   - when a root dies, the orphans it leaves to init are recorded as
+//     anchors of its tag before its exit is reported (adopt), and so are
+//     the processes a non-fatal kill selected (a SIGTERM that one ignores
+//     while its root dies); a later kill of the tag selects them and their
+//     descendants. Anchors are pid plus start time, at most 4096;
+//   - a kill stops every member (SIGSTOP) before it signals any, so none
+//     can fork or be orphaned away while they are picked;
+//   - the environment tag (SBX_JOB) only adds to this: a hint.
+//
+// What escapes: the orphans of two roots that die in the same reap are
+// anchored to both tags, and on architectures other than amd64 roots are
+// not subreapers, so a cleared-environment double fork escapes there.
+//
 // Inside, /sys/fs/cgroup is a read-only tmpfs holding read-only mounts of
 // those hierarchies (a read-only cgroup2 mount on a pure v2 host, an empty
 // tmpfs when the level has no cgroup of its own): a process inside sees its

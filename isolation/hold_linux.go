@@ -30,17 +30,25 @@ import (
 const maxHoldStops = 16
 
 // holdAtExec reports whether spawned children must be held for confinement.
-func (d *initd) holdAtExec() bool {
-	return d.cfg.RlimitPids > 0 || d.cfg.RlimitMem > 0 || d.jobs != nil
+func (d *initd) holdAtExec(subreaper bool) bool {
+	return d.cfg.RlimitPids > 0 || d.cfg.RlimitMem > 0 || d.jobs != nil || subreaper
 }
 
 // release confines the held child pid and lets it run. When the child dies
 // before, its exit status is returned (it was consumed here, not by the
 // reaper). On an error the child has been SIGKILLed and reaped.
 //
+// With subreaper, the child is also made a child subreaper (subreaper.go)
+// before it is let go: from the exec trap it runs to its first syscall
+// (still the dynamic loader or the program's start code: nothing has
+// forked yet), which becomes prctl(PR_SET_CHILD_SUBREAPER, 1) and is then
+// rewound to run as meant.
+//
 // Preconditions: on the spawner thread (the tracer) with d.mu held.
-func (d *initd) release(pid int, tag string) (*exitEvent, error) {
-	confined := false
+func (d *initd) release(pid int, tag string, subreaper bool) (*exitEvent, error) {
+	confined, execed := false, false
+	var saved syscall.PtraceRegs
+	entered := false // saved holds the registers of a substituted syscall
 	for range maxHoldStops {
 		var ws syscall.WaitStatus
 		_, err := syscall.Wait4(pid, &ws, unix.WALL, nil)
@@ -67,10 +75,41 @@ func (d *initd) release(pid int, tag string) (*exitEvent, error) {
 			}
 			confined = true
 		}
-		if sig := ws.StopSignal(); sig != syscall.SIGTRAP {
-			// A signal that arrived before the exec trap: deliver it and
-			// wait for the trap, which comes before any user instruction.
-			if err := syscall.PtraceCont(pid, int(sig)); err != nil {
+		sig := ws.StopSignal()
+		var next func() error // how the child goes on; nil = detach
+		switch {
+		case sig == syscall.SIGTRAP|0x80: // a syscall stop (PTRACE_O_TRACESYSGOOD)
+			if !entered {
+				var ok bool
+				if saved, ok, err = subreaperEnter(pid); err == nil && ok {
+					entered = true
+					next = func() error { return syscall.PtraceSyscall(pid, 0) }
+				}
+			} else {
+				err = subreaperExit(pid, saved)
+			}
+		case sig == syscall.SIGTRAP && !execed:
+			execed = true
+			if subreaper {
+				err = syscall.PtraceSetOptions(pid, syscall.PTRACE_O_TRACESYSGOOD)
+				next = func() error { return syscall.PtraceSyscall(pid, 0) }
+			}
+		default:
+			// A signal that arrived before the exec trap or before the
+			// first syscall: deliver it and wait on.
+			next = func() error {
+				if execed {
+					return syscall.PtraceSyscall(pid, int(sig))
+				}
+				return syscall.PtraceCont(pid, int(sig))
+			}
+		}
+		if err != nil {
+			d.killHeld(pid)
+			return nil, fmt.Errorf("set up new process %d: %w", pid, err)
+		}
+		if next != nil {
+			if err := next(); err != nil {
 				d.killHeld(pid)
 				return nil, fmt.Errorf("resume new process %d: %w", pid, err)
 			}

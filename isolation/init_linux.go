@@ -291,6 +291,10 @@ type initd struct {
 	// processes; kidTags is the job of each kid (for removing its cgroup).
 	jobs    *jobCgroups
 	kidTags map[int]string
+	// subs: the kids made child subreapers (Spec.Subreaper); adopted: the
+	// orphans re-parented to init already seen by adopt (pid → start).
+	subs    map[int]bool
+	adopted map[int]uint64
 
 	opsMu   sync.Mutex
 	cancels map[uint64]context.CancelFunc
@@ -299,6 +303,12 @@ type initd struct {
 	dying  sync.Once
 
 	sealed sealed // executables for non-dumpable spawns (nondump_linux.go)
+
+	// seen: per tag, what kills with a non-fatal signal selected
+	// (anchors); nseen counts all entries.
+	anchorMu sync.Mutex
+	seen     map[string][]procRef
+	nseen    int
 }
 
 func stage2() {
@@ -331,7 +341,7 @@ func stage2() {
 	}
 	d := &initd{
 		cfg: h.Config, st: h.Status, c: c, self: os.Getpid(),
-		kids: map[int]bool{}, kidTags: map[int]string{}, cancels: map[uint64]context.CancelFunc{},
+		kids: map[int]bool{}, kidTags: map[int]string{}, subs: map[int]bool{}, adopted: map[int]uint64{}, cancels: map[uint64]context.CancelFunc{},
 		spawnq: make(chan func()),
 	}
 	if d.cfg.Level == LevelNone {
@@ -497,10 +507,14 @@ func (d *initd) signals(sigs chan os.Signal) {
 	}
 }
 
-// reap is the only place that waits for children.
+// reap is the only place that waits for children. The exits are reported
+// after adopt has anchored what the reaped roots orphaned, so a kill the
+// server sends on seeing an exit already selects those orphans.
 func (d *initd) reap() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	var evs []exitEvent
+	var orphaned []string // tags of subreaper roots reaped now
 	for {
 		var ws syscall.WaitStatus
 		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
@@ -508,23 +522,69 @@ func (d *initd) reap() {
 			continue
 		}
 		if err != nil || pid <= 0 {
-			return
+			break
 		}
 		if !d.kids[pid] {
 			continue // an orphan re-parented to us
 		}
 		delete(d.kids, pid)
 		if tag, ok := d.kidTags[pid]; ok {
+			if d.subs[pid] {
+				orphaned = append(orphaned, tag)
+			}
 			delete(d.kidTags, pid)
 			if d.jobs != nil {
 				d.jobs.remove(tag) // fails while daemons of the job live on
 			}
 		}
+		delete(d.subs, pid)
 		ev := exitEvent{Pid: pid, Code: ws.ExitStatus()}
 		if ws.Signaled() {
 			ev.Code, ev.Signal = -1, int(ws.Signal())
 		}
+		evs = append(evs, ev)
+	}
+	d.adopt(orphaned)
+	for _, ev := range evs {
 		_ = d.send(&message{Kind: kExit}, ev)
+	}
+}
+
+// adopt records, for each tag of a subreaper root just reaped, the orphans
+// that root left to init. While a job's root lives, what its processes
+// orphan is re-parented to it (Spec.Subreaper); when it dies, its children
+// go to init, before init can reap it (the kernel re-parents them first).
+// So the children of init that init did not spawn and has not seen before
+// are the dead root's, and become anchors of its tag (see anchors): a
+// later kill of the job (kill_process of a process whose command already
+// ended, delete_session) still selects them and their descendants.
+// When roots of several jobs die at once, their orphans are anchored to
+// each of those tags: a kill of one may take the other's orphans too.
+//
+// Preconditions: d.mu held.
+func (d *initd) adopt(tags []string) {
+	if len(tags) == 0 || d.jobs != nil {
+		return
+	}
+	procs := scanProcs()
+	fresh := map[int]uint64{}
+	for pid, st := range d.adopted {
+		if p, ok := procs[pid]; !ok || p.start != st || p.ppid != d.self {
+			delete(d.adopted, pid)
+		}
+	}
+	for pid, p := range procs {
+		if p.ppid != d.self || p.zombie || d.kids[pid] {
+			continue
+		}
+		if st, ok := d.adopted[pid]; ok && st == p.start {
+			continue
+		}
+		d.adopted[pid] = p.start
+		fresh[pid] = p.start
+	}
+	for _, tag := range tags {
+		d.remember(killReq{Tag: tag}, fresh)
 	}
 }
 
@@ -602,7 +662,10 @@ func (d *initd) spawn(m *message, files []*os.File) {
 		}
 		fds[req.PrivateFd] = fdPrivate
 	}
-	hold := d.holdAtExec()
+	// Without job cgroups, a job's root adopts what its descendants orphan
+	// (subreaper.go); with them the cgroup already holds the job.
+	sub := req.Subreaper && subreaperSupported && d.jobs == nil
+	hold := d.holdAtExec(sub)
 	// With Ctty, fd 0 is a terminal slave (OpenPTY): it becomes the
 	// controlling terminal of the child's new session.
 	attr := &syscall.ProcAttr{Dir: dir, Env: req.Env, Files: fds, Sys: &syscall.SysProcAttr{Setsid: true, Setctty: req.Ctty, Ctty: 0, Ptrace: hold}}
@@ -624,7 +687,7 @@ func (d *initd) spawn(m *message, files []*os.File) {
 	}
 	var exited *exitEvent
 	if hold {
-		if exited, err = d.release(pid, req.Tag); err != nil {
+		if exited, err = d.release(pid, req.Tag, sub); err != nil {
 			d.reply(m.ID, nil, fmt.Errorf("spawn %s: %w", req.Path, err))
 			return
 		}
@@ -633,10 +696,14 @@ func (d *initd) spawn(m *message, files []*os.File) {
 	if req.Tag != "" {
 		d.kidTags[pid] = req.Tag
 	}
+	if sub {
+		d.subs[pid] = true
+	}
 	d.reply(m.ID, spawnResp{Pid: pid}, nil)
 	if exited != nil { // died while held: its status was consumed by release
 		delete(d.kids, pid)
 		delete(d.kidTags, pid)
+		delete(d.subs, pid)
 		_ = d.send(&message{Kind: kExit}, exited)
 	}
 }
@@ -701,8 +768,18 @@ func (d *initd) kill(m *message) {
 	d.reply(m.ID, killResp{N: n}, nil)
 }
 
-// killMatching signals every process req selects, scanning /proc until a
-// scan finds nothing new (a process may fork while we signal its parent).
+// killMatching signals every process req selects and returns how many.
+//
+// Membership, without job cgroups (and on top of them): descent from
+// req.Root (started since req.SinceNano, when set), descent from a process
+// that an earlier kill of req.Tag selected (anchors, below), or the tag in
+// the environment (a hint). Job roots are child subreapers (Spec.Subreaper),
+// so what a job double-forks stays below its root while the root lives.
+// Nothing selected may fork, or be orphaned away to init by a parent's
+// death, while the members are picked: each is stopped first (SIGSTOP; a
+// process with a stop pending cannot complete a fork), scanning /proc
+// until a scan finds no member that is not stopped; then all are signalled
+// at once, and continued when the signal is neither SIGKILL nor SIGSTOP.
 func (d *initd) killMatching(req killReq) int {
 	signalled := map[int]bool{}
 	var sinceTicks uint64
@@ -710,7 +787,7 @@ func (d *initd) killMatching(req killReq) int {
 		sinceTicks = nanoToTicks(req.SinceNano)
 	}
 	// Membership first: a job's cgroup holds whatever its processes did.
-	// The scan below (environment tag, parentage) only adds to it.
+	// The scan below only adds to it.
 	if d.jobs != nil && req.Tag != "" {
 		if pids, ok := d.jobs.kill(req, sinceTicks, d.self); ok {
 			for _, pid := range pids {
@@ -718,27 +795,173 @@ func (d *initd) killMatching(req killReq) int {
 			}
 		}
 	}
+	anchors := d.anchors(req.Tag)
+	// The roots init spawned under the tag (or a tag below it), by the tag
+	// init recorded at spawn, not by what their environment says now.
+	if req.Tag != "" {
+		d.mu.Lock()
+		for pid, t := range d.kidTags {
+			if tagUnder(t, req.Tag) {
+				if p, ok := readStat(pid); ok {
+					anchors[pid] = p.start
+				}
+			}
+		}
+		d.mu.Unlock()
+	}
+	stopped := map[int]uint64{} // pid → start time
 	for round := 0; round < 100; round++ {
 		procs := scanProcs()
-		var targets []int
+		var fresh []int
 		for pid, p := range procs {
 			if pid == d.self || signalled[pid] || p.zombie || !procs.descendsFrom(pid, d.self) {
 				continue
 			}
-			if d.matches(procs, pid, req, sinceTicks) {
-				targets = append(targets, pid)
+			if st, ok := stopped[pid]; ok && st == p.start {
+				continue
+			}
+			if d.matches(procs, pid, req, sinceTicks) || anchors.selects(procs, pid) {
+				fresh = append(fresh, pid)
 			}
 		}
-		if len(targets) == 0 {
+		if len(fresh) == 0 {
 			break
 		}
-		for _, pid := range targets {
-			if syscall.Kill(pid, syscall.Signal(req.Sig)) == nil {
-				signalled[pid] = true
+		for _, pid := range fresh {
+			if syscall.Kill(pid, syscall.SIGSTOP) == nil {
+				stopped[pid] = procs[pid].start
 			}
 		}
 	}
+	for pid := range stopped {
+		if syscall.Kill(pid, syscall.Signal(req.Sig)) == nil {
+			signalled[pid] = true
+		}
+	}
+	if sig := syscall.Signal(req.Sig); sig != syscall.SIGKILL && sig != syscall.SIGSTOP {
+		for pid := range stopped {
+			_ = syscall.Kill(pid, syscall.SIGCONT)
+		}
+	}
+	d.remember(req, stopped)
 	return len(signalled)
+}
+
+// procRef names one process: a pid and its start time, so that a reused
+// pid is not taken for it.
+type procRef struct {
+	pid   int
+	start uint64
+}
+
+// procRefs is a set of processes a kill selected: anchors of a later kill.
+type procRefs map[int]uint64
+
+// selects reports whether pid is in the set or descends from a member.
+func (a procRefs) selects(procs procTable, pid int) bool {
+	if len(a) == 0 {
+		return false
+	}
+	for i := 0; i < 4096; i++ { // bounded, as in descendsFrom
+		p, ok := procs[pid]
+		if !ok {
+			return false
+		}
+		if st, ok := a[pid]; ok && st == p.start {
+			return true
+		}
+		if p.ppid == 0 {
+			return false
+		}
+		pid = p.ppid
+	}
+	return false
+}
+
+// tagUnder reports whether t is tag or a tag below it (tag/...).
+func tagUnder(t, tag string) bool {
+	return t == tag || strings.HasPrefix(t, tag+"/")
+}
+
+// maxAnchors bounds what init remembers of earlier kills (all tags).
+const maxAnchors = 4096
+
+// anchors returns the live processes that earlier kills of tag (or of a
+// tag below it) selected with a signal that may leave them alive. A job's
+// root may die of a SIGTERM that one of its descendants ignores, and the
+// descendant, re-parented to init, would no longer descend from anything
+// the SIGKILL after the grace period selects: this record, which init
+// keeps and the sandbox cannot edit, still names it.
+func (d *initd) anchors(tag string) procRefs {
+	out := procRefs{}
+	if tag == "" {
+		return out
+	}
+	d.anchorMu.Lock()
+	defer d.anchorMu.Unlock()
+	for t, refs := range d.seen {
+		if !tagUnder(t, tag) {
+			continue
+		}
+		live := refs[:0]
+		for _, r := range refs {
+			if p, ok := readStat(r.pid); ok && !p.zombie && p.start == r.start {
+				live = append(live, r)
+				out[r.pid] = r.start
+			}
+		}
+		if len(live) == 0 {
+			delete(d.seen, t)
+			d.nseen -= len(refs)
+		} else {
+			d.seen[t] = live
+			d.nseen -= len(refs) - len(live)
+		}
+	}
+	return out
+}
+
+// remember records the processes a kill of req.Tag stopped and signalled
+// with a signal that may leave them alive (see anchors), within maxAnchors.
+func (d *initd) remember(req killReq, stopped map[int]uint64) {
+	if req.Tag == "" || req.Sig == int(syscall.SIGKILL) || len(stopped) == 0 {
+		return
+	}
+	d.anchorMu.Lock()
+	defer d.anchorMu.Unlock()
+	if d.seen == nil {
+		d.seen = map[string][]procRef{}
+	}
+	if d.nseen+len(stopped) > maxAnchors {
+		d.pruneAnchors()
+	}
+	for pid, start := range stopped {
+		if d.nseen >= maxAnchors {
+			return
+		}
+		d.seen[req.Tag] = append(d.seen[req.Tag], procRef{pid, start})
+		d.nseen++
+	}
+}
+
+// pruneAnchors drops the anchors of every tag that are no longer alive.
+//
+// Preconditions: d.anchorMu held.
+func (d *initd) pruneAnchors() {
+	for t, refs := range d.seen {
+		live := refs[:0]
+		for _, r := range refs {
+			if p, ok := readStat(r.pid); ok && !p.zombie && p.start == r.start {
+				live = append(live, r)
+			}
+		}
+		d.nseen -= len(refs) - len(live)
+		if len(live) == 0 {
+			delete(d.seen, t)
+		} else {
+			d.seen[t] = live
+		}
+	}
 }
 
 func (d *initd) matches(procs procTable, pid int, req killReq, sinceTicks uint64) bool {

@@ -417,7 +417,7 @@ func (s *Sandbox) report(st initStatus, icfg initConfig, cgLimited bool, reasons
 	L["cgroup_confined"] = st.CgroupConfined
 	L["job_cgroups"] = st.JobCgroups
 	if !st.JobCgroups {
-		reasons = append(reasons, "job_cgroups: no cgroup v2 of our own at this level: a job's processes are found by an environment tag and their parentage, which a process that clears its environment and double-forks escapes until the sandbox ends")
+		reasons = append(reasons, "job_cgroups: no cgroup v2 of our own at this level: a job's processes are found by the genealogy init records (job roots are child subreapers, and the orphans a dead root leaves are recorded under its tag), not by a cgroup")
 	}
 	L["net_ns"] = icfg.NetNS && st.Loopback
 	L["user_ns"] = lvl == LevelUserNS
@@ -656,7 +656,7 @@ func (s *Sandbox) Spawn(ctx context.Context, spec Spec) (*Process, error) {
 	if spec.Tag != "" {
 		env = setEnv(append([]string(nil), env...), TagEnv+"="+spec.Tag)
 	}
-	req := spawnReq{Path: spec.Path, Args: spec.Args, Env: env, Dir: spec.Dir, Ctty: spec.TTY, Tag: spec.Tag, NonDumpable: spec.NonDumpable, PrivateFd: spec.PrivateFd}
+	req := spawnReq{Path: spec.Path, Args: spec.Args, Env: env, Dir: spec.Dir, Ctty: spec.TTY, Tag: spec.Tag, NonDumpable: spec.NonDumpable, PrivateFd: spec.PrivateFd, Subreaper: spec.Subreaper}
 	n := max(len(spec.Files), 3)
 	req.Files = make([]int, n)
 	var files []*os.File

@@ -95,6 +95,8 @@ type spawnReq struct {
 	NonDumpable bool `json:"nondump,omitempty"`
 	// PrivateFd > 0: the child's fd that gets the private directory.
 	PrivateFd int `json:"private_fd,omitempty"`
+	// Subreaper: make it a child subreaper where there are no job cgroups.
+	Subreaper bool `json:"subreaper,omitempty"`
 }
 
 type spawnResp struct {

@@ -370,6 +370,9 @@ func (m *Manager) spawn(p *proc, env []string, cwd string) (err error) {
 		Dir:   cwd,
 		Files: childFiles,
 		Tag:   p.tag,
+		// Without job cgroups, what the command double-forks stays
+		// below its root while the root lives (kill.go).
+		Subreaper: true,
 	})
 	if err != nil {
 		return err

@@ -156,7 +156,10 @@ func (m *Manager) spawnTTY(p *proc, env []string, cwd string, cols, rows int) (e
 		Dir:   cwd,
 		Files: files,
 		Tag:   p.tag,
-		TTY:   true,
+		// Without job cgroups, what the command double-forks stays
+		// below its root while the root lives (kill.go).
+		Subreaper: true,
+		TTY:       true,
 	})
 	if err != nil {
 		return err

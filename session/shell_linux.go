@@ -280,6 +280,10 @@ exec 1>&- 2>&-
 			// /proc/PID/mem, /proc/PID/fd/255): see status_linux.go.
 			NonDumpable: true,
 			PrivateFd:   privFd,
+			// Without job cgroups, what a command double-forks stays
+			// below bash (which reaps it): timeouts and delete_session
+			// find it by descent.
+			Subreaper: true,
 		})
 	}()
 	wg.Wait()
