@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -79,8 +78,6 @@ var (
 	ErrExited    = errors.New("process has exited")
 	ErrTooMany   = errors.New("too many background processes")
 )
-
-var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
 
 // Manager owns every background process of one sandbox.
 type Manager struct {
@@ -226,7 +223,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (Info, error) {
 	if strings.IndexByte(req.Command, 0) >= 0 {
 		return Info{}, errors.New("command contains a NUL byte")
 	}
-	if req.ID != "" && !idRE.MatchString(req.ID) {
+	if req.ID != "" && !session.ValidID(req.ID) {
 		return Info{}, fmt.Errorf("id %q: %w", req.ID, ErrInvalidID)
 	}
 	if req.Session == "" {

@@ -23,7 +23,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -100,7 +99,38 @@ var (
 	ErrTooMany   = errors.New("too many sessions")
 )
 
-var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
+// ValidID reports whether id is a valid session (or process) id: 1-63
+// characters of A-Z a-z 0-9 _ -. A loop, not a package-level regexp: every
+// start of this binary (the server and both stages of the sandbox's init)
+// would compile that regexp, whose {1,63} alone took ~0.5 ms.
+func ValidID(id string) bool {
+	if len(id) == 0 || len(id) > 63 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !isAlnum(c) && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// validEnvKey reports whether k is a shell variable name ([A-Za-z_][A-Za-z0-9_]*).
+func validEnvKey(k string) bool {
+	if k == "" || k[0] >= '0' && k[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; !isAlnum(c) && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
 
 // NewManager returns a Manager; sessions start lazily.
 func NewManager(sb *isolation.Sandbox, opts Options) *Manager {
@@ -144,7 +174,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (Info, error) {
 			}
 		}
 	}
-	if !idRE.MatchString(req.ID) {
+	if !ValidID(req.ID) {
 		m.mu.Unlock()
 		return Info{}, fmt.Errorf("%w (got %q)", ErrInvalidID, req.ID)
 	}
@@ -312,8 +342,6 @@ type Result struct {
 	StateLost bool `json:"state_lost,omitempty"`
 }
 
-var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 // Exec runs a command in a session's shell. A non-zero exit code is data;
 // errors are for a command that could not run at all. When ctx is cancelled
 // the command's tree is killed and ctx.Err() is returned.
@@ -445,7 +473,7 @@ func prelude(cwd string, env map[string]*string) (string, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if !envKeyRE.MatchString(k) {
+		if !validEnvKey(k) {
 			return "", fmt.Errorf("env: %q is not a valid variable name", k)
 		}
 		if v := env[k]; v == nil {

@@ -3,10 +3,13 @@ package tools
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
-// toolNameRe matches words that may be tool names.
-var toolNameRe = regexp.MustCompile(`\b[a-z]+(?:_[a-z]+)+\b`)
+// toolNameRe matches words that may be tool names. Compiled on first use,
+// not at package init, which every start of this binary pays (the sandbox's
+// init too).
+var toolNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\b[a-z]+(?:_[a-z]+)+\b`) })
 
 // Registered reports whether name is a registered tool (exposed or not).
 func Registered(name string) bool {
@@ -37,7 +40,7 @@ func OnlyExposed(text string, exposed map[string]bool) string {
 }
 
 func mentionsHidden(s string, exposed map[string]bool) bool {
-	for _, w := range toolNameRe.FindAllString(s, -1) {
+	for _, w := range toolNameRe().FindAllString(s, -1) {
 		if !exposed[w] && Registered(w) {
 			return true
 		}

@@ -22,7 +22,7 @@ func TestDescriptionsMentionOnlyExposed(t *testing.T) {
 		for _, tool := range list {
 			in, _ := tool.Schemas()
 			for what, text := range map[string]string{"description": tool.Description, "input schema": string(in)} {
-				for _, w := range toolNameRe.FindAllString(text, -1) {
+				for _, w := range toolNameRe().FindAllString(text, -1) {
 					if Registered(w) && !exposed[w] {
 						t.Errorf("toolsets %v read-only %v: %s's %s names %s, which is not exposed", cfg.Toolsets, cfg.ReadOnly, tool.Name, what, w)
 					}
