@@ -12,21 +12,25 @@ package session
 // under LC_ALL=C; so any NUL-free text works: heredocs, unbalanced quotes,
 // marker look-alikes, 10 MiB scripts):
 //
-//	\n@[p][i]\n<header: "CLEN PLEN ILEN SEQ BYTEWISE" padded to headerLen>
+//	\n@\n<header: "CLEN PLEN ILEN SEQ BYTEWISE" padded to headerLen>
 //	<CLEN bytes of command><PLEN bytes of prelude><ILEN bytes of stdin>
 //
 // @ expands to
 //
-//	__sbx_q;builtin eval -- "$__sbx_c" >"$__sbx_o" 2>"$__sbx_e" 254>&- 253>&-;__sbx_post "$__sbx_s" $?
+//	__sbx_q;builtin eval -- "$__sbx_f"
 //
-// The p variants run the prelude (per-call cwd/env) and the command in a
-// subshell, so the overrides apply to that command only; the i variants feed
-// the stdin record instead of the shell's /dev/null. The eval runs at top
-// level (not in a function), so `declare`, `return` and `local` behave as
-// typed at a prompt.
+// where __sbx_q reads the header and records and sets $__sbx_f to one of
+// four frames (readonly __sbx_F0..3), the plain one being
+//
+//	builtin eval -- "$__sbx_c" >"$__sbx_o" 2>"$__sbx_e" 254>&- 253>&-;__sbx_post "$__sbx_s" $?
+//
+// A prelude (per-call cwd/env) runs with the command in a subshell, so the
+// overrides apply to that command only; a stdin record is fed instead of
+// the shell's /dev/null. Both evals run at top level (not in a function),
+// so `declare`, `return` and `local` behave as typed at a prompt.
 // __sbx_q also exports SBX_JOB=SESSIONTAG/SEQ, the tag that lets a timeout
 // kill exactly this command's processes. After every command __sbx_post
-// checks expand_aliases and the aliases and restores them if a user's
+// checks expand_aliases and the alias and restores them if a user's
 // `unalias -a`, `shopt -u expand_aliases` or own alias changed them, so the
 // next command cannot break.
 //
@@ -125,36 +129,46 @@ const (
 	privateArrives = 5
 )
 
-// aliasNames are the command aliases (see the framing comment).
-// They are as short as names go because bash reads each byte of a command
-// line with its own read(2), about 3 µs apiece on a VM; "@" is legal in
-// alias names even under set -o posix and is no command anyone types.
-var aliasNames = [4]string{"@", "@p", "@i", "@pi"}
+// alias is the one command alias (see the framing comment). It is as short
+// as names go because bash reads each byte of a command line with its own
+// read(2), about 3 µs apiece on a VM; "@" is legal in alias names even
+// under set -o posix and is no command anyone types.
+const alias = "@"
 
-// aliasSetup defines, for the setup script: readonly variables holding
-// each alias's text (__sbx_A0..3), __sbx_a that (re)defines the aliases,
-// and __sbx_ok that tells whether they are intact, so __sbx_post redefines
-// them only after a user removed or changed them.
-var aliasSetup = func() string {
-	var vars, defs, checks []string
+// frames are the four ways a command runs, chosen by __sbx_q from the
+// header: plain, with a prelude (per-call cwd/env, in a subshell with the
+// command), with a stdin record, and both.
+var frames = func() [4]string {
+	var f [4]string
 	for i, v := range []struct{ body, in string }{
 		{`builtin eval -- "$__sbx_c"`, ``},
 		{`(builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")`, ``},
-		{`builtin eval -- "$__sbx_c"`, `< <(builtin printf %s "$__sbx_i")`},
-		{`(builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")`, `< <(builtin printf %s "$__sbx_i")`},
+		{`builtin eval -- "$__sbx_c"`, `< <(builtin printf %s "$__sbx_i") `},
+		{`(builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")`, `< <(builtin printf %s "$__sbx_i") `},
 	} {
-		in := v.in
-		if in != "" {
-			in += " "
-		}
-		line := `__sbx_q;` + v.body + ` ` + in + `>"$__sbx_o" 2>"$__sbx_e" ` + statusFd + `>&- ` + strconv.Itoa(privateFd) + `>&-;__sbx_post "$__sbx_s" $?`
-		vars = append(vars, fmt.Sprintf("__sbx_A%d=%s", i, quote(line)))
-		defs = append(defs, fmt.Sprintf(`builtin alias %s="$__sbx_A%d"`, aliasNames[i], i))
-		checks = append(checks, fmt.Sprintf(`"${BASH_ALIASES[%s]-}" == "$__sbx_A%d"`, aliasNames[i], i))
+		f[i] = v.body + ` ` + v.in + `>"$__sbx_o" 2>"$__sbx_e" ` + statusFd + `>&- ` + strconv.Itoa(privateFd) + `>&-;__sbx_post "$__sbx_s" $?`
 	}
+	return f
+}()
+
+// aliasSetup defines, for the setup script: readonly variables holding the
+// frames (__sbx_F0..3) and the alias's text (__sbx_A), __sbx_a that
+// (re)defines the alias, and __sbx_ok that tells whether it is intact, so
+// __sbx_post redefines it only after a user removed or changed it. There is
+// one alias with a short text, not one per frame: bash rebuilds
+// BASH_ALIASES for every lookup and compares strings as patterns, so the
+// check after every command costs a few µs instead of ~20.
+var aliasSetup = func() string {
+	var vars []string
+	for i, f := range frames {
+		vars = append(vars, fmt.Sprintf("__sbx_F%d=%s", i, quote(f)))
+	}
+	// The frame is evaluated by an eval at top level (not in a function),
+	// so the command's own eval is at top level too.
+	vars = append(vars, "__sbx_A="+quote(`__sbx_q;builtin eval -- "$__sbx_f"`))
 	return "builtin readonly " + strings.Join(vars, " ") + "\n" +
-		"__sbx_a() { builtin shopt -s expand_aliases; " + strings.Join(defs, "; ") + "; }\n" +
-		"__sbx_ok() { builtin shopt -q expand_aliases && [[ " + strings.Join(checks, " && ") + " ]]; }\n"
+		"__sbx_a() { builtin shopt -s expand_aliases; builtin alias " + alias + `="$__sbx_A"; }` + "\n" +
+		"__sbx_ok() { builtin shopt -q expand_aliases && [[ ${BASH_ALIASES[" + quote(alias) + `]-} == "$__sbx_A" ]]; }` + "\n"
 }()
 
 // shell is one running bash. Its methods are called with the session's lock held.
@@ -245,7 +259,7 @@ func startShell(ctx context.Context, sb *isolation.Sandbox, log zerolog.Logger, 
 	setup := fmt.Sprintf(`builtin cd -- %[6]s || builtin exit 96; builtin unset OLDPWD; builtin declare -x OLDPWD; builtin printf bash >/proc/self/comm
 __sbx_fd=255; if ! [[ /proc/$$/fd/255 -ef /proc/$$/fd/3 ]]; then for ((__sbx_fd=254; __sbx_fd>3; __sbx_fd--)); do [[ /proc/$$/fd/$__sbx_fd -ef /proc/$$/fd/3 ]] && break; done; fi; builtin readonly __sbx_fd; exec 3<&-; BASH_ARGV0=bash
 ((__sbx_fd != %[5]s && __sbx_fd != 253)) || builtin exit 97; exec %[5]s>&4 4>&-
-%[7]s__sbx_q() { local IFS=' ' __h; builtin read -u $__sbx_fd -r -N %[1]d __h; builtin set -- $__h; if (($5)); then local LC_ALL=C; fi; IFS= builtin read -u $__sbx_fd -r -N "$1" __sbx_c; if (($2)); then IFS= builtin read -u $__sbx_fd -r -N "$2" __sbx_p; fi; if (($3)); then IFS= builtin read -u $__sbx_fd -r -N "$3" __sbx_i; fi; __sbx_s=$4; builtin export %[2]s=%[3]s/"$4"; }
+%[7]s__sbx_q() { local IFS=' ' __h; builtin read -u $__sbx_fd -r -N %[1]d __h; builtin set -- $__h; if (($5)); then local LC_ALL=C; fi; IFS= builtin read -u $__sbx_fd -r -N "$1" __sbx_c; __sbx_f=$__sbx_F0; if (($2)); then IFS= builtin read -u $__sbx_fd -r -N "$2" __sbx_p; __sbx_f=$__sbx_F1; fi; if (($3)); then IFS= builtin read -u $__sbx_fd -r -N "$3" __sbx_i; if (($2)); then __sbx_f=$__sbx_F3; else __sbx_f=$__sbx_F2; fi; fi; __sbx_s=$4; builtin export %[2]s=%[3]s/"$4"; }
 __sbx_post() { builtin printf '%%s %%s\0%%s\0' "$1" "$2" "$PWD" >&%[5]s; __sbx_ok || __sbx_a; }
 %[4]sbuiltin readonly -f __sbx_q __sbx_post __sbx_a __sbx_ok
 __sbx_a
@@ -433,13 +447,6 @@ func (sh *shell) run(ctx context.Context, c command) (outcome, error) {
 	ilen := 0
 	if c.stdin != nil {
 		ilen = len(*c.stdin)
-	}
-	alias := "@"
-	if c.prelude != "" {
-		alias += "p"
-	}
-	if ilen > 0 {
-		alias += "i"
 	}
 	bytewise := 0 // 1: a record is not ASCII, bash must count bytes
 	if !isASCII(c.text) || !isASCII(c.prelude) || (c.stdin != nil && !isASCII(*c.stdin)) {
