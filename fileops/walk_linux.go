@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"golang.org/x/sys/unix"
 
 	"github.com/sbx-mcp/sbx-mcp/isolation"
@@ -50,7 +49,7 @@ type walker struct {
 
 // newWalker prepares a walk of root (an absolute directory) and the
 // ignore patterns that apply to it from above.
-func newWalker(root string, includeIgnored bool) (*walker, []gitignore.Pattern) {
+func newWalker(root string, includeIgnored bool) (*walker, []ignorePattern) {
 	w := &walker{root: root, includeIgnored: includeIgnored}
 	if includeIgnored {
 		return w, nil
@@ -87,20 +86,18 @@ func newWalker(root string, includeIgnored bool) (*walker, []gitignore.Pattern) 
 
 // readIgnore parses an ignore file (at most 1 MiB of it) into patterns of
 // domain.
-func readIgnore(path string, domain []string) []gitignore.Pattern {
+func readIgnore(path string, domain []string) []ignorePattern {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	var ps []gitignore.Pattern
+	var ps []ignorePattern
 	sc := bufio.NewScanner(io.LimitReader(f, 1<<20))
 	for sc.Scan() {
-		line := strings.TrimSuffix(sc.Text(), "\r")
-		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
-			continue
+		if p, ok := parseIgnore(sc.Text(), domain); ok {
+			ps = append(ps, p)
 		}
-		ps = append(ps, gitignore.ParsePattern(line, domain))
 	}
 	return ps
 }
@@ -108,7 +105,7 @@ func readIgnore(path string, domain []string) []gitignore.Pattern {
 // walk calls visit for every non-directory entry under the root that is
 // not ignored, in order; visit returning false stops the walk. dirFd is
 // the open directory holding the entry (valid during the call).
-func (w *walker) walk(ctx context.Context, inherited []gitignore.Pattern, visit func(e walkEntry, dirFd int) bool) error {
+func (w *walker) walk(ctx context.Context, inherited []ignorePattern, visit func(e walkEntry, dirFd int) bool) error {
 	fd, err := unix.Open(w.root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
@@ -119,7 +116,7 @@ func (w *walker) walk(ctx context.Context, inherited []gitignore.Pattern, visit 
 
 // dir walks the open directory fd (rel below the root; fd is closed on
 // return). It returns false when the walk must stop.
-func (w *walker) dir(ctx context.Context, fd int, rel string, ps []gitignore.Pattern, visit func(walkEntry, int) bool) (bool, error) {
+func (w *walker) dir(ctx context.Context, fd int, rel string, ps []ignorePattern, visit func(walkEntry, int) bool) (bool, error) {
 	d := os.NewFile(uintptr(fd), w.root+"/"+rel)
 	defer d.Close()
 	if err := ctx.Err(); err != nil {
@@ -143,10 +140,6 @@ func (w *walker) dir(ctx context.Context, fd int, rel string, ps []gitignore.Pat
 			}
 		}
 	}
-	var m gitignore.Matcher
-	if len(ps) > 0 {
-		m = gitignore.NewMatcher(ps)
-	}
 	var subdirs []os.DirEntry
 	for _, e := range ents {
 		name := e.Name()
@@ -159,7 +152,7 @@ func (w *walker) dir(ctx context.Context, fd int, rel string, ps []gitignore.Pat
 		if isDir && name == ".git" {
 			continue
 		}
-		if m != nil && m.Match(append(domain, name), isDir) {
+		if len(ps) > 0 && ignored(ps, append(domain, name), isDir) {
 			continue
 		}
 		childRel := name
