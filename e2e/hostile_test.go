@@ -695,6 +695,46 @@ print(1 + 1)`}), &out)
 	}
 }
 
+// TestSecNodeDriverUnreachable: the same for javascript: node has no prctl,
+// so the server starts it non-dumpable through a sealed copy of the
+// dynamic loader; node itself still knows its own path.
+func TestSecNodeDriverUnreachable(t *testing.T) {
+	for _, bin := range []string{"python3", "node"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("no %s", bin)
+		}
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "attack.py"), []byte(attackBash), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The context's directory belongs to another user, mode 0700: the
+	// driver reaches it with the capabilities the cells have (as root).
+	cwd := filepath.Join(dir, "private")
+	if err := os.Mkdir(cwd, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		if err := os.Chown(cwd, 4321, 4321); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs := Connect(t, "--rw", dir)
+	var ctx struct {
+		ID string `json:"id"`
+	}
+	Structured(t, CallOK(t, cs, "create_code_context", map[string]any{"language": "javascript", "cwd": cwd}), &ctx)
+	var out struct {
+		Stdout string `json:"stdout"`
+	}
+	Structured(t, CallOK(t, cs, "run_code", map[string]any{"context": ctx.ID, "code": `const cp = require("child_process");
+process.stdout.write(cp.execFileSync("python3", ["` + dir + `/attack.py", String(process.pid), "once"]).toString());
+console.log(process.execPath, cp.execFileSync(process.execPath, ["-e", "console.log(6 * 7)"]).toString().trim(), process.cwd());`}), &out)
+	if want := "clean\n/usr/bin/node 42 " + cwd + "\n"; out.Stdout != want {
+		t.Fatalf("attack on the node driver: %q, want %q", out.Stdout, want)
+	}
+}
+
 // stealFifos is run by python3 inside the sandbox as `steal.py SKIP...`:
 // it opens every FIFO it can find by any path (the filesystem but /proc,
 // /sys and /dev, and every /proc/PID/fd and /proc/PID/task/*/fd entry of

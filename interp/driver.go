@@ -22,6 +22,9 @@ import (
 // markEnv carries the per-driver end-of-cell marker to the driver.
 const markEnv = "SBX_INTERP_MARK"
 
+// cwdEnv carries the directory the driver changes to before anything else.
+const cwdEnv = "SBX_INTERP_CWD"
+
 // MaxRecord bounds one line on the driver's result channel (fd 4). A
 // result that large could not reach a client anyway (clients drop messages
 // over 10 MiB); a driver that writes a longer line is killed.
@@ -101,13 +104,20 @@ func start(ctx context.Context, spawn spawnFunc, ls langSpec, env []string, dir,
 		f.Fd() // puts the child's ends in blocking mode, as os/exec does
 	}
 
+	// The driver is non-dumpable (isolation.Spec.NonDumpable): no program a
+	// cell starts, nor any other sandbox process, can ptrace it or open its
+	// result channel through /proc/PID/fd to forge results. Such a spawn
+	// starts without root's DAC capabilities, which a working directory
+	// owned by another user may need: it starts in "/" and the driver
+	// changes to its directory first thing (cwdEnv).
 	spec := isolation.Spec{
-		Path:  ls.path,
-		Args:  ls.args(ls.source),
-		Env:   append(append([]string(nil), env...), markEnv+"="+mark),
-		Dir:   dir,
-		Files: []*os.File{nil, outW, errW, reqR, respW},
-		Tag:   tag,
+		Path:        ls.path,
+		Args:        ls.args(ls.source),
+		Env:         append(append([]string(nil), env...), markEnv+"="+mark, cwdEnv+"="+dir),
+		Dir:         "/",
+		Files:       []*os.File{nil, outW, errW, reqR, respW},
+		Tag:         tag,
+		NonDumpable: true,
 	}
 	p, err := spawn(ctx, spec)
 	if err != nil {

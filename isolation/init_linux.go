@@ -641,13 +641,13 @@ func (d *initd) spawn(m *message, files []*os.File) {
 	if dir == "" {
 		dir = d.cfg.Workdir
 	}
-	execPath := path
+	execPath, argv := path, req.Args
 	if req.NonDumpable {
 		if len(fds) >= minSealedFd {
 			d.reply(m.ID, nil, fmt.Errorf("spawn %s: too many files", req.Path))
 			return
 		}
-		if execPath, err = d.nonDumpableExec(path); err != nil {
+		if execPath, argv, err = d.nonDumpableExec(path, req.Args); err != nil {
 			d.reply(m.ID, nil, err)
 			return
 		}
@@ -675,7 +675,7 @@ func (d *initd) spawn(m *message, files []*os.File) {
 	if req.NonDumpable {
 		// The memfd is readable only with DAC capabilities: without them
 		// in effect, the exec makes the child non-dumpable.
-		if cerr := withoutDAC(func() { pid, err = syscall.ForkExec(execPath, req.Args, attr) }); cerr != nil && pid == 0 {
+		if cerr := withoutDAC(func() { pid, err = syscall.ForkExec(execPath, argv, attr) }); cerr != nil && pid == 0 {
 			err = fmt.Errorf("spawn %s: %w", req.Path, cerr)
 		}
 	} else {

@@ -1,7 +1,8 @@
 package isolation
 
 // Non-dumpable children (Spec.NonDumpable): the session shells, whose
-// status and script channels no other sandbox process may reach.
+// status and script channels no other sandbox process may reach, and the
+// code drivers, whose result channels no other process may write.
 //
 // Every sandbox process runs under the same uid, and a process of the same
 // uid may ptrace another, write its memory through /proc/PID/mem or open
@@ -26,6 +27,9 @@ package isolation
 // is unchanged (no_new_privs included: nothing is gained), so the child
 // runs with the usual capabilities, only non-dumpable.
 //
+// A dynamically linked program other than the shell is not copied: its
+// ELF interpreter is (see nonDumpableExec), which is just as unreadable.
+//
 // What stays non-dumpable: the process and its forks (bash's subshells,
 // process substitutions), which share its credentials. A program it
 // executes is readable and dumpable again: its own business.
@@ -43,6 +47,7 @@ package isolation
 // /proc/PID/exe reads "/memfd:NAME (deleted)", argv is as given.
 
 import (
+	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
@@ -67,12 +72,22 @@ type sealed struct {
 	fds map[string]int
 }
 
+// Bounds of the sealed copies: the paths come from the sandbox's files
+// (an interpreter named by a program it may have replaced).
+const (
+	maxSealed     = 8        // distinct executables
+	maxSealedSize = 32 << 20 // bytes each
+)
+
 // fd returns the memfd copy of path, making it on first use.
 func (s *sealed) fd(path string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if fd, ok := s.fds[path]; ok {
 		return fd, nil
+	}
+	if len(s.fds) >= maxSealed {
+		return -1, fmt.Errorf("copy %s: already %d sealed executables", path, maxSealed)
 	}
 	fd, err := sealedCopy(path)
 	if err != nil {
@@ -99,6 +114,9 @@ func sealedCopy(path string) (int, error) {
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return -1, fmt.Errorf("%s is not a regular file", path)
+	}
+	if st.Size > maxSealedSize {
+		return -1, fmt.Errorf("%s is larger than %d MiB", path, maxSealedSize>>20)
 	}
 	name := filepath.Base(path)
 	mfd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
@@ -182,16 +200,58 @@ func nonDumpableGap() string {
 		return ""
 	}
 	if strings.TrimSpace(string(b)) == "1" {
-		return "shell_nondumpable: fs.suid_dumpable is 1, so the session shells stay dumpable (other sandbox processes can ptrace them)"
+		return "shell_nondumpable: fs.suid_dumpable is 1, so the session shells and code drivers stay dumpable (other sandbox processes can ptrace them)"
 	}
 	return ""
 }
 
-// execPath is what the spawner executes for a non-dumpable spawn of path.
-func (d *initd) nonDumpableExec(path string) (string, error) {
-	fd, err := d.sealed.fd(path)
-	if err != nil {
-		return "", fmt.Errorf("non-dumpable %s: %w", path, err)
+// nonDumpableExec returns what the spawner executes for a non-dumpable
+// spawn of path with argv args: a sealed copy of the executable itself
+// (the shell), or, for a dynamically linked one, a sealed copy of its ELF
+// interpreter (the dynamic loader, ~250 KB) run as a program with path as
+// its first argument. would_dump looks only at the file execve opens (and
+// the interpreter it maps), so the loader's unreadable copy makes the new
+// image non-dumpable while the program itself is mapped from the sandbox's
+// root as usual: no 100 MB copy of node per sandbox. The program then sees
+// argv[0] = path and /proc/self/exe is the loader's memfd (the drivers put
+// the program's path back where it matters, e.g. node's process.execPath).
+func (d *initd) nonDumpableExec(path string, args []string) (string, []string, error) {
+	target, argv := path, args
+	if path != ShellPath {
+		if interp, err := elfInterp(path); err != nil {
+			return "", nil, fmt.Errorf("non-dumpable %s: %w", path, err)
+		} else if interp != "" {
+			target = interp
+			argv = append([]string{filepath.Base(interp), path}, args[min(1, len(args)):]...)
+		}
 	}
-	return "/proc/self/fd/" + strconv.Itoa(fd), nil
+	fd, err := d.sealed.fd(target)
+	if err != nil {
+		return "", nil, fmt.Errorf("non-dumpable %s: %w", path, err)
+	}
+	return "/proc/self/fd/" + strconv.Itoa(fd), argv, nil
+}
+
+// elfInterp returns the ELF interpreter (PT_INTERP) of the executable at
+// path, "" for a static one.
+func elfInterp(path string) (string, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type != elf.PT_INTERP {
+			continue
+		}
+		if p.Filesz == 0 || p.Filesz > 4096 {
+			return "", fmt.Errorf("PT_INTERP of %d bytes", p.Filesz)
+		}
+		b := make([]byte, p.Filesz)
+		if _, err := p.ReadAt(b, 0); err != nil {
+			return "", fmt.Errorf("read PT_INTERP: %w", err)
+		}
+		return strings.TrimRight(string(b), "\x00"), nil
+	}
+	return "", nil
 }

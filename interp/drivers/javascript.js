@@ -17,6 +17,13 @@
 
   const MARK = process.env.SBX_INTERP_MARK || '';
   delete process.env.SBX_INTERP_MARK;
+  // The server starts the driver non-dumpable (isolation.Spec.NonDumpable)
+  // through the dynamic loader, in "/": /proc/self/exe is the loader, so
+  // execPath comes from argv[0] (node's own path), and the driver changes
+  // to the context's directory before anything resolves a path.
+  if (path.isAbsolute(process.argv0)) process.execPath = process.argv[0] = process.argv0;
+  if (process.env.SBX_INTERP_CWD) process.chdir(process.env.SBX_INTERP_CWD);
+  delete process.env.SBX_INTERP_CWD;
 
   globalThis.require = Module.createRequire(path.join(process.cwd(), '[cell]'));
   globalThis.module = { exports: {} };

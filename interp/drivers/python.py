@@ -14,17 +14,10 @@ import signal
 import sys
 import types
 
-# Non-dumpable: programs the cells start (same uid) cannot ptrace the
-# driver or open its result channel through /proc/PID/fd to forge results.
-# Code a cell runs is the driver itself and can always report anything.
-try:
-    import ctypes
-
-    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
-    del ctypes
-except Exception:
-    pass
-
+# The server starts the driver non-dumpable (isolation.Spec.NonDumpable),
+# in "/": it changes to the context's directory here, with the capabilities
+# the cells will have.
+os.chdir(os.environ.pop("SBX_INTERP_CWD", None) or os.getcwd())
 _MARK = os.environ.pop("SBX_INTERP_MARK", "").encode()
 _DRIVER = __file__ if "__file__" in globals() else "<string>"
 _HINTS = {
