@@ -184,12 +184,14 @@ type shell struct {
 	stdin *os.File // write end of the command pipe (bash's script)
 
 	// status channel (status_linux.go)
-	status    int    // server end of the socket (raw, non-blocking)
-	statusBuf []byte // bash's bytes not yet parsed (≤ maxStatusRecord)
-	statusHup bool   // no writer is left: bash closed it or is gone
-	bashPid   int    // bash in the server's pid namespace (0: not yet known)
-	dropped   int    // status messages dropped
-	log       zerolog.Logger
+	status     int             // server end of the socket (raw, non-blocking)
+	statusFile *os.File        // the same descriptor, in the runtime's poller (owns it)
+	statusConn syscall.RawConn // statusFile's
+	statusBuf  []byte          // bash's bytes not yet parsed (≤ maxStatusRecord)
+	statusHup  bool            // no writer is left: bash closed it or is gone
+	bashPid    int             // bash in the server's pid namespace (0: not yet known)
+	dropped    int             // status messages dropped
+	log        zerolog.Logger
 
 	out, err *fifo
 	// FIFO paths bash has been told (in $__sbx_o and $__sbx_e)
@@ -197,6 +199,7 @@ type shell struct {
 
 	wake    int // eventfd: context cancelled or bash exited; -1 once closed
 	wakeMu  sync.Mutex
+	pokes   uint64 // poke calls so far (under wakeMu; see waitStatus)
 	retired []*os.File
 }
 
@@ -388,6 +391,10 @@ func (sh *shell) poke() {
 	var one = [8]byte{1}
 	sh.wakeMu.Lock()
 	defer sh.wakeMu.Unlock()
+	sh.pokes++
+	if sh.statusFile != nil && sh.wake >= 0 {
+		sh.statusFile.SetReadDeadline(time.Now()) // ends a waitStatus
+	}
 	if sh.wake >= 0 {
 		unix.Write(sh.wake, one[:])
 	}
@@ -499,8 +506,8 @@ func (sh *shell) close() {
 	if sh.stdin != nil {
 		sh.stdin.Close()
 	}
-	if sh.status >= 0 {
-		unix.Close(sh.status)
+	if sh.statusFile != nil {
+		sh.statusFile.Close()
 		sh.status = -1
 	}
 	for _, f := range []*fifo{sh.out, sh.err} {

@@ -29,6 +29,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -97,35 +98,45 @@ func newStatusChannel() (int, *os.File, error) {
 }
 
 // openStatus makes the shell's status channel and returns bash's end.
+// The server's end is also registered with the runtime's poller
+// (statusFile), for waitStatus.
 func (sh *shell) openStatus() (*os.File, error) {
 	fd, end, err := newStatusChannel()
 	if err != nil {
 		return nil, err
 	}
 	sh.status = fd
+	sh.statusFile = os.NewFile(uintptr(fd), "sbx-status") // non-blocking: pollable
+	if sh.statusConn, err = sh.statusFile.SyscallConn(); err != nil {
+		end.Close()
+		return nil, err
+	}
 	return end, nil
 }
 
 // readStatus reads what the status channel holds (at most maxStatusReads
-// messages) and appends bash's messages to statusBuf. It sets statusHup
-// once no writer is left.
-func (sh *shell) readStatus() {
+// messages, and no further than a complete record from bash) and appends
+// bash's messages to statusBuf. It sets statusHup once no writer is left.
+// It reports whether it read anything (or saw the hang-up).
+func (sh *shell) readStatus() bool {
 	var oob [256]byte // room for the credentials and a few stray fds
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	msg := (*bp)[:maxStatusRecord]
+	got := false
 	for range maxStatusReads {
 		n, oobn, flags, _, err := unix.Recvmsg(sh.status, msg, oob[:], unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			return // EAGAIN: nothing more for now
+			return got // EAGAIN: nothing more for now
 		}
+		got = true
 		pid := sh.sender(oob[:oobn])
 		if n == 0 && oobn == 0 {
 			sh.statusHup = true // every writer has closed it
-			return
+			return got
 		}
 		switch {
 		case pid == 0:
@@ -137,8 +148,37 @@ func (sh *shell) readStatus() {
 			sh.dropStatus("record too large", pid)
 		default:
 			sh.statusBuf = append(sh.statusBuf, msg[:n]...)
+			// A complete record is what the wait is for: what else is
+			// queued is read on the next call (the socket stays readable).
+			if bytes.Count(sh.statusBuf, []byte{0}) >= 2 {
+				return got
+			}
 		}
 	}
+	return got
+}
+
+// waitStatus waits, without holding a thread, until the status channel
+// has a message or hangs up, until passes, or poke is called after the
+// caller took gen (pokeGen). The runtime's poller wakes the goroutine; a
+// blocking poll(2) would cost a thread hand-off per command (the
+// scheduler gives the blocked thread's P away and takes one back).
+func (sh *shell) waitStatus(gen uint64, until time.Time) {
+	sh.statusFile.SetReadDeadline(until)
+	sh.wakeMu.Lock()
+	poked := sh.pokes != gen
+	sh.wakeMu.Unlock()
+	if poked {
+		return
+	}
+	sh.statusConn.Read(func(uintptr) bool { return sh.readStatus() })
+}
+
+// pokeGen returns the count of pokes so far (see waitStatus).
+func (sh *shell) pokeGen() uint64 {
+	sh.wakeMu.Lock()
+	defer sh.wakeMu.Unlock()
+	return sh.pokes
 }
 
 // sender returns the pid in the message's credentials (0: none) and closes

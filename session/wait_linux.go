@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -17,9 +18,12 @@ import (
 func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []*fifo, c *command, tag *string) outcome {
 	w := newWaiter(sh, outs, c)
 	defer w.release()
+	waiting.Add(1)
+	defer waiting.Add(-1)
 	stop := context.AfterFunc(ctx, sh.poke)
 	defer stop()
 	for {
+		gen := sh.pokeGen() // a poke from here on ends waitStatus
 		// status first: it may already be complete from a previous read
 		if code, ok := sh.takeStatus(seq); ok {
 			w.res.code = code
@@ -33,12 +37,15 @@ func (sh *shell) wait(ctx context.Context, seq int, deadline time.Time, outs []*
 		if done := w.enforce(ctx, now, deadline, tag); done {
 			return w.res
 		}
-		if !w.poll(now, deadline) {
+		if !w.poll(gen, now, deadline) {
 			w.res.shellExited = true
 			return w.res
 		}
 	}
 }
+
+// waiting counts the waits in progress, in every shell (see poll).
+var waiting atomic.Int32
 
 // waiter is the state of one wait: the output read ends, what is pending
 // for streaming, and the kill in progress.
@@ -247,8 +254,20 @@ func (w *waiter) enforce(ctx context.Context, now, deadline time.Time, tag *stri
 
 // poll waits for output, status, a wake-up or the next timer and handles
 // what it finds. It returns false when polling itself failed.
-func (w *waiter) poll(now, deadline time.Time) bool {
+func (w *waiter) poll(gen uint64, now, deadline time.Time) bool {
 	sh := w.sh
+	if waiting.Load() > 1 && now.Before(w.watchOutputs) && w.killedAt.IsZero() && len(w.pending[0])+len(w.pending[1]) == 0 && !sh.statusHup {
+		// Other commands are waiting too, and only the status channel is
+		// watched (the FIFOs not yet): wait in the runtime's poller. A
+		// thread blocked in poll(2) per command costs a P hand-off each;
+		// with one command in flight the blocking poll is cheaper.
+		until := w.watchOutputs
+		if deadline.Before(until) {
+			until = deadline
+		}
+		sh.waitStatus(gen, until)
+		return true
+	}
 	timeout := time.Until(deadline)
 	if !w.killedAt.IsZero() {
 		timeout = killWait - now.Sub(w.killedAt)
