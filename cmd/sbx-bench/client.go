@@ -327,6 +327,68 @@ func (c *client) call(ctx context.Context, method string, params map[string]any,
 	}
 }
 
+// pipeline sends one request per element of params, encoded beforehand and
+// written in one go (as a script piping JSON-RPC lines would), then waits
+// for every response, in order. It returns when the last response has
+// arrived: the client spends no goroutine, stack or write per request, so
+// what it measures is the server.
+func (c *client) pipeline(ctx context.Context, method string, params []map[string]any) ([]response, error) {
+	var buf bytes.Buffer
+	chans := make([]chan response, len(params))
+	ids := make([]int64, len(params))
+	c.mu.Lock()
+	for i := range params {
+		c.nextID++
+		ids[i] = c.nextID
+		chans[i] = make(chan response, 1)
+	}
+	c.mu.Unlock()
+	for i, p := range params {
+		b, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": ids[i], "method": method, "params": p})
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(b)
+		buf.WriteByte('\n')
+	}
+	c.mu.Lock()
+	for i, id := range ids {
+		c.pending[id] = chans[i]
+	}
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		for _, id := range ids {
+			delete(c.pending, id)
+		}
+		c.mu.Unlock()
+	}()
+	c.wmu.Lock()
+	sent := time.Now()
+	_, err := c.stdin.Write(buf.Bytes())
+	c.wmu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("%s: write: %w", method, err)
+	}
+	out := make([]response, len(params))
+	for i, ch := range chans {
+		select {
+		case r, ok := <-ch:
+			if !ok {
+				return nil, fmt.Errorf("%s: server closed stdout (%v); stderr tail:\n%s", method, c.readErr, c.stderr.String())
+			}
+			if r.Err != nil {
+				return nil, fmt.Errorf("%s: %w", method, r.Err)
+			}
+			r.Sent = sent
+			out[i] = r
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s: %w", method, ctx.Err())
+		}
+	}
+	return out, nil
+}
+
 // toolResult is the part of a tools/call result the benchmark reads.
 type toolResult struct {
 	Content []struct {
