@@ -143,6 +143,22 @@ func TestExecAnyCommandText(t *testing.T) {
 			t.Fatalf("%q: framing after a non-ASCII command: %+v", loc, o)
 		}
 	}
+	// short commands travel inside the header block (80 bytes at most):
+	// lengths around that, glob characters, trailing blanks and newlines
+	// come through as typed, with stdin and per-call env
+	for n := 60; n <= 100; n++ {
+		cmd := "printf '[%s]' '*?  ' \"$X\"; cat #"
+		cmd += strings.Repeat("#", n-len(cmd)-2) + " \n"
+		o = execIn(t, cs, map[string]any{"command": cmd, "stdin": "in", "env": map[string]any{"X": "x y"}})
+		if len(cmd) != n || o.Stdout != "[*?  ][x y]in" || o.ExitCode != 0 {
+			t.Fatalf("%d-byte command %q: %+v", len(cmd), cmd, o)
+		}
+		plain := "printf '[%s]' '*?  ' #"
+		plain += strings.Repeat("#", n-len(plain)-2) + " \n"
+		if o = sh(t, cs, plain); len(plain) != n || o.Stdout != "[*?  ]" || o.ExitCode != 0 {
+			t.Fatalf("%d-byte command %q: %+v", len(plain), plain, o)
+		}
+	}
 	// invalid UTF-8 is carried as base64, never mangled
 	o = sh(t, cs, `printf 'a\377b'`)
 	if got, _ := base64.StdEncoding.DecodeString(o.Stdout); o.StdoutEncoding != "base64" || string(got) != "a\xffb" {

@@ -12,8 +12,12 @@ package session
 // under LC_ALL=C; so any NUL-free text works: heredocs, unbalanced quotes,
 // marker look-alikes, 10 MiB scripts):
 //
-//	\n@\n<header: "CLEN PLEN ILEN SEQ BYTEWISE" padded to headerLen>
-//	<CLEN bytes of command><PLEN bytes of prelude><ILEN bytes of stdin>
+//	\n@\n<header: "CLEN PLEN ILEN SEQ BYTEWISE INLINE" padded to headerLen>
+//	<INLINE=1: the command padded to inlineMax; else inlineMax spaces>
+//	<INLINE=0: CLEN bytes of command><PLEN bytes of prelude><ILEN bytes of stdin>
+//
+// (A short ASCII command comes inside the fixed-size block, which bash
+// reads with one read -N: each read builtin is five syscalls.)
 //
 // @ expands to
 //
@@ -113,8 +117,15 @@ const (
 // script into bash (unset once evaluated).
 const setupVar = "__sbx_setup"
 
-// headerLen is the fixed size of the per-command header.
-const headerLen = 48
+// The per-command header block: blockLen bytes that bash reads at once,
+// the fields padded to headerLen and then, when it is ASCII and at most
+// inlineMax bytes, the command itself (else spaces, and the command
+// follows the block).
+const (
+	headerLen = 48
+	inlineMax = 80
+	blockLen  = headerLen + inlineMax
+)
 
 // statusFd is where bash keeps its end of the status channel. Every command
 // runs with it closed (bash keeps a close-on-exec copy meanwhile), so
@@ -262,13 +273,13 @@ func startShell(ctx context.Context, sb *isolation.Sandbox, log zerolog.Logger, 
 	setup := fmt.Sprintf(`builtin cd -- %[6]s || builtin exit 96; builtin unset OLDPWD; builtin declare -x OLDPWD; builtin printf bash >/proc/self/comm
 __sbx_fd=255; if ! [[ /proc/$$/fd/255 -ef /proc/$$/fd/3 ]]; then for ((__sbx_fd=254; __sbx_fd>3; __sbx_fd--)); do [[ /proc/$$/fd/$__sbx_fd -ef /proc/$$/fd/3 ]] && break; done; fi; builtin readonly __sbx_fd; exec 3<&-; BASH_ARGV0=bash
 ((__sbx_fd != %[5]s && __sbx_fd != 253)) || builtin exit 97; exec %[5]s>&4 4>&-
-%[7]s__sbx_q() { local IFS=' ' __h; builtin read -u $__sbx_fd -r -N %[1]d __h; builtin set -- $__h; if (($5)); then local LC_ALL=C; fi; IFS= builtin read -u $__sbx_fd -r -N "$1" __sbx_c; __sbx_f=$__sbx_F0; if (($2)); then IFS= builtin read -u $__sbx_fd -r -N "$2" __sbx_p; __sbx_f=$__sbx_F1; fi; if (($3)); then IFS= builtin read -u $__sbx_fd -r -N "$3" __sbx_i; if (($2)); then __sbx_f=$__sbx_F3; else __sbx_f=$__sbx_F2; fi; fi; __sbx_s=$4; builtin export %[2]s=%[3]s/"$4"; }
+%[7]s__sbx_q() { local IFS=' ' __h; builtin read -u $__sbx_fd -r -N %[1]d __h; builtin set -- ${__h:0:%[8]d}; if (($5)); then local LC_ALL=C; fi; if (($6)); then __sbx_c=${__h:%[8]d:$1}; else IFS= builtin read -u $__sbx_fd -r -N "$1" __sbx_c; fi; __sbx_f=$__sbx_F0; if (($2)); then IFS= builtin read -u $__sbx_fd -r -N "$2" __sbx_p; __sbx_f=$__sbx_F1; fi; if (($3)); then IFS= builtin read -u $__sbx_fd -r -N "$3" __sbx_i; if (($2)); then __sbx_f=$__sbx_F3; else __sbx_f=$__sbx_F2; fi; fi; __sbx_s=$4; builtin export %[2]s=%[3]s/"$4"; }
 __sbx_post() { builtin printf '%%s %%s\0%%s\0' "$1" "$2" "$PWD" >&%[5]s; __sbx_ok || __sbx_a; }
 %[4]sbuiltin readonly -f __sbx_q __sbx_post __sbx_a __sbx_ok
 __sbx_a
 __sbx_post 0 0
 exec 1>&- 2>&-
-`, headerLen, isolation.TagEnv, quote(tag), aliasSetup, statusFd, quote(dir), privSetup)
+`, blockLen, isolation.TagEnv, quote(tag), aliasSetup, statusFd, quote(dir), privSetup, headerLen)
 	// The FIFOs and bash are independent round trips to init: overlap them.
 	defer statusEnd.Close() // bash has its copy once spawned
 	sh.gen = 1
@@ -459,12 +470,23 @@ func (sh *shell) run(ctx context.Context, c command) (outcome, error) {
 	if !isASCII(c.text) || !isASCII(c.prelude) || (c.stdin != nil && !isASCII(*c.stdin)) {
 		bytewise = 1
 	}
-	fields := fmt.Sprintf("%d %d %d %d %d", len(c.text), len(c.prelude), ilen, sh.seq, bytewise)
+	inline := 0 // 1: the command is in the header block (saves bash a read)
+	if len(c.text) <= inlineMax && isASCII(c.text) {
+		inline = 1
+	}
+	msg := make([]byte, 0, hdr.Len()+len(alias)+2+blockLen+len(c.text)+len(c.prelude)+ilen)
 	// The empty line first: after a syntax error inside eval, bash does not
 	// alias-expand the first word of the next line it reads.
-	fmt.Fprintf(&hdr, "\n%s\n%-*s", alias, headerLen, fields)
-	msg := make([]byte, 0, hdr.Len()+len(c.text)+len(c.prelude))
-	msg = append(append(append(msg, hdr.String()...), c.text...), c.prelude...)
+	msg = append(append(append(msg, hdr.String()...), "\n"+alias+"\n"...), fmt.Sprintf("%-*s", headerLen,
+		fmt.Sprintf("%d %d %d %d %d %d", len(c.text), len(c.prelude), ilen, sh.seq, bytewise, inline))...)
+	if inline == 1 {
+		msg = append(msg, c.text...)
+		msg = append(msg, strings.Repeat(" ", inlineMax-len(c.text))...)
+	} else {
+		msg = append(msg, strings.Repeat(" ", inlineMax)...)
+		msg = append(msg, c.text...)
+	}
+	msg = append(msg, c.prelude...)
 	if c.stdin != nil {
 		msg = append(msg, *c.stdin...)
 	}
