@@ -93,26 +93,7 @@ func TestJobCgroupsKillByMembership(t *testing.T) {
 
 			// A command inside a job (a session's S<n>/<seq>): what started
 			// since the command did, not the job's root nor its earlier jobs.
-			r, w, err := os.Pipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
-			r.Fd() // the child's end must be blocking (Fd switches it, as os/exec does)
-			b := spawn("S7", doubleForkScript+"df old; read; df new; exec -a ${M}b-root sleep 1000", r)
-			r.Close()
-			waitMarked(t, m+"old", 1)
-			waitTicksAfter(t, named(m + "old")[0])
-			since := time.Now()
-			w.Write([]byte("go\n"))
-			waitMarked(t, m+"new", 1)
-			if _, err := s.Kill(context.Background(), Selector{Tag: "S7/1", Root: b.Pid, Since: since}, syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			waitMarked(t, m+"new", 0)
-			if len(named(m+"old")) != 1 || len(named(m+"b-root")) != 1 {
-				t.Fatalf("the since-kill took the job's earlier processes: old %v root %v", named(m+"old"), named(m+"b-root"))
-			}
+			b := checkSinceKill(t, s, m, "S7", "b-root", spawn)
 			// KillAll: everything in every job cgroup.
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -126,6 +107,35 @@ func TestJobCgroupsKillByMembership(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkSinceKill starts job tag, whose root double-forks "old", waits for a
+// line on stdin, double-forks "new" and becomes sleep named root; it kills
+// what started in tag/1 since the line was sent and checks that only "new"
+// died. It returns the root, still running.
+func checkSinceKill(t *testing.T, s *Sandbox, m, tag, root string, spawn func(tag, script string, stdin *os.File) *Process) *Process {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	r.Fd() // the child's end must be blocking (Fd switches it, as os/exec does)
+	p := spawn(tag, doubleForkScript+"df old; read; df new; exec -a ${M}"+root+" sleep 1000", r)
+	r.Close()
+	waitMarked(t, m+"old", 1)
+	waitTicksAfter(t, named(m + "old")[0])
+	since := time.Now()
+	w.Write([]byte("go\n"))
+	waitMarked(t, m+"new", 1)
+	if _, err := s.Kill(context.Background(), Selector{Tag: tag + "/1", Root: p.Pid, Since: since}, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitMarked(t, m+"new", 0)
+	if len(named(m+"old")) != 1 || len(named(m+root)) != 1 {
+		t.Fatalf("the since-kill took the job's earlier processes: old %v root %v", named(m+"old"), named(m+root))
+	}
+	return p
 }
 
 // waitTicksAfter waits until the clock /proc uses for start times has moved

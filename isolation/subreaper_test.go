@@ -100,26 +100,9 @@ func TestKillSelectorSubreaper(t *testing.T) {
 
 	// A command's timeout (a session's S<n>/<seq>): what started since the
 	// command did, double forks included, and not the root's earlier jobs.
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	r.Fd() // the child's end must be blocking (Fd switches it, as os/exec does)
-	c := spawnJob(t, s, "S9", m, doubleForkScript+"df old; read; df new; exec -a ${M}c-root sleep 1000", r)
-	r.Close()
-	waitMarked(t, m+"old", 1)
-	waitTicksAfter(t, named(m + "old")[0])
-	since := time.Now()
-	w.Write([]byte("go\n"))
-	waitMarked(t, m+"new", 1)
-	if _, err := s.Kill(context.Background(), Selector{Tag: "S9/1", Root: c.Pid, Since: since}, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	waitMarked(t, m+"new", 0)
-	if len(named(m+"old")) != 1 || len(named(m+"c-root")) != 1 {
-		t.Fatalf("the since-kill took the job's earlier processes: old %v root %v", named(m+"old"), named(m+"c-root"))
-	}
+	c := checkSinceKill(t, s, m, "S9", "c-root", func(tag, script string, stdin *os.File) *Process {
+		return spawnJob(t, s, tag, m, script, stdin)
+	})
 	if n, err := s.Kill(context.Background(), Selector{Tag: "S9", Root: c.Pid, IncludeRoot: true}, syscall.SIGKILL); err != nil || n < 2 {
 		t.Fatalf("kill S9: n=%d err=%v", n, err)
 	}
