@@ -300,8 +300,19 @@ func (s *Server) runCall(ctx context.Context, r *callRun) {
 	if s.opts.Ready != nil {
 		select {
 		case <-s.opts.Ready:
-		case <-ctx.Done():
-			res = ErrorResult("cancelled while the sandbox was starting")
+		default:
+			// While the sandbox starts, build the tool's schemas (its
+			// arguments are decoded against them): the first call of a
+			// tool would otherwise pay that (~2 ms for exec) after the
+			// sandbox is up, on the path of a fresh server's first answer.
+			if r.t.schemas != nil {
+				r.t.schemas()
+			}
+			select {
+			case <-s.opts.Ready:
+			case <-ctx.Done():
+				res = ErrorResult("cancelled while the sandbox was starting")
+			}
 		}
 	}
 	started := time.Now()
