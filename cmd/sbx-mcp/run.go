@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -137,6 +138,11 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		}
 	} else {
 		go boot()
+		// Let boot run first: the sandbox's start (init's clone, then its
+		// Go runtime and stages) is the longest path to the first
+		// tools/call, while the tool list and server below take ~1 ms and
+		// move to another thread. Otherwise boot waited that long for one.
+		runtime.Gosched()
 	}
 	list := tools.All(deps)
 	srv := server.New(server.Options{
