@@ -10,9 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // write_file outside the workdir lands in the sandbox's overlay: exec and
@@ -182,4 +185,53 @@ cat %[2]s; dpkg -s %[1]s | grep '^Status:'`, pkg, file)})
 	if statusAfter, _ := os.ReadFile("/var/lib/dpkg/status"); !bytes.Equal(statusBefore, statusAfter) {
 		t.Fatal("the host's /var/lib/dpkg/status changed")
 	}
+}
+
+// Every thread of the sandbox's init carries the reduced privileges, read
+// from inside: init starts its long-running part in place (no second
+// execve in a static build), so the threads its Go runtime made before the
+// reduction must have been changed too. A thread left with full
+// capabilities, or without the filter, would give a process forked from
+// it (or an op run on it) what the sandbox must not have.
+func TestConfineInitThreads(t *testing.T) {
+	const docker = 0xa00425fb // keptCaps: Docker's default set less CAP_MKNOD
+	eachLevel(t, func(t *testing.T, cs *mcp.ClientSession) {
+		var info struct {
+			Layers  map[string]bool `json:"layers"`
+			Reasons []string        `json:"reasons"`
+		}
+		Structured(t, CallOK(t, cs, "sandbox_info", nil), &info)
+		for _, l := range []string{"caps_dropped", "seccomp", "no_new_privs", "cgroup_ns"} {
+			if !info.Layers[l] {
+				t.Errorf("layer %s false: %v", l, info.Reasons)
+			}
+		}
+		var r struct {
+			Stdout string `json:"stdout"`
+		}
+		Structured(t, CallOK(t, cs, "exec", map[string]any{
+			"command": `for f in /proc/1/task/*/status; do echo "== $f"; grep -E '^(CapEff|CapPrm|NoNewPrivs|Seccomp):' "$f"; done`,
+		}), &r)
+		threads := strings.Split(r.Stdout, "== ")[1:]
+		if len(threads) < 2 {
+			t.Fatalf("init has %d threads (a Go runtime has several): %q", len(threads), r.Stdout)
+		}
+		for _, th := range threads {
+			lines := strings.Split(strings.TrimSpace(th), "\n")
+			fields := map[string]string{}
+			for _, l := range lines[1:] {
+				k, v, _ := strings.Cut(l, ":")
+				fields[k] = strings.TrimSpace(v)
+			}
+			for _, k := range []string{"CapEff", "CapPrm"} {
+				v, err := strconv.ParseUint(fields[k], 16, 64)
+				if err != nil || v&^docker != 0 {
+					t.Errorf("%s: %s %q exceeds Docker's default set", lines[0], k, fields[k])
+				}
+			}
+			if fields["NoNewPrivs"] != "1" || fields["Seccomp"] != "2" {
+				t.Errorf("%s: %v", lines[0], fields)
+			}
+		}
+	})
 }

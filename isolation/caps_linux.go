@@ -40,12 +40,13 @@ func lastCap() uintptr {
 }
 
 // dropCapabilities drops every capability outside keptCaps (and NET_RAW with
-// the host's network) from the bounding
-// set and clears the ambient set. After the next execve, root's permitted
-// and effective sets are the bounding set.
+// the host's network) from the bounding set and clears the ambient set.
+// After the next execve, root's permitted and effective sets are the
+// bounding set; inPlace sets them so at once, on every thread.
 //
-// Preconditions: on the thread that will execve (capabilities are per thread).
-func dropCapabilities(hostNet bool) error {
+// Preconditions: on the locked thread of stage 1 (capabilities are per
+// thread); without inPlace, the thread that will execve.
+func dropCapabilities(hostNet, inPlace bool) error {
 	keep := keptCapsMask()
 	if hostNet {
 		keep &^= 1 << unix.CAP_NET_RAW
@@ -58,10 +59,15 @@ func dropCapabilities(hostNet bool) error {
 		if keep&(1<<c) != 0 {
 			continue
 		}
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0); err != nil && err != unix.EINVAL && firstErr == nil {
+		if err := prctlEverywhere(inPlace, unix.PR_CAPBSET_DROP, c); err != nil && err != unix.EINVAL && firstErr == nil {
 			firstErr = err
 		}
 	}
-	_ = unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+	_ = prctlEverywhere(inPlace, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL)
+	if inPlace {
+		if err := limitCapsEverywhere(keep); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
 	return firstErr
 }

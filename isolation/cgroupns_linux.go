@@ -8,14 +8,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fdJobs is the stage 1 → stage 2 descriptor of init's v2 cgroup directory
+// fdJobs is the stage 1 → init descriptor of init's v2 cgroup directory
 // (on the host's cgroup2 mount, which the sandbox never sees): job cgroups
 // are created and joined through it (jobs_linux.go).
 const fdJobs = 6
 
 // fdJobsTasks, fdJobsTasks+1, ... carry the v1 jobs cgroups' tasks files
 // (initConfig.JobsTasks, opened on the host's mounts) for the spawner
-// thread to join in stage 2.
+// thread to join in runInit.
 const fdJobsTasks = 7
 
 // cgroupRoot is where the sandbox sees its cgroups.

@@ -31,18 +31,26 @@
 //	  its own devpts), unshare NEWCGROUP, read-only cgroupfs on the new
 //	  /sys/fs/cgroup, hostname, lo up, RunDir tmpfs, private dir (fd 40, detached:
 //	  private_linux.go), oom_score_adj,
-//	  NO_NEW_PRIVS, drop bounding caps (and MKNOD; NET_RAW with the host's
-//	  network), seccomp (prlimit64 on init refused), DUMPABLE 0,
-//	  writes config+status to a pipe at fd 5, execve(/proc/self/exe, "__sbx_init", "2")
-//	  ▼
-//	init stage 2 (PID 1, reduced credentials in every thread): reads fd 5,
-//	  sends "hello", then serves requests, reaps everything, watches fd 4.
+//	  then on every thread (threads_linux.go: syscall.AllThreadsSyscall and
+//	  SECCOMP_FILTER_FLAG_TSYNC): join that cgroup namespace, NO_NEW_PRIVS,
+//	  drop bounding caps (and MKNOD; NET_RAW with the host's network), cut
+//	  permitted and effective caps to them, seccomp (prlimit64 on init
+//	  refused); DUMPABLE 0
+//	  │                                    │ cgo build (the runtime cannot reach
+//	  │ static build: in place             │ C's threads): the same on the locked
+//	  │                                    │ thread only, config+status to a pipe
+//	  │                                    │ at fd 5, execve(/proc/self/exe,
+//	  │                                    │ "__sbx_init", "2"); stage 2 reads fd 5
+//	  ▼                                    ▼
+//	init (PID 1, reduced credentials in every thread, verified from
+//	  /proc/self/task): sends "hello", then serves requests, reaps
+//	  everything, watches fd 4.
 //
 // # Control protocol (one JSON object per SOCK_SEQPACKET message, fds by SCM_RIGHTS)
 //
 //	server                                   init
 //	  ── {k:"config", b:initConfig} ───────────▶ (stage 1, once)
-//	  ◀────────── {k:"hello", b:initStatus} ──── (stage 2, once)
+//	  ◀────────── {k:"hello", b:initStatus} ──── (once, when ready)
 //	  ── {id, k:"spawn", b:spawnReq} + fds ────▶ fork/exec, close its copies
 //	  ◀──────── {id, k:"reply", b:{pid}} ──────
 //	  ── {id, k:"signal"|"kill"|"killall"} ────▶

@@ -111,13 +111,17 @@ func initFatal(format string, args ...any) {
 	os.Exit(2)
 }
 
-// stage1 prepares the namespaces and reduces privileges, then re-executes
-// itself so that every thread of the long-running init carries the reduced
-// credentials and the seccomp filter.
+// stage1 prepares the namespaces and reduces privileges, then becomes the
+// long-running init. Every thread of that init must carry the reduced
+// credentials, the cgroup namespace and the seccomp filter: a pure-Go
+// binary changes every thread in place (threads_linux.go); a cgo binary,
+// whose runtime cannot reach every thread, re-executes itself from the
+// locked thread (stage 2), so that the new image's threads all descend
+// from it.
 //
-// Preconditions: runs on the main goroutine, locked to its thread for the
-// rest of the process's life (prctl and seccomp are per-thread, and execve
-// must come from the thread that set them).
+// Preconditions: runs on the main goroutine, locked to its thread until
+// the reduction is done (unshare, prctl and seccomp are per-thread, and
+// execve must come from the thread that set them).
 func stage1() {
 	runtime.LockOSThread()
 	// Whatever the server's own parent leaked to it (fds without
@@ -151,7 +155,16 @@ func stage1() {
 		}
 	}
 	_ = os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(oomInit)), 0)
-	reducePrivileges(&cfg, &st)
+	inPlace := canReduceInPlace()
+	reducePrivileges(&cfg, &st, inPlace)
+	if inPlace {
+		// Every thread carries the reduced credentials, the cgroup
+		// namespace and the filter already (threads_linux.go): no
+		// second image to start. Nothing per-thread is left that the
+		// main goroutine must keep to itself.
+		runtime.UnlockOSThread()
+		runInit(handoff{Config: cfg, Status: st})
+	}
 
 	hb, _ := json.Marshal(handoff{Config: cfg, Status: st})
 	var p [2]int
@@ -249,14 +262,23 @@ func loopbackUp() error {
 
 // reducePrivileges sets NO_NEW_PRIVS, drops capabilities outside Docker's
 // default set from the bounding set, installs the seccomp filter and marks
-// the process non-dumpable. The results are verified in stage 2.
+// the process non-dumpable. With inPlace it does so on every thread and
+// also moves them into the locked thread's cgroup namespace and reduces
+// their permitted and effective sets to the bounding set (what the execve
+// of stage 2 does otherwise). The results are verified in runInit.
 //
-// Preconditions: called on the locked thread that will execve stage 2.
-func reducePrivileges(cfg *initConfig, st *initStatus) {
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+// Preconditions: called on the locked thread (that will execve stage 2
+// unless inPlace).
+func reducePrivileges(cfg *initConfig, st *initStatus, inPlace bool) {
+	if inPlace && st.CgroupNS {
+		if err := joinCgroupNSEverywhere(); err != nil {
+			st.gap("cgroup_ns: move init's threads into it: %v", err)
+		}
+	}
+	if err := prctlEverywhere(inPlace, unix.PR_SET_NO_NEW_PRIVS, 1); err != nil {
 		st.gap("no_new_privs: %v", err)
 	}
-	if err := dropCapabilities(!cfg.NetNS); err != nil {
+	if err := dropCapabilities(!cfg.NetNS, inPlace); err != nil {
 		st.gap("caps_dropped: %v", err)
 	}
 	// Init keeps its pid across the execve; the server is our parent, seen
@@ -268,14 +290,14 @@ func reducePrivileges(cfg *initConfig, st *initStatus) {
 	if pid := os.Getppid(); pid > 1 {
 		protected = append(protected, uint32(pid))
 	}
-	if err := installSeccomp(protected); err != nil {
+	if err := installSeccomp(protected, inPlace); err != nil {
 		st.SeccompErr = err.Error()
 		st.gap("seccomp: %v", err)
 	}
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 }
 
-// initd is the long-running init (stage 2).
+// initd is the long-running init (runInit).
 type initd struct {
 	cfg     initConfig
 	st      initStatus
@@ -311,16 +333,12 @@ type initd struct {
 	nseen    int
 }
 
+// stage2 is the re-executed init of a cgo build (see stage1): it takes
+// what stage 1 did from the handoff pipe.
 func stage2() {
 	// Non-dumpable first: execve reset it, and sandbox processes have the
 	// same uid and capabilities as init.
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
-	// Catch every signal and drop it (SIGCHLD drives the reaper): a Go
-	// program would otherwise die of SIGTERM/SIGINT/SIGHUP or a SIGSEGV sent
-	// with kill(2). Unlike SIG_IGN, handlers are reset in exec'd children.
-	sigs := make(chan os.Signal, 64)
-	signal.Notify(sigs)
-
 	hf := os.NewFile(fdHandoff, "handoff")
 	hb, err := io.ReadAll(hf)
 	hf.Close()
@@ -328,6 +346,18 @@ func stage2() {
 	if err != nil || json.Unmarshal(hb, &h) != nil {
 		initFatal("read handoff: %v", err)
 	}
+	runInit(h)
+}
+
+// runInit is the long-running init, after stage 1 (in place or through
+// stage 2). It never returns.
+func runInit(h handoff) {
+	// Catch every signal and drop it (SIGCHLD drives the reaper): a Go
+	// program would otherwise die of SIGTERM/SIGINT/SIGHUP or a SIGSEGV sent
+	// with kill(2). Unlike SIG_IGN, handlers are reset in exec'd children.
+	sigs := make(chan os.Signal, 64)
+	signal.Notify(sigs)
+
 	unix.CloseOnExec(fdControl)
 	unix.CloseOnExec(fdLifeline)
 	unix.CloseOnExec(fdJobs) // a writable handle on the sandbox's cgroup: init's alone
@@ -374,31 +404,31 @@ func stage2() {
 	}
 	go d.lifeline()
 	go d.signals(sigs)
-	d.serve()
+	d.serve() // never returns: exits through die
 }
 
-// verify reads back what stage 1 did, from the kernel's point of view.
+// verify reads back what stage 1 did, from the kernel's point of view, on
+// every thread: a sandbox process is forked from whichever thread runs the
+// spawner, and an op runs on any.
 func (d *initd) verify() {
 	d.st.PtsDev = ptsDev()
-	b, err := os.ReadFile("/proc/self/status")
+	threads, err := readThreads()
 	if err != nil {
-		d.st.gap("read /proc/self/status: %v", err)
+		d.st.gap("read /proc/self/task: %v", err)
 		return
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, _ := strings.Cut(line, ":")
-		v = strings.TrimSpace(v)
-		switch k {
-		case "NoNewPrivs":
-			d.st.NNP = v == "1"
-		case "Seccomp":
-			d.st.Seccomp = v == "2"
-		case "CapEff":
-			d.st.CapEff = v
-			eff, err := strconv.ParseUint(v, 16, 64)
-			d.st.CapsDrop = err == nil && eff&^keptCapsMask() == 0
-		}
+	d.st.NNP, d.st.Seccomp = true, true
+	var eff, prm uint64
+	sameNS := true
+	for _, t := range threads {
+		d.st.NNP = d.st.NNP && t.nnp
+		d.st.Seccomp = d.st.Seccomp && t.seccomp
+		eff |= t.capEff
+		prm |= t.capPrm
+		sameNS = sameNS && t.cgroupNS == threads[0].cgroupNS
 	}
+	d.st.CapEff = fmt.Sprintf("%016x", eff)
+	d.st.CapsDrop = (eff|prm)&^keptCapsMask() == 0
 	if d.st.CapsDrop { // e.g. an unprivileged none level: nothing to drop
 		kept := d.st.Reasons[:0]
 		for _, r := range d.st.Reasons {
@@ -407,9 +437,12 @@ func (d *initd) verify() {
 			}
 		}
 		d.st.Reasons = kept
+	} else {
+		d.st.gap("caps_dropped: capabilities %016x (effective) and %016x (permitted) of init's threads exceed Docker's default set", eff, prm)
 	}
-	if !d.st.CapsDrop && d.st.CapEff != "" {
-		d.st.gap("caps_dropped: effective capabilities %s exceed Docker's default set", d.st.CapEff)
+	if d.st.CgroupNS && !sameNS {
+		d.st.CgroupNS, d.st.CgroupConfined = false, false
+		d.st.gap("cgroup_confined: init's threads are not all in the sandbox's cgroup namespace")
 	}
 }
 

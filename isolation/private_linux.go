@@ -23,7 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fdPrivate is the stage 1 → stage 2 descriptor of the private directory
+// fdPrivate is the stage 1 → init descriptor of the private directory
 // (above fdJobsTasks and the few v1 controllers).
 const fdPrivate = 40
 

@@ -3,6 +3,7 @@
 package isolation
 
 import (
+	"fmt"
 	"runtime"
 	"unsafe"
 
@@ -141,15 +142,26 @@ func prlimitGuard(protected []uint32) []unix.SockFilter {
 	return append([]unix.SockFilter{bpfJump(jeq, unix.SYS_PRLIMIT64, 0, uint8(len(block)))}, block...)
 }
 
-// installSeccomp installs the filter on the calling thread; execve carries
-// it into the next image. Needs NO_NEW_PRIVS (or CAP_SYS_ADMIN). protected
-// are the pids whose limits no sandbox process may set.
+// installSeccomp installs the filter on the calling thread, and with
+// everywhere on every thread of the process (SECCOMP_FILTER_FLAG_TSYNC,
+// which also carries NO_NEW_PRIVS to them); execve carries it into the
+// next image. Needs NO_NEW_PRIVS (or CAP_SYS_ADMIN). protected are the
+// pids whose limits no sandbox process may set.
 //
-// Preconditions: on the thread that will execve.
-func installSeccomp(protected []uint32) error {
+// Preconditions: on the locked thread of stage 1.
+func installSeccomp(protected []uint32, everywhere bool) error {
 	f := seccompFilter(protected)
 	prog := unix.SockFprog{Len: uint16(len(f)), Filter: &f[0]}
-	err := unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&prog)), 0, 0)
-	runtime.KeepAlive(f)
-	return err
+	defer runtime.KeepAlive(f)
+	if !everywhere {
+		return unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&prog)), 0, 0)
+	}
+	tid, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog)))
+	switch {
+	case errno != 0:
+		return errno
+	case tid != 0:
+		return fmt.Errorf("thread %d cannot take the filter", tid)
+	}
+	return nil
 }

@@ -40,7 +40,11 @@ func TestSecPidNamespace(t *testing.T) {
 	s := nsSandbox(t, Config{})
 	r := run(t, s, `tr '\0' ' ' < /proc/1/cmdline; echo; for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < "$f"; echo; done; echo ---; ls -d /proc/[0-9]* | wc -l`)
 	lines := strings.Split(r.stdout, "\n")
-	if lines[0] != initArgv0+" "+initArg+" "+stage2Arg+" " {
+	want := initArgv0 + " " + initArg + " "
+	if !canReduceInPlace() { // a cgo test binary: init re-executed itself
+		want += stage2Arg + " "
+	}
+	if lines[0] != want {
 		t.Fatalf("/proc/1/cmdline = %q", lines[0])
 	}
 	exe, _ := os.Executable()

@@ -116,6 +116,7 @@ func buildServer(ctx context.Context, dir string) (string, error) {
 	out := filepath.Join(dir, "sbx-mcp")
 	cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", out, "./cmd/sbx-mcp")
 	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // the static binary the README builds
 	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
