@@ -192,8 +192,20 @@ func TestExecExitCodes(t *testing.T) {
 		t.Fatalf("other session touched by exit: %+v", o)
 	}
 	// none of these may wedge the session
-	for _, c := range []string{"exec bash", "exec 1>&-", "exec 2>/dev/null", "trap '' INT TERM", "set -e; false", "set -u", "exec 3>&-", "unalias -a", "shopt -u expand_aliases", "IFS=x", "(", "if true; then", "alias true=false"} {
+	for _, c := range []string{"exec bash", "exec 1>&-", "exec 2>/dev/null", "trap '' INT TERM", "set -e; false", "set -u", "exec 3>&-", "exec 254>&-", "exec 252>/dev/null 254>&-", "unalias -a", "shopt -u expand_aliases", "IFS=x", "(", "if true; then", "alias true=false"} {
 		execIn(t, cs, map[string]any{"command": c, "timeout_ms": 20000})
+		if o := execIn(t, cs, map[string]any{"command": "echo ok; echo err >&2", "timeout_ms": 20000}); o.Stdout != "ok\n" || o.Stderr != "err\n" {
+			t.Fatalf("after %q: %+v", c, o)
+		}
+	}
+	// Closing the shell's descriptor of its FIFO directory (253) makes the
+	// next command fail to open its output, with status 1; the shell then
+	// restores it and every later command runs.
+	for _, c := range []string{"exec 253<&-", "exec 253</"} {
+		execIn(t, cs, map[string]any{"command": c, "timeout_ms": 20000})
+		if o := execIn(t, cs, map[string]any{"command": "echo first", "timeout_ms": 20000}); o.Stdout != "first\n" && (o.ExitCode != 1 || o.Stdout != "") {
+			t.Fatalf("first command after %q: %+v", c, o)
+		}
 		if o := execIn(t, cs, map[string]any{"command": "echo ok; echo err >&2", "timeout_ms": 20000}); o.Stdout != "ok\n" || o.Stderr != "err\n" {
 			t.Fatalf("after %q: %+v", c, o)
 		}

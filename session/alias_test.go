@@ -27,7 +27,7 @@ func TestAliasCheck(t *testing.T) {
 		{"builtin alias @=\"$__sbx_A \"", false},
 		{"builtin shopt -u expand_aliases", false},
 	} {
-		script := aliasSetup + "__sbx_a\n" + tc.change + "\n" +
+		script := "__sbx_A=" + quote(aliasText) + "\n" + aliasSetup + "__sbx_a\n" + tc.change + "\n" +
 			"__sbx_ok && echo ok || echo broken\n__sbx_a; __sbx_ok && echo ok || echo broken\n"
 		out, err := exec.Command(bash, "--norc", "--noprofile", "-c", script).CombinedOutput()
 		want := "broken\nok\n"

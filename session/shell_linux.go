@@ -7,26 +7,25 @@ package session
 // reads there one byte per read syscall (so it never over-reads from a
 // pipe), which makes every byte of a command line cost. A command is
 // therefore one short word, an alias that expands to the real line, followed
-// by a fixed-size header and raw records that __sbx_q reads with `read -N`
+// by a fixed-size block and raw records that __sbx_q reads with `read -N`
 // (byte counted: ASCII records are bytes in any locale, the others are read
 // under LC_ALL=C; so any NUL-free text works: heredocs, unbalanced quotes,
 // marker look-alikes, 10 MiB scripts):
 //
-//	\n@\n<header: "CLEN PLEN ILEN SEQ BYTEWISE INLINE" padded to headerLen>
-//	<INLINE=1: the command padded to inlineMax; else inlineMax spaces>
-//	<INLINE=0: CLEN bytes of command><PLEN bytes of prelude><ILEN bytes of stdin>
+//	\n@\n0<SEQ: 10 digits><CLEN: 5 columns><the command, padded to inlineMax>
+//	\n@\n1<SEQ: 10 digits><"CLEN PLEN ILEN BYTEWISE", padded to the block's end>
+//	       <CLEN bytes of command><PLEN bytes of prelude><ILEN bytes of stdin>
 //
-// (A short ASCII command comes inside the fixed-size block, which bash
-// reads with one read -N: each read builtin is five syscalls.)
+// The first form, for a short ASCII command without prelude or stdin,
+// needs one read -N (each read builtin is five syscalls) and no parsing
+// beyond two substrings. @ expands to
 //
-// @ expands to
+//	__sbx_q;builtin eval -- "$__sbx_f" >"$__sbx_o" 2>"$__sbx_e";__sbx_post $?
 //
-//	__sbx_q;builtin eval -- "$__sbx_f"
+// where $__sbx_f is the command itself in the first form and otherwise one
+// of four frames (readonly __sbx_F0..3), e.g. with a prelude
 //
-// where __sbx_q reads the header and records and sets $__sbx_f to one of
-// four frames (readonly __sbx_F0..3), the plain one being
-//
-//	builtin eval -- "$__sbx_c" >"$__sbx_o" 2>"$__sbx_e" 254>&- 253>&-;__sbx_post "$__sbx_s" $?
+//	(builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")
 //
 // A prelude (per-call cwd/env) runs with the command in a subshell, so the
 // overrides apply to that command only; a stdin record is fed instead of
@@ -34,21 +33,22 @@ package session
 // so `declare`, `return` and `local` behave as typed at a prompt.
 // __sbx_q also exports SBX_JOB=SESSIONTAG/SEQ, the tag that lets a timeout
 // kill exactly this command's processes. After every command __sbx_post
-// checks expand_aliases and the alias and restores them if a user's
-// `unalias -a`, `shopt -u expand_aliases` or own alias changed them, so the
-// next command cannot break.
+// writes the status record and checks expand_aliases and the alias and
+// restores them if a user's `unalias -a`, `shopt -u expand_aliases` or own
+// alias changed them, so the next command cannot break.
 //
 // OUT and ERR ($__sbx_o, $__sbx_e) are FIFOs that bash opens for each
 // command and closes after it; the server holds their read ends. They are
 // in the sandbox's private directory (isolation.Sandbox.PrivateDir), which
 // in the namespace levels is in no mount tree: bash holds a descriptor of
 // it at fd 253 (privateFd) and opens them as /proc/self/fd/253/TAG/out.N,
-// which only bash and its (non-dumpable) subshells can resolve; every
-// command runs with fd 253 closed, like the status socket. No other
-// sandbox process, in this session or another, can open them by a path. Status (bash → server) goes over its own channel, a
-// socket bash inherits (see status_linux.go): "SEQ CODE\0PWD\0" written by
-// __sbx_post after the command, accepted only from bash's own pid and only
-// for the command in flight.
+// which only bash and its (non-dumpable) subshells can resolve. No other
+// sandbox process, in this session or another, can open them by a path.
+// Status (bash → server) goes over its own channel, a socket bash inherits
+// (see status_linux.go): "SEQ CODE\0PWD\0" written by __sbx_post after the
+// command, accepted only from bash's own pid and only for the command in
+// flight. bash holds both descriptors close-on-exec (cloexecSetup), so no
+// program a command runs inherits them.
 //
 // bash is started non-dumpable (isolation.Spec.NonDumpable, from a sealed
 // copy of /bin/bash init made at start): other sandbox processes, all of
@@ -121,20 +121,27 @@ const setupVar = "__sbx_setup"
 // the fields padded to headerLen and then, when it is ASCII and at most
 // inlineMax bytes, the command itself (else spaces, and the command
 // follows the block).
+//
+// Layout: a mode byte, then SEQ as seqWidth zero-padded digits (so bash
+// takes it as is, without arithmetic), then for mode '0' (no prelude, no
+// stdin, an ASCII command of at most inlineMax bytes) the command's length
+// in 5 columns and the command padded with spaces; for mode '1'
+// "CLEN PLEN ILEN BYTEWISE" padded with spaces, and the records follow the
+// block.
 const (
-	headerLen = 48
-	inlineMax = 80
+	seqWidth  = 10
+	headerLen = 1 + seqWidth + 5
+	inlineMax = 112
 	blockLen  = headerLen + inlineMax
 )
 
-// statusFd is where bash keeps its end of the status channel. Every command
-// runs with it closed (bash keeps a close-on-exec copy meanwhile), so
-// programs never inherit it.
+// statusFd is where bash keeps its end of the status channel, close-on-exec
+// (cloexecSetup), so programs never inherit it.
 const statusFd = "254"
 
 // privateFd is where bash keeps its descriptor of the sandbox's private
-// directory, which holds its output FIFOs; closed for every command like
-// statusFd. It arrives at privateArrives.
+// directory, which holds its output FIFOs; close-on-exec like statusFd. It
+// arrives at privateArrives.
 const (
 	privateFd      = 253
 	privateArrives = 5
@@ -146,41 +153,101 @@ const (
 // under set -o posix and is no command anyone types.
 const alias = "@"
 
-// frames are the four ways a command runs, chosen by __sbx_q from the
-// header: plain, with a prelude (per-call cwd/env, in a subshell with the
-// command), with a stdin record, and both.
-var frames = func() [4]string {
-	var f [4]string
-	for i, v := range []struct{ body, in string }{
-		{`builtin eval -- "$__sbx_c"`, ``},
-		{`(builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")`, ``},
-		{`builtin eval -- "$__sbx_c"`, `< <(builtin printf %s "$__sbx_i") `},
-		{`(builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")`, `< <(builtin printf %s "$__sbx_i") `},
-	} {
-		f[i] = v.body + ` ` + v.in + `>"$__sbx_o" 2>"$__sbx_e" ` + statusFd + `>&- ` + strconv.Itoa(privateFd) + `>&-;__sbx_post "$__sbx_s" $?`
-	}
-	return f
-}()
+// aliasText is what the alias expands to: __sbx_q reads the block (and
+// records) and sets $__sbx_f to the code to evaluate, which for mode '0'
+// is the command itself (one eval, at top level) and otherwise one of the
+// frames. The alias's eval runs at top level (not in a function), so the
+// command's own eval is at top level too.
+const aliasText = `__sbx_q;builtin eval -- "$__sbx_f" >"$__sbx_o" 2>"$__sbx_e";__sbx_post $?`
+
+// aliasClosing is aliasText for a bash that did not make its descriptors
+// close-on-exec (see cloexecSetup): every command runs with them closed.
+const aliasClosing = `__sbx_q;builtin eval -- "$__sbx_f" >"$__sbx_o" 2>"$__sbx_e" 254>&- 253>&- 252>&- 251>&-;__sbx_post $?`
+
+// frames are the code __sbx_q picks for mode '1': the command alone, with
+// a prelude (per-call cwd/env, in a subshell with the command), with a
+// stdin record (fed by a process substitution that does not hold the
+// error FIFO), and both.
+var frames = [4]string{
+	`builtin eval -- "$__sbx_c"`,
+	`(builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c")`,
+	`builtin eval -- "$__sbx_c" < <(builtin printf %s "$__sbx_i" 2>&-)`,
+	`(builtin eval -- "$__sbx_p" && builtin eval -- "$__sbx_c") < <(builtin printf %s "$__sbx_i" 2>&-)`,
+}
 
 // aliasSetup defines, for the setup script: readonly variables holding the
-// frames (__sbx_F0..3) and the alias's text (__sbx_A), __sbx_a that
-// (re)defines the alias, and __sbx_ok that tells whether it is intact, so
-// __sbx_post redefines it only after a user removed or changed it. There is
-// one alias with a short text, not one per frame: bash rebuilds
-// BASH_ALIASES for every lookup and compares strings as patterns, so the
-// check after every command costs a few µs instead of ~20.
+// frames (__sbx_F0..3), __sbx_a that (re)defines the alias as $__sbx_A
+// (defined by the setup, see cloexecSetup), and __sbx_ok that tells whether
+// it is intact, so __sbx_post redefines it only after a user removed or
+// changed it. There is one alias with a short text, not one per frame:
+// bash rebuilds BASH_ALIASES for every lookup and compares strings as
+// patterns, so the check after every command costs a few µs instead of ~20.
 var aliasSetup = func() string {
 	var vars []string
 	for i, f := range frames {
 		vars = append(vars, fmt.Sprintf("__sbx_F%d=%s", i, quote(f)))
 	}
-	// The frame is evaluated by an eval at top level (not in a function),
-	// so the command's own eval is at top level too.
-	vars = append(vars, "__sbx_A="+quote(`__sbx_q;builtin eval -- "$__sbx_f"`))
 	return "builtin readonly " + strings.Join(vars, " ") + "\n" +
 		"__sbx_a() { builtin shopt -s expand_aliases; builtin alias " + alias + `="$__sbx_A"; }` + "\n" +
 		"__sbx_ok() { builtin shopt -q expand_aliases && [[ ${BASH_ALIASES[" + quote(alias) + `]-} == "$__sbx_A" ]]; }` + "\n"
 }()
+
+// cloexecSetup gives bash its close-on-exec descriptors of the status
+// socket (arriving at fd 4, kept at statusFd) and, when private, of the
+// private directory (arriving at privateArrives, kept at privateFd).
+// bash has no builtin that sets FD_CLOEXEC, but two of its rules do: a
+// descriptor it saves while a redirection is in force is close-on-exec,
+// and a descriptor duplicated (N>&M) from a close-on-exec one is made
+// close-on-exec too. So the arriving descriptors are closed around a group
+// that finds bash's saved copies and duplicates them to their places.
+// Programs a command runs then never inherit them, without the per-command
+// "254>&- 253>&-" (twenty syscalls and ~15 µs of bash per command). The
+// setup checks the flag in /proc/self/fdinfo and, should a bash not have
+// set it, defines the alias with those closes instead (aliasClosing).
+// Close-on-exec backups stay at 252 and 251 (see postSetup). The alias
+// text is defined here too (__sbx_A).
+func cloexecSetup(private bool) string {
+	s := `exec 252>&4`
+	find := `if [[ /proc/self/fd/$__sbx_n -ef /proc/self/fd/252 ]]; then exec ` + statusFd + `>&$__sbx_n; fi`
+	closeArr := `4>&-`
+	after := `exec 4>&- 252>&` + statusFd
+	if private {
+		s += ` 251<&` + strconv.Itoa(privateArrives)
+		find = `if [[ /proc/self/fd/$__sbx_n -ef /proc/self/fd/252 ]]; then exec ` + statusFd + `>&$__sbx_n; elif [[ /proc/self/fd/$__sbx_n -ef /proc/self/fd/251 ]]; then exec ` + strconv.Itoa(privateFd) + `<&$__sbx_n; fi`
+		closeArr += ` ` + strconv.Itoa(privateArrives) + `<&-`
+		after += ` ` + strconv.Itoa(privateArrives) + `<&- 251<&` + strconv.Itoa(privateFd)
+	}
+	check := `__sbx_cx ` + statusFd
+	if private {
+		check += ` && __sbx_cx ` + strconv.Itoa(privateFd)
+	}
+	return s + "\n{ for ((__sbx_n=10; __sbx_n<100; __sbx_n++)); do " + find + "; done; } " + closeArr + "\n" + after + "; builtin unset __sbx_n\n" +
+		`__sbx_cx() { local k v; while builtin read -r k v; do if [[ $k == flags: ]]; then ((8#$v & 8#2000000)); return; fi; done </proc/self/fdinfo/$1; return 1; }` + "\n" +
+		`if ` + check + `; then builtin readonly __sbx_A=` + quote(aliasText) + `; else builtin readonly __sbx_A=` + quote(aliasClosing) + `; fi; builtin unset -f __sbx_cx` + "\n"
+}
+
+// postSetup defines __sbx_post, which writes the status record after each
+// command and checks the alias, and the repairs it falls back on. The
+// status socket and the private directory are descriptors of bash itself
+// now, which a command's own "exec 254>&-" or "exec 253<&-" could close:
+// cloexecSetup leaves close-on-exec backups at 252 and 251, from which a
+// failed status write restores both, and so does a command that ended
+// with status 1 (what a failed open of the output FIFOs gives) whose 253
+// is no longer the private directory.
+func postSetup(private bool) string {
+	rec := `builtin printf '%s %s\0%s\0' "$__sbx_s" "$1" "$PWD" >&` + statusFd
+	fix := `exec ` + statusFd + `>&252`
+	post := `__sbx_post() { ` + rec + ` || __sbx_fix "$1"; __sbx_ok || __sbx_a; }`
+	chk := ""
+	if private {
+		fix += `; exec ` + strconv.Itoa(privateFd) + `<&251`
+		post = `__sbx_post() { ` + rec + ` || __sbx_fix "$1"; [[ $1 != 1 ]] || __sbx_chk; __sbx_ok || __sbx_a; }`
+		chk = `__sbx_chk() { [[ /proc/self/fd/` + strconv.Itoa(privateFd) + ` -ef /proc/self/fd/251 ]] || exec ` + strconv.Itoa(privateFd) + `<&251; }` + "\n"
+	} else {
+		chk = `__sbx_chk() { :; }` + "\n"
+	}
+	return post + "\n" + `__sbx_fix() { ` + fix + `; ` + rec + `; }` + "\n" + chk
+}
 
 // shell is one running bash. Its methods are called with the session's lock held.
 type shell struct {
@@ -229,10 +296,10 @@ func startShell(ctx context.Context, sb *isolation.Sandbox, log zerolog.Logger, 
 	// program reaches by a path: bash gets a descriptor of it (privateFd)
 	// and opens them through its own /proc/self/fd.
 	name := strings.ReplaceAll(tag, "/", "_")
-	privFd, privSetup := 0, ""
+	privFd := 0
 	if p := sb.PrivateDir(); p != "" {
 		sh.dir, sh.bdir = p+"/"+name, isolation.PrivatePathIn(privateFd)+"/"+name
-		privFd, privSetup = privateArrives, fmt.Sprintf("exec %d<&%d %d<&-\n", privateFd, privateArrives, privateArrives)
+		privFd = privateArrives
 	} else {
 		sh.dir = sb.RunDir() + "/" + name
 		sh.bdir = sh.dir
@@ -252,34 +319,7 @@ func startShell(ctx context.Context, sb *isolation.Sandbox, log zerolog.Logger, 
 	if err != nil {
 		return nil, fmt.Errorf("status channel: %w", err)
 	}
-	// bash runs /dev/fd/3 (the command pipe) as a script and keeps it at a
-	// high descriptor, normally 255; __sbx_fd is found by comparing with
-	// fd 3, which is then closed (by a plain exec: the redirections of a
-	// "builtin exec" would be undone), and $0 is set back to bash. bash's
-	// stdin stays /dev/null, so a command needs no stdin redirection (about
-	// ten syscalls fewer per command). bash's own stdout and stderr are
-	// closed once set up: a command's >OUT 2>ERR then opens straight into
-	// fds 1 and 2 and undoing it is two closes, and the status record goes
-	// into fd 1 too (a dup of the status socket), instead of bash saving, moving and restoring
-	// descriptors around each (half of bash's syscalls per command). A
-	// user's "exec >file" only makes that session take the longer path.
-	// __sbx_q switches to the C locale (so read -N counts bytes) only for
-	// records that are not ASCII: each locale switch costs bash ~15 µs.
-	// The status socket arrives at fd 4 and moves to statusFd, next to the
-	// script's descriptor, out of the way of a user's exec 4>file.
-	// bash starts non-dumpable in "/" (isolation.Spec.NonDumpable: the
-	// directory is entered without root's DAC capabilities) and changes to
-	// dir here; its comm is the memfd's descriptor number until renamed.
-	setup := fmt.Sprintf(`builtin cd -- %[6]s || builtin exit 96; builtin unset OLDPWD; builtin declare -x OLDPWD; builtin printf bash >/proc/self/comm
-__sbx_fd=255; if ! [[ /proc/$$/fd/255 -ef /proc/$$/fd/3 ]]; then for ((__sbx_fd=254; __sbx_fd>3; __sbx_fd--)); do [[ /proc/$$/fd/$__sbx_fd -ef /proc/$$/fd/3 ]] && break; done; fi; builtin readonly __sbx_fd; exec 3<&-; BASH_ARGV0=bash
-((__sbx_fd != %[5]s && __sbx_fd != 253)) || builtin exit 97; exec %[5]s>&4 4>&-
-%[7]s__sbx_q() { local IFS=' ' __h; builtin read -u $__sbx_fd -r -N %[1]d __h; builtin set -- ${__h:0:%[8]d}; if (($5)); then local LC_ALL=C; fi; if (($6)); then __sbx_c=${__h:%[8]d:$1}; else IFS= builtin read -u $__sbx_fd -r -N "$1" __sbx_c; fi; __sbx_f=$__sbx_F0; if (($2)); then IFS= builtin read -u $__sbx_fd -r -N "$2" __sbx_p; __sbx_f=$__sbx_F1; fi; if (($3)); then IFS= builtin read -u $__sbx_fd -r -N "$3" __sbx_i; if (($2)); then __sbx_f=$__sbx_F3; else __sbx_f=$__sbx_F2; fi; fi; __sbx_s=$4; builtin export %[2]s=%[3]s/"$4"; }
-__sbx_post() { builtin printf '%%s %%s\0%%s\0' "$1" "$2" "$PWD" >&%[5]s; __sbx_ok || __sbx_a; }
-%[4]sbuiltin readonly -f __sbx_q __sbx_post __sbx_a __sbx_ok
-__sbx_a
-__sbx_post 0 0
-exec 1>&- 2>&-
-`, blockLen, isolation.TagEnv, quote(tag), aliasSetup, statusFd, quote(dir), privSetup, headerLen)
+	setup := setupScript(tag, dir, privFd != 0)
 	// The FIFOs and bash are independent round trips to init: overlap them.
 	defer statusEnd.Close() // bash has its copy once spawned
 	sh.gen = 1
@@ -343,6 +383,40 @@ exec 1>&- 2>&-
 		return nil, ctx.Err()
 	}
 	return sh, nil
+}
+
+// setupScript is the script bash evaluates before the first command (it
+// comes in the environment, see startShell).
+func setupScript(tag, dir string, private bool) string {
+	// bash runs /dev/fd/3 (the command pipe) as a script and keeps it at a
+	// high descriptor, normally 255; __sbx_fd is found by comparing with
+	// fd 3, which is then closed (by a plain exec: the redirections of a
+	// "builtin exec" would be undone), and $0 is set back to bash. bash's
+	// stdin stays /dev/null, so a command needs no stdin redirection (about
+	// ten syscalls fewer per command). bash's own stdout and stderr are
+	// closed once set up: a command's >OUT 2>ERR then opens straight into
+	// fds 1 and 2 and undoing it is two closes, and the status record goes
+	// into fd 1 too (a dup of the status socket), instead of bash saving,
+	// moving and restoring descriptors around each (half of bash's syscalls
+	// per command). A user's "exec >file" only makes that session take the
+	// longer path. __sbx_g switches to the C locale (so read -N counts
+	// bytes) only for records that are not ASCII: each locale switch costs
+	// bash ~15 µs. The status socket arrives at fd 4 and the private
+	// directory at 5; they move to statusFd and privateFd (cloexecSetup),
+	// next to the script's descriptor, out of the way of a user's exec 4>file.
+	// bash starts non-dumpable in "/" (isolation.Spec.NonDumpable: the
+	// directory is entered without root's DAC capabilities) and changes to
+	// dir here; its comm is the memfd's descriptor number until renamed.
+	return fmt.Sprintf(`builtin cd -- %[6]s || builtin exit 96; builtin unset OLDPWD; builtin declare -x OLDPWD; builtin printf bash >/proc/self/comm
+__sbx_fd=255; if ! [[ /proc/$$/fd/255 -ef /proc/$$/fd/3 ]]; then for ((__sbx_fd=254; __sbx_fd>3; __sbx_fd--)); do [[ /proc/$$/fd/$__sbx_fd -ef /proc/$$/fd/3 ]] && break; done; fi; builtin readonly __sbx_fd; exec 3<&-; BASH_ARGV0=bash
+((__sbx_fd < 251 || __sbx_fd > 254)) || builtin exit 97
+%[7]s__sbx_q() { builtin read -u $__sbx_fd -r -N %[1]d __sbx_h; __sbx_s=${__sbx_h:1:%[9]d}; if [[ ${__sbx_h::1} == 0 ]]; then __sbx_f=${__sbx_h:%[8]d:${__sbx_h:%[10]d:5}}; else __sbx_g; fi; builtin export %[2]s=%[3]s/$__sbx_s; }
+__sbx_g() { local IFS=' '; builtin set -- ${__sbx_h:%[10]d}; if (($4)); then local LC_ALL=C; fi; builtin read -u $__sbx_fd -r -N "$1" __sbx_c; __sbx_f=$__sbx_F0; if (($2)); then builtin read -u $__sbx_fd -r -N "$2" __sbx_p; __sbx_f=$__sbx_F1; fi; if (($3)); then builtin read -u $__sbx_fd -r -N "$3" __sbx_i; if (($2)); then __sbx_f=$__sbx_F3; else __sbx_f=$__sbx_F2; fi; fi; }
+%[11]s%[4]sbuiltin readonly -f __sbx_q __sbx_g __sbx_post __sbx_fix __sbx_chk __sbx_a __sbx_ok
+__sbx_a
+__sbx_s=0 __sbx_post 0
+exec 1>&- 2>&-
+`, blockLen, isolation.TagEnv, quote(tag), aliasSetup, statusFd, quote(dir), cloexecSetup(private), headerLen, seqWidth, 1+seqWidth, postSetup(private))
 }
 
 // bashPath is the path bash opens for the FIFO at p (a path in sh.dir).
@@ -455,41 +529,14 @@ func (sh *shell) run(ctx context.Context, c command) (outcome, error) {
 		}
 	}
 	sh.seq++
-	tag := sh.tag + "/" + strconv.Itoa(sh.seq)
-	var hdr strings.Builder
+	var hdr string
 	if sh.sentOut != sh.out.path || sh.sentErr != sh.err.path {
 		// new output FIFOs: tell bash (by its own path to them)
-		fmt.Fprintf(&hdr, "__sbx_o=%s __sbx_e=%s\n", quote(sh.bashPath(sh.out.path)), quote(sh.bashPath(sh.err.path)))
+		hdr = "__sbx_o=" + quote(sh.bashPath(sh.out.path)) + " __sbx_e=" + quote(sh.bashPath(sh.err.path)) + "\n"
 		sh.sentOut, sh.sentErr = sh.out.path, sh.err.path
 	}
-	ilen := 0
-	if c.stdin != nil {
-		ilen = len(*c.stdin)
-	}
-	bytewise := 0 // 1: a record is not ASCII, bash must count bytes
-	if !isASCII(c.text) || !isASCII(c.prelude) || (c.stdin != nil && !isASCII(*c.stdin)) {
-		bytewise = 1
-	}
-	inline := 0 // 1: the command is in the header block (saves bash a read)
-	if len(c.text) <= inlineMax && isASCII(c.text) {
-		inline = 1
-	}
-	msg := make([]byte, 0, hdr.Len()+len(alias)+2+blockLen+len(c.text)+len(c.prelude)+ilen)
-	// The empty line first: after a syntax error inside eval, bash does not
-	// alias-expand the first word of the next line it reads.
-	msg = append(append(append(msg, hdr.String()...), "\n"+alias+"\n"...), fmt.Sprintf("%-*s", headerLen,
-		fmt.Sprintf("%d %d %d %d %d %d", len(c.text), len(c.prelude), ilen, sh.seq, bytewise, inline))...)
-	if inline == 1 {
-		msg = append(msg, c.text...)
-		msg = append(msg, strings.Repeat(" ", inlineMax-len(c.text))...)
-	} else {
-		msg = append(msg, strings.Repeat(" ", inlineMax)...)
-		msg = append(msg, c.text...)
-	}
-	msg = append(msg, c.prelude...)
-	if c.stdin != nil {
-		msg = append(msg, *c.stdin...)
-	}
+	msg, seq := sh.message(hdr, c)
+	tag := sh.tag + "/" + seq
 	start := time.Now()
 	writeErr := make(chan error, 1)
 	if len(msg) <= smallWrite {
@@ -507,6 +554,71 @@ func (sh *shell) run(ctx context.Context, c command) (outcome, error) {
 	}
 	<-writeErr
 	return res, nil
+}
+
+// message is what the server writes to bash's script pipe for c (after
+// hdr, the FIFO paths when they changed), and c's SEQ as bash has it.
+func (sh *shell) message(hdr string, c command) ([]byte, string) {
+	ilen := 0
+	if c.stdin != nil {
+		ilen = len(*c.stdin)
+	}
+	msg := make([]byte, 0, len(hdr)+len(alias)+2+blockLen+len(c.text)+len(c.prelude)+ilen)
+	// The empty line first: after a syntax error inside eval, bash does not
+	// alias-expand the first word of the next line it reads.
+	msg = append(append(msg, hdr...), "\n"+alias+"\n"...)
+	block := len(msg)
+	inline := c.prelude == "" && c.stdin == nil && len(c.text) <= inlineMax && isASCII(c.text)
+	msg = append(msg, "01"[b2i(!inline)])
+	seq := len(msg)
+	msg = strconv.AppendInt(msg, int64(sh.seq), 10)
+	msg = padLeft(msg, seq, seqWidth, '0')
+	seqText := string(msg[seq:])
+	if inline {
+		n := len(msg)
+		msg = strconv.AppendInt(msg, int64(len(c.text)), 10)
+		msg = padLeft(msg, n, 5, ' ')
+		msg = append(msg, c.text...)
+		for len(msg) < block+blockLen {
+			msg = append(msg, ' ')
+		}
+		return msg, seqText
+	}
+	bytewise := 0 // 1: a record is not ASCII, bash must count bytes
+	if !isASCII(c.text) || !isASCII(c.prelude) || (c.stdin != nil && !isASCII(*c.stdin)) {
+		bytewise = 1
+	}
+	msg = fmt.Appendf(msg, "%d %d %d %d", len(c.text), len(c.prelude), ilen, bytewise)
+	for len(msg) < block+blockLen {
+		msg = append(msg, ' ')
+	}
+	msg = append(msg, c.text...)
+	msg = append(msg, c.prelude...)
+	if c.stdin != nil {
+		msg = append(msg, *c.stdin...)
+	}
+	return msg, seqText
+}
+
+// padLeft pads msg[from:] on the left with pad to width bytes.
+func padLeft(msg []byte, from, width int, pad byte) []byte {
+	n := len(msg) - from
+	if n >= width {
+		return msg
+	}
+	msg = append(msg, make([]byte, width-n)...)
+	copy(msg[from+width-n:], msg[from:from+n])
+	for i := from; i < from+width-n; i++ {
+		msg[i] = pad
+	}
+	return msg
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // kill ends bash and everything tagged with the session and waits for bash
