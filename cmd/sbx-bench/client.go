@@ -512,3 +512,87 @@ func procStatusKiB(pid int, field string) (int64, error) {
 	}
 	return 0, errors.New("no " + field + " in /proc/" + strconv.Itoa(pid) + "/status")
 }
+
+// cpuTime is the CPU time pid's threads have used (0 if unknown): the
+// scheduler's own runtime in ns (/proc/PID/task/*/schedstat), not the
+// tick-sampled utime+stime, which on a VM misattributes short runs.
+func cpuTime(pid int) time.Duration {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var t time.Duration
+	for _, e := range ents {
+		b, err := os.ReadFile(dir + "/" + e.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			continue
+		}
+		ns, _ := strconv.ParseInt(f[0], 10, 64)
+		t += time.Duration(ns)
+	}
+	return t
+}
+
+// descendants returns the pids of every process below pid.
+func descendants(pid int) []int {
+	ents, _ := os.ReadDir("/proc")
+	parent := map[int]int{}
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) < 2 {
+			continue
+		}
+		parent[p], _ = strconv.Atoi(f[1])
+	}
+	var out []int
+	for p := range parent {
+		for q := parent[p]; q > 1; q = parent[q] {
+			if q == pid {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// cpuSplit is the CPU time used so far by the client, the server process
+// and each of the server's descendants (the sandbox: init, shells,
+// programs).
+type cpuSplit struct {
+	client, server time.Duration
+	sandbox        map[int]time.Duration
+}
+
+func (s *server) cpuSplit() cpuSplit {
+	c := cpuSplit{client: cpuTime(os.Getpid()), server: cpuTime(s.pid()), sandbox: map[int]time.Duration{}}
+	for _, p := range descendants(s.pid()) {
+		c.sandbox[p] = cpuTime(p)
+	}
+	return c
+}
+
+// sandboxSince is the CPU time the sandbox's processes alive at both
+// samples used between them.
+func (c cpuSplit) sandboxSince(c0 cpuSplit) time.Duration {
+	var d time.Duration
+	for p, t := range c.sandbox {
+		if t0, ok := c0.sandbox[p]; ok {
+			d += t - t0
+		}
+	}
+	return d
+}
