@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
@@ -57,27 +56,33 @@ func BenchmarkExecTrue(b *testing.B) {
 	b.ReportMetric(float64(d[len(d)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(d[len(d)*99/100].Microseconds()), "p99-µs")
 	// CPU per call of the session's bash and of this process (the server
-	// side plus the test), from /proc (clock ticks: meaningful over
-	// thousands of calls, e.g. -benchtime 5000x).
+	// side plus the test), from /proc (meaningful over thousands of calls,
+	// e.g. -benchtime 5000x).
 	b.ReportMetric(float64((cpuOf(bash)-bash0).Microseconds())/float64(len(d)), "bash-cpu-µs/op")
 	b.ReportMetric(float64((cpuOf(os.Getpid())-self0).Microseconds())/float64(len(d)), "server-cpu-µs/op")
 }
 
-// cpuOf returns the user+system CPU time pid has used (0 if unknown).
+// cpuOf returns the CPU time pid's threads have used (0 if unknown), from
+// the scheduler's accounting in ns (/proc/PID/task/*/schedstat): utime and
+// stime are sampled at the tick.
 func cpuOf(pid int) time.Duration {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return 0
 	}
-	// fields after the command name (which may hold spaces): state is 3rd,
-	// utime 14th, stime 15th
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 13 {
-		return 0
+	var t time.Duration
+	for _, e := range ents {
+		b, err := os.ReadFile(dir + "/" + e.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			ns, _ := strconv.ParseInt(f[0], 10, 64)
+			t += time.Duration(ns)
+		}
 	}
-	u, _ := strconv.Atoi(f[11])
-	s, _ := strconv.Atoi(f[12])
-	return time.Duration(u+s) * time.Second / 100 // USER_HZ
+	return t
 }
 
 // BenchmarkNewSession: create a session (bash started and ready) and run
