@@ -40,7 +40,7 @@ func benchServer(b testing.TB) (io.WriteCloser, *bufio.Reader) {
 	return inW, r
 }
 
-// BenchmarkPing: one ping round trip through framing, dispatch and the reply path.
+// BenchmarkPing: one ping round trip through framing, jsonrpc2 and the reply path.
 func BenchmarkPing(b *testing.B) {
 	w, r := benchServer(b)
 	for b.Loop() {

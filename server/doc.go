@@ -1,6 +1,6 @@
-// Package server implements the Model Context Protocol over stdio: line
-// framing that survives malformed input, JSON-RPC dispatch, both eras of
-// the protocol on one connection (the stateless
+// Package server implements the Model Context Protocol over stdio on top of
+// github.com/sourcegraph/jsonrpc2: line framing that survives malformed
+// input, both eras of the protocol on one connection (the stateless
 // 2026-07-28 revision, whose requests carry their version in _meta, and
 // the legacy initialize lifecycle with its version negotiation and, at
 // 2025-03-26, batches: modern.go, batch.go), the tool registry (tools/list,
@@ -11,17 +11,16 @@
 //
 // Data flow:
 //
-//	reader ──Stream.next (validate, answer bad lines)──► Server.readLoop
-//	        ──Server.handle (sync: discover, initialize, ping, cancel, list, tasks/*; async: tools/call)
+//	reader ──Stream.ReadObject (validate, answer bad lines)──► jsonrpc2.Conn read loop
+//	        ──Server.Handle (sync: discover, initialize, ping, cancel, list, tasks/*; async: tools/call)
 //	writers (handlers, progress) ──Stream.writeLine (one mutex)──► writer
 //
-// The read loop hands each valid frame (raw id, method, params) to handle,
-// which runs synchronously before the next line is read; a tools/call is
-// queued and runs in a worker goroutine. (Until 2026-12 a jsonrpc2.Conn
-// ran this loop, fed a synthetic request per frame that it decoded again
-// with encoding/json: a fifth of the protocol layer's CPU per call.)
-// Replies are written by the Server itself so ids are echoed byte for
-// byte and results are never null.
+// jsonrpc2's IDs are uint64, so the Stream hands jsonrpc2 a small synthetic
+// message per line (method plus a sequence number as id) and keeps the
+// original frame (raw id, params) for the handler, which runs synchronously
+// on the read loop right after ReadObject returned. Replies are written by
+// the Server itself so ids are echoed byte for byte and results are never
+// null.
 //
 // Byte-level JSON (validation, the raw walker, quoting, the line encoder)
 // lives in jsonwire. Buffers that results and arguments borrow belong to

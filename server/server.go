@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/rs/zerolog"
+	"github.com/sourcegraph/jsonrpc2"
 
 	"github.com/sbx-mcp/sbx-mcp/jsonwire"
 )
@@ -155,28 +155,26 @@ func New(opts Options) *Server {
 func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.stream = NewStream(r, w, s.opts.MaxLine)
-	// The connection ends when the read loop does or is closed: closing
-	// does not wait for a read of stdin in progress (a blocking read of a
-	// pipe is not interrupted by close).
-	disconnected := make(chan struct{})
-	var once sync.Once
-	disconnect := func() { once.Do(func() { close(disconnected) }) }
-	closeConn := func() { disconnect(); s.stream.Close() }
-	// onWErr is set before the read loop starts (it may write at once).
+	// onWErr is set before the read loop starts (it may write at once); it
+	// runs in its own goroutine and waits until conn exists.
+	var conn *jsonrpc2.Conn
+	connSet := make(chan struct{})
 	s.stream.onWErr = func(err error) {
+		<-connSet
 		s.log.Warn().Err(err).Msg("write to client failed; shutting down")
-		closeConn()
+		conn.Close()
 	}
-	go s.readLoop(disconnect)
+	conn = jsonrpc2.NewConn(s.base, s.stream, s, jsonrpc2.SetLogger(nopLogger{}))
+	close(connSet)
 	select {
-	case <-disconnected:
+	case <-conn.DisconnectNotify():
 		s.log.Debug().Msg("client closed the connection")
 		if !s.stream.writeFailed() {
 			s.drain(ctx)
 		}
 	case <-ctx.Done():
 		s.log.Debug().Msg("shutdown requested")
-		closeConn()
+		conn.Close()
 	}
 	s.shutdown()
 	return nil
@@ -238,22 +236,11 @@ func (s *Server) shutdown() {
 	}
 }
 
-// readLoop hands every valid frame to handle, in order, until the input
-// ends or fails; then it calls disconnect. Invalid lines are answered by
-// the Stream on the way.
-func (s *Server) readLoop(disconnect func()) {
-	defer disconnect()
-	for {
-		f, err := s.stream.next()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				s.log.Debug().Err(err).Msg("read loop ended")
-			}
-			return
-		}
-		s.handle(f)
-	}
-}
+// nopLogger silences jsonrpc2's own logging (protocol errors are answered
+// by the Stream).
+type nopLogger struct{}
+
+func (nopLogger) Printf(string, ...any) {}
 
 // methods maps request methods to handlers that run on the read loop.
 // tools/call returns at once and runs the tool in its own goroutine.
@@ -272,9 +259,14 @@ var notifications = map[string]func(s *Server, f *frame){
 	"notifications/initialized": func(*Server, *frame) {},
 }
 
-// handle answers one frame. It runs on the read loop, so it must not
-// block: long work (tools/call) goes to a goroutine.
-func (s *Server) handle(f *frame) {
+// Handle implements jsonrpc2.Handler. It runs on the read loop, so it must
+// not block: long work (tools/call) goes to a goroutine.
+func (s *Server) Handle(ctx context.Context, _ *jsonrpc2.Conn, req *jsonrpc2.Request) {
+	f := s.stream.take(req.ID.Num, req.Notif)
+	if f == nil {
+		s.log.Error().Str("method", req.Method).Msg("internal: frame lost between read and handle")
+		return
+	}
 	if f.id == nil {
 		if h, ok := notifications[f.method]; ok {
 			h(s, f)

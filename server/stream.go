@@ -38,6 +38,7 @@ type wireError struct {
 
 // frame is one valid incoming message.
 type frame struct {
+	seq     uint64          // synthetic id given to jsonrpc2
 	id      json.RawMessage // nil for a notification; else a JSON string or integer, verbatim
 	method  string
 	params  json.RawMessage // nil when absent or null
@@ -277,8 +278,8 @@ func headID(head []byte) json.RawMessage {
 	}
 }
 
-// Stream is the line-framed connection: it answers malformed input itself
-// and keeps reading. Writes of whole lines are serialized.
+// Stream is a line-framed jsonrpc2.ObjectStream that answers malformed
+// input itself and keeps reading. Writes of whole lines are serialized.
 type Stream struct {
 	lr     lineReader
 	closer io.Closer // the reader's, when it has one
@@ -288,6 +289,12 @@ type Stream struct {
 	werr   error         // first write error; later writes fail fast
 	onWErr func(error)   // called once on the first write error
 	wdead  chan struct{} // closed on the first write error
+
+	// cur is the frame last returned by ReadObject. Only the jsonrpc2 read
+	// loop touches it: ReadObject sets it and the (synchronous) handler
+	// takes it before the loop reads again.
+	cur *frame
+	seq uint64
 
 	// batchOK accepts JSON-RPC batches (2025-03-26 negotiated); queue holds
 	// the frames of a batch not yet handed to the read loop.
@@ -349,8 +356,48 @@ func (s *Stream) next() (*frame, error) {
 	}
 }
 
-// Close closes the reader (when it is an io.Closer), which ends the read
-// loop.
+// ReadObject implements jsonrpc2.ObjectStream: it reads the next valid
+// frame, remembers it, and decodes a synthetic request (method, and a
+// sequence number as id unless it is a notification) into v.
+func (s *Stream) ReadObject(v any) error {
+	f, err := s.next()
+	if err != nil {
+		return err
+	}
+	s.seq++
+	f.seq = s.seq
+	s.cur = f
+	method, _ := json.Marshal(f.method)
+	msg := `{"jsonrpc":"2.0","method":` + string(method)
+	if f.id != nil {
+		msg += `,"id":` + strconv.FormatUint(f.seq, 10)
+	}
+	return json.Unmarshal([]byte(msg+"}"), v)
+}
+
+// take returns the frame ReadObject last produced when its sequence number
+// is seq (nil otherwise).
+func (s *Stream) take(seq uint64, notif bool) *frame {
+	f := s.cur
+	if f == nil || (!notif && f.seq != seq) {
+		return nil
+	}
+	s.cur = nil
+	return f
+}
+
+// WriteObject implements jsonrpc2.ObjectStream (used only if something
+// calls jsonrpc2.Conn's send methods; the server writes through
+// writeLine).
+func (s *Stream) WriteObject(v any) error {
+	e, err := jsonwire.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.writeMarshaled(e)
+}
+
+// Close implements jsonrpc2.ObjectStream.
 func (s *Stream) Close() error {
 	if s.closer != nil {
 		return s.closer.Close()
