@@ -364,6 +364,10 @@ func TestTTYKillAllLeavesNothing(t *testing.T) {
 	root := os.Geteuid() == 0
 	if !root {
 		// Non-dumpable: not even its own uid may look at its descriptors.
+		// The server is from its first step; at level userns it is
+		// dumpable for the length of init's clone (to write its uid_map),
+		// so the check waits for the sandbox (a tools/call does).
+		CallOK(t, cs, "sandbox_info", nil)
 		if _, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd"); !errors.Is(err, os.ErrPermission) {
 			t.Fatalf("the server's /proc/PID/fd is readable by its uid: %v", err)
 		}

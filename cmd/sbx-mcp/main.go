@@ -13,6 +13,6 @@ func main() {
 	if isolation.InitMain(os.Args) { // the re-exec'd sandbox init; never returns
 		return
 	}
-	keepInheritedFds()
+	prepareProcess()
 	os.Exit(run(context.Background(), os.Stdin, os.Stdout, os.Stderr, os.Args[1:]))
 }
