@@ -211,6 +211,7 @@ func (b *bench) runAll(ctx context.Context) error {
 		{"exec", []string{"`exec true`, the session's first calls", "warm `exec true` (after 2 s of calls)", modernExecMetric}, b.warmExec, false},
 		{"session", []string{"first exec in a new session (`create_session` + `exec true`)"}, b.newSession, false},
 		{"pipelined", []string{pipelinedMetric}, b.pipelined, false},
+		{"pipelined-window", []string{windowedMetric}, b.windowed, false},
 		{"progress", []string{"progress latency (command writes a line → client has the notification)"}, b.progressLatency, false},
 		{"file", []string{"`write_file` 1 MiB", "`read_file` 1 MiB"}, b.files, false},
 		{"list", []string{"`list_files` 10 000 entries"}, b.listFiles, false},
@@ -448,16 +449,32 @@ func (b *bench) warmExec(ctx context.Context, s *server) ([]row, error) {
 	}, nil
 }
 
-// modernExecMetric names the 2026-07-28 row of the exec step.
-const pipelinedMetric = "pipelined `exec true`: 2 000 calls over 8 sessions sent without waiting"
+// The pipelined rows: the same 2,000 `exec true` calls over 8 sessions,
+// sent all at once (each session's calls wait in the server's per-session
+// queue) or with at most windowedInFlight outstanding. The second is the
+// load a server without that queue also serves (de857e8 answered "server
+// busy" past 64 running calls), so the two versions compare on one machine.
+const (
+	pipelinedMetric  = "pipelined `exec true`: 2 000 calls over 8 sessions sent without waiting"
+	windowedMetric   = "`exec true`, 2 000 calls over 8 sessions, at most 56 in flight"
+	windowedInFlight = 56
+)
 
-// pipelined sends 2,000 exec true calls over 8 sessions at once (each
-// session's calls wait in the server's per-session queue, one running per
-// session) and reports calls per second from the first send to the last
-// answer. The requests go out as one write of pre-encoded lines (see
-// client.pipeline), so the client's own work is not in the figure: on 2
-// cores it competes with the server for them.
 func (b *bench) pipelined(ctx context.Context, s *server) ([]row, error) {
+	return b.throughput(ctx, s, pipelinedMetric, "pipe", 0, 10000)
+}
+
+func (b *bench) windowed(ctx context.Context, s *server) ([]row, error) {
+	return b.throughput(ctx, s, windowedMetric, "win", windowedInFlight, 0)
+}
+
+// throughput sends 2,000 exec true calls over 8 sessions (named prefix0..7)
+// three times, window at a time (0: all at once, see client.pipeline), and
+// reports the best rate in calls per second from the first send to the
+// last answer, with the budget when it has one. The requests are encoded
+// beforehand, so the client's own work in the figure is its writes and the
+// decoding of the answers: on 2 cores it competes with the server for them.
+func (b *bench) throughput(ctx context.Context, s *server, metric, prefix string, window int, budget float64) ([]row, error) {
 	if err := s.need("create_session", "exec"); err != nil {
 		return nil, err
 	}
@@ -465,30 +482,33 @@ func (b *bench) pipelined(ctx context.Context, s *server) ([]row, error) {
 	defer cancel()
 	const n, sessions = 2000, 8
 	for i := range sessions {
-		if _, _, err := s.tool(cctx, "create_session", map[string]any{"id": fmt.Sprintf("pipe%d", i)}, nil); err != nil {
+		if _, _, err := s.tool(cctx, "create_session", map[string]any{"id": fmt.Sprintf("%s%d", prefix, i)}, nil); err != nil {
 			return nil, err
 		}
 	}
 	calls := make([]map[string]any, n)
 	for i := range calls {
-		calls[i] = map[string]any{"name": "exec", "arguments": map[string]any{"command": "true", "session": fmt.Sprintf("pipe%d", i%sessions)}}
+		calls[i] = map[string]any{"name": "exec", "arguments": map[string]any{"command": "true", "session": fmt.Sprintf("%s%d", prefix, i%sessions)}}
 	}
 	var best float64
 	cpu0 := s.cpuSplit()
 	for range 3 {
 		start := time.Now()
-		rs, err := s.pipeline(cctx, "tools/call", calls)
+		rs, err := s.pipeline(cctx, "tools/call", calls, window)
 		if err != nil {
-			return nil, fmt.Errorf("pipelined exec: %w", err)
+			return nil, err
 		}
-		rate := n / rs[len(rs)-1].At.Sub(start).Seconds()
+		last := start
 		for _, r := range rs {
 			var tr toolResult
 			if err := json.Unmarshal(r.Result, &tr); err != nil || tr.IsError {
-				return nil, fmt.Errorf("pipelined exec: %v %s", err, r.Result)
+				return nil, fmt.Errorf("exec: %v %s", err, r.Result)
+			}
+			if r.At.After(last) {
+				last = r.At
 			}
 		}
-		best = max(best, rate)
+		best = max(best, n/last.Sub(start).Seconds())
 	}
 	// CPU per call over the 6,000 calls, from the scheduler's accounting
 	// (/proc/PID/task/*/schedstat: a thread that exits in between drops
@@ -496,10 +516,13 @@ func (b *bench) pipelined(ctx context.Context, s *server) ([]row, error) {
 	// includes encoding the requests and decoding every response.
 	cpu1 := s.cpuSplit()
 	per := func(a, b time.Duration) string { return strconv.Itoa(int((b-a).Microseconds()/(3*n))) + " µs" }
-	return []row{{metric: pipelinedMetric, samples: "3×2000", throughput: fmt.Sprintf("%.0f calls/s (best of 3)", best),
-		budget: "≥ 10 000/s", met: yesNo(best >= 10000),
+	r := row{metric: metric, samples: "3×2000", throughput: fmt.Sprintf("%.0f calls/s (best of 3)", best),
 		note: "CPU per call: sandbox (shells) " + per(0, cpu1.sandboxSince(cpu0)) + ", server " + per(cpu0.server, cpu1.server) +
-			", client " + per(cpu0.client, cpu1.client)}}, nil
+			", client " + per(cpu0.client, cpu1.client)}
+	if budget > 0 {
+		r.budget, r.met = fmt.Sprintf("≥ %d %03d/s", int(budget)/1000, int(budget)%1000), yesNo(best >= budget)
+	}
+	return []row{r}, nil
 }
 
 const modernExecMetric = "warm `exec true`, 2026-07-28 (`_meta` on every request, alternating with the row above)"

@@ -162,8 +162,12 @@ func (c *client) readLoop(r io.Reader) {
 	}
 	c.mu.Lock()
 	c.readErr = err
+	closed := map[chan response]bool{} // pipeline shares one channel among its ids
 	for id, ch := range c.pending {
-		close(ch)
+		if !closed[ch] {
+			close(ch)
+			closed[ch] = true
+		}
 		delete(c.pending, id)
 	}
 	c.mu.Unlock()
@@ -327,20 +331,22 @@ func (c *client) call(ctx context.Context, method string, params map[string]any,
 	}
 }
 
-// pipeline sends one request per element of params, encoded beforehand and
-// written in one go (as a script piping JSON-RPC lines would), then waits
-// for every response, in order. It returns when the last response has
-// arrived: the client spends no goroutine, stack or write per request, so
-// what it measures is the server.
-func (c *client) pipeline(ctx context.Context, method string, params []map[string]any) ([]response, error) {
-	var buf bytes.Buffer
-	chans := make([]chan response, len(params))
+// pipeline sends one request per element of params, encoded beforehand,
+// and returns the responses in the order they arrived. With window <= 0
+// (or at least len(params)) every request goes out in one write; otherwise
+// at most window requests are outstanding: the first window go out in one
+// write and each answer lets the next one out, as a client that keeps a
+// fixed number of calls in flight would. Sent is when the first write began.
+func (c *client) pipeline(ctx context.Context, method string, params []map[string]any, window int) ([]response, error) {
+	if window <= 0 || window > len(params) {
+		window = len(params)
+	}
+	lines := make([][]byte, len(params))
 	ids := make([]int64, len(params))
 	c.mu.Lock()
 	for i := range params {
 		c.nextID++
 		ids[i] = c.nextID
-		chans[i] = make(chan response, 1)
 	}
 	c.mu.Unlock()
 	for i, p := range params {
@@ -348,12 +354,12 @@ func (c *client) pipeline(ctx context.Context, method string, params []map[strin
 		if err != nil {
 			return nil, err
 		}
-		buf.Write(b)
-		buf.WriteByte('\n')
+		lines[i] = append(b, '\n')
 	}
+	answers := make(chan response, len(params)) // the read loop never blocks on it
 	c.mu.Lock()
-	for i, id := range ids {
-		c.pending[id] = chans[i]
+	for _, id := range ids {
+		c.pending[id] = answers
 	}
 	c.mu.Unlock()
 	defer func() {
@@ -363,17 +369,23 @@ func (c *client) pipeline(ctx context.Context, method string, params []map[strin
 		}
 		c.mu.Unlock()
 	}()
-	c.wmu.Lock()
-	sent := time.Now()
-	_, err := c.stdin.Write(buf.Bytes())
-	c.wmu.Unlock()
-	if err != nil {
-		return nil, fmt.Errorf("%s: write: %w", method, err)
+	write := func(b []byte) error {
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		if _, err := c.stdin.Write(b); err != nil {
+			return fmt.Errorf("%s: write: %w", method, err)
+		}
+		return nil
 	}
-	out := make([]response, len(params))
-	for i, ch := range chans {
+	sent := time.Now()
+	if err := write(bytes.Join(lines[:window], nil)); err != nil {
+		return nil, err
+	}
+	next := window
+	out := make([]response, 0, len(params))
+	for len(out) < len(params) {
 		select {
-		case r, ok := <-ch:
+		case r, ok := <-answers:
 			if !ok {
 				return nil, fmt.Errorf("%s: server closed stdout (%v); stderr tail:\n%s", method, c.readErr, c.stderr.String())
 			}
@@ -381,7 +393,15 @@ func (c *client) pipeline(ctx context.Context, method string, params []map[strin
 				return nil, fmt.Errorf("%s: %w", method, r.Err)
 			}
 			r.Sent = sent
-			out[i] = r
+			out = append(out, r)
+			if next < len(lines) {
+				if err := write(lines[next]); err != nil {
+					return nil, err
+				}
+				next++
+			}
+		case <-c.done:
+			return nil, fmt.Errorf("%s: server closed stdout (%v); stderr tail:\n%s", method, c.readErr, c.stderr.String())
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%s: %w", method, ctx.Err())
 		}

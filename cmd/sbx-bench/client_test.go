@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -92,5 +95,91 @@ func BenchmarkDispatchProgress(b *testing.B) {
 	}
 	if n == 0 {
 		b.Fatal("handler not called")
+	}
+}
+
+// lineWriter is a client's stdin that hands each written line to the test
+// and checks, at the moment of each write, that the client has not sent
+// more than window requests beyond the answers it was given.
+type lineWriter struct {
+	window   int
+	answered atomic.Int64
+	sent     int // under the client's wmu
+	lines    chan []byte
+	err      chan error
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	for _, l := range bytes.SplitAfter(p, []byte("\n")) {
+		if len(l) == 0 {
+			continue
+		}
+		w.sent++
+		if limit := int64(w.window) + w.answered.Load(); int64(w.sent) > limit {
+			w.err <- fmt.Errorf("request %d written after %d answers, window %d", w.sent, w.answered.Load(), w.window)
+		}
+		w.lines <- bytes.Clone(l)
+	}
+	return len(p), nil
+}
+
+func (w *lineWriter) Close() error { return nil }
+
+// TestPipelineWindow: with a window, a request goes out only when an answer
+// has made room, every request goes out exactly once, and every answer
+// comes back.
+func TestPipelineWindow(t *testing.T) {
+	const n, window = 25, 4
+	c, _ := newTestClient()
+	w := &lineWriter{window: window, lines: make(chan []byte, n), err: make(chan error, n)}
+	c.stdin = w
+	params := make([]map[string]any, n)
+	for i := range params {
+		params[i] = map[string]any{"i": i}
+	}
+	type result struct {
+		rs  []response
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rs, err := c.pipeline(context.Background(), "m", params, window)
+		done <- result{rs, err}
+	}()
+	seen := map[int64]bool{}
+	var outstanding []int64
+	for len(seen) < n || len(outstanding) > 0 {
+		// answer the oldest once the window is full or nothing else comes
+		if len(outstanding) == window || (len(seen) == n && len(outstanding) > 0) {
+			id := outstanding[0]
+			outstanding = outstanding[1:]
+			w.answered.Add(1)
+			c.dispatch([]byte(fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"result":{}}`, id)), time.Now())
+			continue
+		}
+		select {
+		case err := <-w.err:
+			t.Fatal(err)
+		case l := <-w.lines:
+			var req struct {
+				ID int64 `json:"id"`
+			}
+			if err := json.Unmarshal(l, &req); err != nil || seen[req.ID] {
+				t.Fatalf("request %q (%v, seen before: %v)", l, err, seen[req.ID])
+			}
+			seen[req.ID] = true
+			outstanding = append(outstanding, req.ID)
+		case res := <-done:
+			t.Fatalf("pipeline returned early: %d responses, %v", len(res.rs), res.err)
+		}
+	}
+	res := <-done
+	if res.err != nil || len(res.rs) != n {
+		t.Fatalf("pipeline: %d responses, %v", len(res.rs), res.err)
+	}
+	select {
+	case err := <-w.err:
+		t.Fatal(err)
+	default:
 	}
 }
