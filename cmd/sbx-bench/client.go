@@ -318,7 +318,7 @@ func (c *client) call(ctx context.Context, method string, params map[string]any,
 	select {
 	case r, ok := <-ch:
 		if !ok {
-			return response{}, fmt.Errorf("%s: server closed stdout (%v); stderr tail:\n%s", method, c.readErr, c.stderr.String())
+			return response{}, c.closedErr(method)
 		}
 		if r.Err != nil {
 			return r, fmt.Errorf("%s: %w", method, r.Err)
@@ -387,7 +387,7 @@ func (c *client) pipeline(ctx context.Context, method string, params []map[strin
 		select {
 		case r, ok := <-answers:
 			if !ok {
-				return nil, fmt.Errorf("%s: server closed stdout (%v); stderr tail:\n%s", method, c.readErr, c.stderr.String())
+				return nil, c.closedErr(method)
 			}
 			if r.Err != nil {
 				return nil, fmt.Errorf("%s: %w", method, r.Err)
@@ -401,12 +401,18 @@ func (c *client) pipeline(ctx context.Context, method string, params []map[strin
 				next++
 			}
 		case <-c.done:
-			return nil, fmt.Errorf("%s: server closed stdout (%v); stderr tail:\n%s", method, c.readErr, c.stderr.String())
+			return nil, c.closedErr(method)
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%s: %w", method, ctx.Err())
 		}
 	}
 	return out, nil
+}
+
+// closedErr reports that the server's stdout ended while method waited
+// (after the read loop ended: readErr is set).
+func (c *client) closedErr(method string) error {
+	return fmt.Errorf("%s: server closed stdout (%v); stderr tail:\n%s", method, c.readErr, c.stderr.String())
 }
 
 // toolResult is the part of a tools/call result the benchmark reads.
