@@ -2,11 +2,13 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,6 +62,71 @@ func BenchmarkExecTrue(b *testing.B) {
 	// e.g. -benchtime 5000x).
 	b.ReportMetric(float64((cpuOf(bash)-bash0).Microseconds())/float64(len(d)), "bash-cpu-µs/op")
 	b.ReportMetric(float64((cpuOf(os.Getpid())-self0).Microseconds())/float64(len(d)), "server-cpu-µs/op")
+}
+
+// BenchmarkExecTrueEightSessions: b.N `true` commands spread over 8 warm
+// sessions, each session's share run back to back by its own goroutine,
+// without the MCP layer. It is the sandbox side of sbx-bench's pipelined
+// row (which adds JSON-RPC, the stdio pipes and the client, all on the same
+// cores): calls per second, and CPU per call of the 8 shells and of this
+// process (the session layer plus the test). Meaningful over thousands of
+// calls, e.g. -benchtime 8000x.
+func BenchmarkExecTrueEightSessions(b *testing.B) {
+	const sessions = 8
+	m := benchManager(b)
+	ctx := context.Background()
+	ids := make([]string, sessions)
+	bashes := make([]int, sessions)
+	for i := range ids {
+		info, err := m.Create(ctx, CreateRequest{ID: fmt.Sprintf("bench%d", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := m.Exec(ctx, Request{Session: info.ID, Command: "true"}); err != nil {
+			b.Fatal(err)
+		}
+		ids[i], bashes[i] = info.ID, m.sessions[info.ID].sh.bashPid
+	}
+	shells := func() (t time.Duration) {
+		for _, p := range bashes {
+			t += cpuOf(p)
+		}
+		return t
+	}
+	bash0, self0 := shells(), cpuOf(os.Getpid())
+	b.ResetTimer()
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, sessions)
+	for i, id := range ids {
+		n := b.N / sessions
+		if i < b.N%sessions {
+			n++
+		}
+		wg.Go(func() {
+			for range n {
+				r, err := m.Exec(ctx, Request{Session: id, Command: "true"})
+				if err == nil && r.ExitCode != 0 {
+					err = fmt.Errorf("exit code %d", r.ExitCode)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("session %s: %w", id, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	b.StopTimer()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	n := float64(b.N)
+	b.ReportMetric(n/elapsed.Seconds(), "calls/s")
+	b.ReportMetric(float64((shells()-bash0).Microseconds())/n, "shells-cpu-µs/op")
+	b.ReportMetric(float64((cpuOf(os.Getpid())-self0).Microseconds())/n, "server-cpu-µs/op")
 }
 
 // cpuOf returns the CPU time pid's threads have used (0 if unknown), from
